@@ -1,0 +1,21 @@
+/** Unit tests live in server/test, cross-package tests (real Orthanc, browser) in test/. */
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'server',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/server/test'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+  ],
+  testTimeout: 60000,
+};

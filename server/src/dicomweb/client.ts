@@ -1,0 +1,170 @@
+import { api } from 'dicomweb-client';
+import XMLHttpRequestPolyfill from 'xhr2';
+import { PacsError } from '../errors';
+import { isTransient, pacsError } from './errors';
+
+// dicomweb-client speaks XMLHttpRequest; Node has none.
+const g = globalThis as { XMLHttpRequest?: unknown };
+g.XMLHttpRequest ??= XMLHttpRequestPolyfill;
+
+export type PacsAuth = { username: string; password: string } | { token: string };
+
+export interface DicomWebClientOptions {
+  /** DICOMweb root, for example http://localhost:8042/dicom-web */
+  url: string;
+  auth?: PacsAuth;
+  /** Per request (ms). */
+  timeoutMs?: number;
+  /** Further tries after a network error, timeout or 5xx. */
+  retries?: number;
+  /** First backoff delay (ms); doubles each retry, with jitter. */
+  retryDelayMs?: number;
+}
+
+/** Dataset in DICOM JSON form (tag -> { vr, Value }). */
+export type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
+
+export interface RetrievedFrame {
+  bytes: Uint8Array;
+  /** The transfer syntax the server sent the frame in. */
+  transferSyntaxUid: string;
+}
+
+interface XhrLike {
+  timeout: number;
+  timedOut?: boolean;
+  networkError?: string;
+  addEventListener(type: string, listener: (event?: unknown) => void): void;
+}
+
+/** The part of dicomweb-client used here (its bundled JSDoc types are wrong in places). */
+interface DicomWebApi {
+  searchForInstances(o: { studyInstanceUID: string; seriesInstanceUID: string }): Promise<unknown[]>;
+  searchForSeries(o: { queryParams: Record<string, string> }): Promise<unknown[]>;
+  retrieveSeriesMetadata(o: { studyInstanceUID: string; seriesInstanceUID: string }): Promise<unknown[]>;
+  retrieveInstanceFrames(o: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+    sopInstanceUID: string;
+    frameNumbers: number[];
+    mediaTypes: { mediaType: string; transferSyntaxUID?: string }[];
+  }): Promise<ArrayBuffer[]>;
+  storeInstances(o: { datasets: ArrayBuffer[] }): Promise<unknown>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+
+/**
+ * DICOMweb (QIDO-RS, WADO-RS, STOW-RS) over dicomweb-client, with authentication, per-request
+ * timeouts, retries with exponential backoff on transient failures, and typed errors naming the PACS.
+ */
+export class DicomWebClient {
+  readonly url: string;
+  readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly client: DicomWebApi;
+
+  constructor(options: DicomWebClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 30000;
+    this.retries = options.retries ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    const headers: Record<string, string> = {};
+    if (options.auth && 'token' in options.auth) headers.Authorization = `Bearer ${options.auth.token}`;
+    else if (options.auth) {
+      const basic = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64');
+      headers.Authorization = `Basic ${basic}`;
+    }
+    const timeoutMs = this.timeoutMs;
+    const timeoutHook = (request: XhrLike): XhrLike => {
+      request.timeout = timeoutMs;
+      request.addEventListener('timeout', () => (request.timedOut = true));
+      request.addEventListener('error', (event) => {
+        const e = (event as { error?: Error } | undefined)?.error;
+        if (e) request.networkError = e.message;
+      });
+      return request;
+    };
+    const options_ = { url: this.url, headers, requestHooks: [timeoutHook] };
+    this.client = new api.DICOMwebClient(options_ as never) as unknown as DicomWebApi;
+  }
+
+  /** Runs one request, retrying transient failures with exponential backoff and jitter. */
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (raw) {
+        const error = pacsError(raw, this.url, what, this.timeoutMs);
+        if (attempt >= this.retries || !isTransient(error)) throw error;
+        const delay = this.retryDelayMs * 2 ** attempt;
+        await sleep(delay / 2 + Math.random() * delay);
+      }
+    }
+  }
+
+  async searchForInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<DicomJson[]> {
+    const found = await this.call(`QIDO instances of series ${seriesInstanceUid}`, () =>
+      this.client.searchForInstances({ studyInstanceUID: studyInstanceUid, seriesInstanceUID: seriesInstanceUid }),
+    );
+    return (found ?? []) as DicomJson[];
+  }
+
+  async searchForSeries(query: Record<string, string> = {}): Promise<DicomJson[]> {
+    const found = await this.call('QIDO series', () => this.client.searchForSeries({ queryParams: query }));
+    return (found ?? []) as DicomJson[];
+  }
+
+  async retrieveSeriesMetadata(studyInstanceUid: string, seriesInstanceUid: string): Promise<DicomJson[]> {
+    const found = await this.call(`metadata of series ${seriesInstanceUid}`, () =>
+      this.client.retrieveSeriesMetadata({ studyInstanceUID: studyInstanceUid, seriesInstanceUID: seriesInstanceUid }),
+    );
+    return (found ?? []) as DicomJson[];
+  }
+
+  /**
+   * Retrieves one frame. `asStored` asks for the frame as the server holds it (transfer-syntax=*);
+   * otherwise uncompressed (the server transcodes).
+   */
+  async retrieveFrame(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+    sopInstanceUid: string,
+    frameNumber: number,
+    asStored: boolean,
+  ): Promise<RetrievedFrame> {
+    const parts = await this.call(`frame ${frameNumber} of instance ${sopInstanceUid}`, () =>
+      this.client.retrieveInstanceFrames({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+        sopInstanceUID: sopInstanceUid,
+        frameNumbers: [frameNumber],
+        mediaTypes: [
+          asStored
+            ? { mediaType: 'application/octet-stream', transferSyntaxUID: '*' }
+            : { mediaType: 'application/octet-stream' },
+        ],
+      }),
+    );
+    const part = (parts as (ArrayBuffer & { transferSyntaxUID?: string; contentType?: string })[])[0];
+    if (!part) throw new PacsError(`PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`);
+    return {
+      bytes: new Uint8Array(part),
+      transferSyntaxUid: part.transferSyntaxUID ?? EXPLICIT_LE,
+    };
+  }
+
+  /** STOW-RS of Part 10 files; throws when the PACS reports any instance as failed. */
+  async storeInstances(datasets: ArrayBuffer[]): Promise<void> {
+    const answer = await this.call(`STOW-RS of ${datasets.length} instances`, () =>
+      this.client.storeInstances({ datasets }),
+    );
+    const text = typeof answer === 'string' ? answer : answer ? JSON.stringify(answer) : '';
+    if (text.includes('00081198') || text.includes('FailedSOPSequence')) {
+      throw new PacsError(`PACS ${this.url}: STOW-RS refused some instances`);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Typed errors. Each carries a one-line message a user can act on and the CLI exit code it maps
+ * to (2: bad usage or bad input, 1: processing failure, per the command-line contract).
+ */
+export abstract class PhaseLensError extends Error {
+  abstract readonly code: string;
+  readonly exitCode: 1 | 2 = 1;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The input itself is wrong: not DICOM, truncated, missing pixels, wrong modality... */
+export class InvalidInputError extends PhaseLensError {
+  readonly code: string = 'invalid-input';
+  override readonly exitCode = 2 as const;
+}
+
+export class NotDicomError extends InvalidInputError {
+  override readonly code = 'not-dicom';
+}
+
+export class TruncatedFileError extends InvalidInputError {
+  override readonly code = 'truncated';
+}
+
+export class MissingPixelDataError extends InvalidInputError {
+  override readonly code = 'no-pixel-data';
+}
+
+export class UnsupportedModalityError extends InvalidInputError {
+  override readonly code = 'unsupported-modality';
+}
+
+export class UnsupportedTransferSyntaxError extends InvalidInputError {
+  override readonly code = 'unsupported-transfer-syntax';
+}
+
+/** A folder or DICOMweb series that holds more than one series or acquisition. */
+export class MixedSeriesError extends InvalidInputError {
+  override readonly code = 'mixed-series';
+}
+
+export class InconsistentGeometryError extends InvalidInputError {
+  override readonly code = 'inconsistent-geometry';
+}
+
+export class NotFoundError extends InvalidInputError {
+  override readonly code = 'not-found';
+}
+
+/** The PACS answered badly or not at all. */
+export class PacsError extends PhaseLensError {
+  readonly code: string = 'pacs';
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class PacsAuthError extends PacsError {
+  override readonly code = 'pacs-auth';
+}
+
+export class PacsUnreachableError extends PacsError {
+  override readonly code = 'pacs-unreachable';
+}
+
+export class PacsTimeoutError extends PacsError {
+  override readonly code = 'pacs-timeout';
+}
+
+/** The series (or study) asked for is not in the PACS. */
+export class SeriesNotFoundError extends PacsError {
+  override readonly code = 'series-not-found';
+  override readonly exitCode = 2 as const;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,195 @@
+import type { NaturalDataset } from 'dcmjs';
+import { InconsistentGeometryError, InvalidInputError, MixedSeriesError } from '../errors';
+import { mapLimit } from '../util/limit';
+import { decodeFrameToHu } from './decode-frame';
+import { stringOf } from './pixel-module';
+import type { SliceRecord } from './slice-record';
+import type { CtSeries, DicomHeader, Orientation, Vec3 } from './types';
+
+export interface AssembleOptions {
+  /**
+   * Chooses which slices to read, given each slice's position along the normal (mm, ascending).
+   * Returns indices into that list. Only the chosen slices' pixels are fetched and decoded.
+   */
+  select?: (positionsAlongNormal: number[]) => number[];
+  /** Keeps only this AcquisitionNumber, for series that hold several acquisitions. */
+  acquisitionNumber?: number;
+  /** How many frames are fetched and decoded at once. */
+  concurrency?: number;
+  /** Called after each slice is decoded. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Attributes copied into derived objects: patient, study, series, equipment, frame of reference, CT acquisition. */
+const HEADER_KEYWORDS = [
+  'SpecificCharacterSet',
+  'PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge',
+  'PatientSize', 'PatientWeight', 'EthnicGroup', 'PatientComments', 'PatientIdentityRemoved',
+  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID',
+  'AccessionNumber', 'StudyDescription',
+  'Modality', 'SeriesInstanceUID', 'SeriesNumber', 'SeriesDescription', 'SeriesDate', 'SeriesTime',
+  'BodyPartExamined', 'PatientPosition', 'ProtocolName', 'Laterality',
+  'FrameOfReferenceUID', 'PositionReferenceIndicator',
+  'Manufacturer', 'InstitutionName', 'StationName', 'ManufacturerModelName', 'DeviceSerialNumber',
+  'SoftwareVersions',
+  'KVP', 'SliceThickness', 'ConvolutionKernel', 'ReconstructionDiameter', 'ContrastBolusAgent',
+  'ContrastBolusRoute', 'ContrastBolusStartTime', 'AcquisitionNumber', 'ImageType',
+];
+
+export function pickHeader(ds: NaturalDataset): DicomHeader {
+  const header: DicomHeader = {};
+  for (const k of HEADER_KEYWORDS) if (ds[k] !== undefined) header[k] = ds[k];
+  return header;
+}
+
+const dot = (a: readonly number[], b: readonly number[]): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+
+export function sliceNormal(o: Orientation): Vec3 {
+  return [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+}
+
+const near = (a: readonly number[], b: readonly number[], tolerance: number): boolean =>
+  a.every((v, i) => Math.abs(v - b[i]) <= tolerance);
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function chooseAcquisition(records: SliceRecord[], acquisitionNumber: number | undefined): SliceRecord[] {
+  const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort((a, b) => a - b);
+  if (acquisitionNumber !== undefined) {
+    const kept = records.filter((r) => (r.acquisitionNumber ?? 0) === acquisitionNumber);
+    if (kept.length === 0) {
+      throw new InvalidInputError(
+        `acquisition ${acquisitionNumber} is not in this series (acquisitions: ${acquisitions.join(', ')})`,
+      );
+    }
+    return kept;
+  }
+  return records;
+}
+
+function assertOneGrid(records: SliceRecord[]): void {
+  const ref = records[0];
+  for (const r of records) {
+    if (r.seriesInstanceUid !== ref.seriesInstanceUid) {
+      throw new MixedSeriesError(`${r.location}: belongs to series ${r.seriesInstanceUid}, not ${ref.seriesInstanceUid}`);
+    }
+    if (r.pixel.rows !== ref.pixel.rows || r.pixel.columns !== ref.pixel.columns) {
+      throw new InconsistentGeometryError(
+        `${r.location}: ${r.pixel.columns}x${r.pixel.rows} pixels, other slices have ${ref.pixel.columns}x${ref.pixel.rows}`,
+      );
+    }
+    if (!near(r.orientation, ref.orientation, 1e-3)) {
+      throw new InconsistentGeometryError(`${r.location}: ImageOrientationPatient differs from the other slices`);
+    }
+    if (!near(r.pixelSpacing, ref.pixelSpacing, 1e-3)) {
+      throw new InconsistentGeometryError(
+        `${r.location}: PixelSpacing ${r.pixelSpacing.join('\\')} differs from ${ref.pixelSpacing.join('\\')}`,
+      );
+    }
+  }
+}
+
+/**
+ * Sorts slices along the normal of their common orientation (never by file name or
+ * InstanceNumber), checks that they form one regular stack, then reads the chosen ones into HU.
+ */
+export async function assembleSeries(
+  allRecords: SliceRecord[],
+  source: CtSeries['source'],
+  options: AssembleOptions = {},
+): Promise<CtSeries> {
+  if (allRecords.length === 0) throw new InvalidInputError(`${source.location}: no CT slices`);
+  const records = chooseAcquisition(allRecords, options.acquisitionNumber);
+  assertOneGrid(records);
+  const orientation = records[0].orientation;
+  const normal = sliceNormal(orientation);
+  const sorted = records
+    .map((r) => ({ r, d: dot(r.position, normal) }))
+    .sort((a, b) => a.d - b.d);
+  const pixelSpacing = records[0].pixelSpacing;
+
+  const gaps = sorted.slice(1).map((s, i) => s.d - sorted[i].d);
+  const duplicate = gaps.findIndex((g) => g < 1e-3);
+  if (duplicate >= 0) {
+    const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort((a, b) => a - b);
+    if (acquisitions.length > 1) {
+      throw new MixedSeriesError(
+        `${source.location}: series holds ${acquisitions.length} acquisitions over the same positions ` +
+          `(AcquisitionNumber ${acquisitions.join(', ')}); choose one`,
+      );
+    }
+    throw new InconsistentGeometryError(
+      `${source.location}: two slices at the same position ${sorted[duplicate].d.toFixed(2)} mm ` +
+        `(${sorted[duplicate].r.location}, ${sorted[duplicate + 1].r.location})`,
+    );
+  }
+  let sliceSpacing: number;
+  if (gaps.length === 0) {
+    sliceSpacing = Number(stringOf(records[0].dataset.SpacingBetweenSlices) ?? stringOf(records[0].dataset.SliceThickness) ?? 1);
+  } else {
+    sliceSpacing = median(gaps);
+    const uneven = gaps.findIndex((g) => Math.abs(g - sliceSpacing) > 0.05 * sliceSpacing + 1e-3);
+    if (uneven >= 0) {
+      throw new InconsistentGeometryError(
+        `${source.location}: uneven slice spacing, ${gaps[uneven].toFixed(2)} mm between slices ${uneven + 1} and ` +
+          `${uneven + 2} where the series has ${sliceSpacing.toFixed(2)} mm (missing or extra slices?)`,
+      );
+    }
+    // Positions must advance along the normal: an in-plane drift means a sheared stack.
+    const step = sorted.slice(1).map((s, i) => s.r.position.map((p, k) => p - sorted[i].r.position[k]));
+    const sheared = step.findIndex((v, i) => Math.sqrt(Math.max(0, dot(v, v) - gaps[i] * gaps[i])) > pixelSpacing[0]);
+    if (sheared >= 0) {
+      throw new InconsistentGeometryError(
+        `${source.location}: slice positions drift in-plane between slices ${sheared + 1} and ${sheared + 2} (gantry tilt?)`,
+      );
+    }
+  }
+
+  const positionsAlongNormal = sorted.map((s) => s.d);
+  const chosen = options.select ? options.select(positionsAlongNormal) : positionsAlongNormal.map((_, i) => i);
+  if (chosen.length === 0) throw new InvalidInputError(`${source.location}: no slice selected`);
+  for (let i = 0; i < chosen.length; i++) {
+    const c = chosen[i];
+    if (!Number.isInteger(c) || c < 0 || c >= sorted.length || (i > 0 && c <= chosen[i - 1])) {
+      throw new InvalidInputError(`slice selection must be increasing indices below ${sorted.length}, got ${chosen.join(',')}`);
+    }
+  }
+  const picked = chosen.map((i) => sorted[i].r);
+  const { rows, columns } = picked[0].pixel;
+  const size = rows * columns;
+  const hu = new Float32Array(size * picked.length);
+  let done = 0;
+  await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
+    const frame = await r.load();
+    await decodeFrameToHu(frame, r.pixel, hu.subarray(i * size, (i + 1) * size), r.location);
+    options.onProgress?.(++done, picked.length);
+  });
+  const selectedGaps = picked.slice(1).map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);
+
+  const first = picked[0];
+  return {
+    studyInstanceUid: first.studyInstanceUid,
+    seriesInstanceUid: first.seriesInstanceUid,
+    frameOfReferenceUid: first.frameOfReferenceUid,
+    rows,
+    columns,
+    slices: picked.length,
+    hu,
+    geometry: {
+      positions: picked.map((r) => [...r.position] as Vec3),
+      orientation: [...orientation] as Orientation,
+      pixelSpacing: [pixelSpacing[0], pixelSpacing[1]],
+      sliceSpacing: selectedGaps.length > 0 ? median(selectedGaps) : sliceSpacing,
+    },
+    instances: picked.map((r) => ({
+      sopInstanceUid: r.sopInstanceUid,
+      sopClassUid: r.sopClassUid,
+      ...(r.frameNumber !== undefined ? { frameNumber: r.frameNumber } : {}),
+    })),
+    header: pickHeader(first.dataset),
+    source,
+  };
+}

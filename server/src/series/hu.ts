@@ -1,0 +1,40 @@
+import type { PixelModule } from './pixel-module';
+
+/** HU given to padding pixels outside the reconstructed field of view: air. */
+export const PADDING_HU = -1000;
+
+/**
+ * Converts one frame of little-endian stored samples to HU in `out`. Stored values are masked to
+ * BitsStored and sign-extended when PixelRepresentation is 1, so bits above BitsStored (overlays,
+ * garbage) never leak into HU.
+ */
+export function storedToHu(bytes: Uint8Array, pm: PixelModule, out: Float32Array): void {
+  const n = pm.rows * pm.columns;
+  const signed = pm.pixelRepresentation === 1;
+  const bits = pm.bitsStored;
+  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  const signBit = 1 << (bits - 1);
+  const slope = pm.rescaleSlope;
+  const intercept = pm.rescaleIntercept;
+  const pad = pm.pixelPaddingValue;
+  const padLimit = pm.pixelPaddingRangeLimit ?? pad;
+  const padLow = pad === undefined || padLimit === undefined ? 1 : Math.min(pad, padLimit);
+  const padHigh = pad === undefined || padLimit === undefined ? 0 : Math.max(pad, padLimit);
+  const wide = pm.bitsAllocated === 16;
+  // Aligned copy when needed: Uint16Array needs an even byte offset.
+  const samples = wide
+    ? bytes.byteOffset % 2 === 0
+      ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
+      : new Uint16Array(bytes.slice(0, n * 2).buffer)
+    : bytes;
+  for (let i = 0; i < n; i++) {
+    let v = samples[i] & mask;
+    if (signed && v & signBit) v -= mask + 1;
+    out[i] = v >= padLow && v <= padHigh ? PADDING_HU : v * slope + intercept;
+  }
+}
+
+/** Bytes one uncompressed frame takes. */
+export function frameByteLength(pm: PixelModule): number {
+  return (pm.rows * pm.columns * pm.bitsAllocated) / 8;
+}

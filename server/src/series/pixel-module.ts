@@ -1,0 +1,87 @@
+import { InvalidInputError, MissingPixelDataError } from '../errors';
+import type { NaturalDataset } from 'dcmjs';
+
+/** The Image Pixel and CT Image attributes needed to turn stored values into HU. */
+export interface PixelModule {
+  rows: number;
+  columns: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  pixelRepresentation: 0 | 1;
+  samplesPerPixel: number;
+  photometricInterpretation: string;
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** Stored value (or range start) marking pixels outside the reconstructed field. */
+  pixelPaddingValue?: number;
+  pixelPaddingRangeLimit?: number;
+}
+
+export function numberOf(value: unknown): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function numbersOf(value: unknown): number[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const list = Array.isArray(value) ? value : String(value).split('\\');
+  const out = list.map((v) => Number(v));
+  return out.every((n) => Number.isFinite(n)) ? out : undefined;
+}
+
+export function stringOf(value: unknown): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'object' && 'Alphabetic' in (v as object)) {
+    return String((v as { Alphabetic: unknown }).Alphabetic);
+  }
+  const s = String(v).trim();
+  return s === '' ? undefined : s;
+}
+
+/**
+ * Reads the pixel module of a dataset; rescale attributes may come from a functional group
+ * (enhanced CT), so they can be passed in.
+ */
+export function readPixelModule(
+  ds: NaturalDataset,
+  location: string,
+  rescale?: { slope?: number; intercept?: number },
+): PixelModule {
+  const rows = numberOf(ds.Rows);
+  const columns = numberOf(ds.Columns);
+  const bitsAllocated = numberOf(ds.BitsAllocated);
+  if (!rows || !columns || !bitsAllocated) {
+    throw new MissingPixelDataError(`${location}: no image (Rows, Columns or BitsAllocated missing)`);
+  }
+  const bitsStored = numberOf(ds.BitsStored) ?? bitsAllocated;
+  const samplesPerPixel = numberOf(ds.SamplesPerPixel) ?? 1;
+  const photometricInterpretation = stringOf(ds.PhotometricInterpretation) ?? 'MONOCHROME2';
+  if (samplesPerPixel !== 1 || !photometricInterpretation.startsWith('MONOCHROME')) {
+    throw new InvalidInputError(
+      `${location}: ${photometricInterpretation} with ${samplesPerPixel} samples per pixel is not a CT image`,
+    );
+  }
+  if (bitsAllocated !== 8 && bitsAllocated !== 16) {
+    throw new InvalidInputError(`${location}: BitsAllocated ${bitsAllocated} is not supported (8 or 16)`);
+  }
+  if (bitsStored < 1 || bitsStored > bitsAllocated) {
+    throw new InvalidInputError(`${location}: BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
+  }
+  const slope = rescale?.slope ?? numberOf(ds.RescaleSlope) ?? 1;
+  return {
+    rows,
+    columns,
+    bitsAllocated,
+    bitsStored,
+    pixelRepresentation: numberOf(ds.PixelRepresentation) === 1 ? 1 : 0,
+    samplesPerPixel,
+    photometricInterpretation,
+    rescaleSlope: slope === 0 ? 1 : slope,
+    rescaleIntercept: rescale?.intercept ?? numberOf(ds.RescaleIntercept) ?? 0,
+    pixelPaddingValue: numberOf(ds.PixelPaddingValue),
+    pixelPaddingRangeLimit: numberOf(ds.PixelPaddingRangeLimit),
+  };
+}

@@ -1,0 +1,122 @@
+import type { NaturalDataset } from 'dcmjs';
+import { InconsistentGeometryError, MissingPixelDataError, UnsupportedModalityError } from '../errors';
+import type { EncodedFrame } from './decode-frame';
+import { numberOf, numbersOf, readPixelModule, stringOf, type PixelModule } from './pixel-module';
+import type { Orientation, Vec3 } from './types';
+
+export const SopClass = {
+  CtImage: '1.2.840.10008.5.1.4.1.1.2',
+  EnhancedCtImage: '1.2.840.10008.5.1.4.1.1.2.1',
+  LegacyConvertedEnhancedCtImage: '1.2.840.10008.5.1.4.1.1.2.2',
+} as const;
+
+const multiFrameCt = new Set<string>([SopClass.EnhancedCtImage, SopClass.LegacyConvertedEnhancedCtImage]);
+
+/** One slice, before its pixels are read: where it lies and how to fetch and decode it. */
+export interface SliceRecord {
+  location: string;
+  dataset: NaturalDataset;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  frameOfReferenceUid: string;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  frameNumber?: number;
+  acquisitionNumber?: number;
+  position: Vec3;
+  orientation: Orientation;
+  pixelSpacing: [number, number];
+  pixel: PixelModule;
+  load(): Promise<EncodedFrame>;
+}
+
+function first(seq: unknown): NaturalDataset | undefined {
+  return Array.isArray(seq) && seq.length > 0 ? (seq[0] as NaturalDataset) : undefined;
+}
+
+function required(ds: NaturalDataset, keyword: string, location: string): string {
+  const v = stringOf(ds[keyword]);
+  if (!v) throw new InconsistentGeometryError(`${location}: ${keyword} is missing`);
+  return v;
+}
+
+function vector<N extends number>(value: unknown, length: N, keyword: string, location: string): number[] {
+  const v = numbersOf(value);
+  if (!v || v.length !== length) {
+    throw new InconsistentGeometryError(`${location}: ${keyword} is missing or malformed`);
+  }
+  return v;
+}
+
+/** Checks what every CT slice must have before any pixel is read. */
+export function assertCtImage(ds: NaturalDataset, location: string): void {
+  const modality = stringOf(ds.Modality);
+  if (modality !== 'CT') {
+    throw new UnsupportedModalityError(`${location}: modality ${modality ?? '(none)'} is not CT`);
+  }
+}
+
+/**
+ * Slice records of one instance: one for a classic CT image, one per frame for enhanced CT.
+ * `loadFrame` fetches the encoded frame by 0-based index.
+ */
+export function sliceRecordsOf(
+  ds: NaturalDataset,
+  location: string,
+  loadFrame: (index: number) => Promise<EncodedFrame>,
+): SliceRecord[] {
+  assertCtImage(ds, location);
+  const sopClassUid = stringOf(ds.SOPClassUID) ?? SopClass.CtImage;
+  const common = {
+    location,
+    dataset: ds,
+    studyInstanceUid: required(ds, 'StudyInstanceUID', location),
+    seriesInstanceUid: required(ds, 'SeriesInstanceUID', location),
+    frameOfReferenceUid: stringOf(ds.FrameOfReferenceUID) ?? '',
+    sopInstanceUid: required(ds, 'SOPInstanceUID', location),
+    sopClassUid,
+    acquisitionNumber: numberOf(ds.AcquisitionNumber),
+  };
+  if (!multiFrameCt.has(sopClassUid)) {
+    return [
+      {
+        ...common,
+        position: vector(ds.ImagePositionPatient, 3, 'ImagePositionPatient', location) as Vec3,
+        orientation: vector(ds.ImageOrientationPatient, 6, 'ImageOrientationPatient', location) as Orientation,
+        pixelSpacing: vector(ds.PixelSpacing, 2, 'PixelSpacing', location) as [number, number],
+        pixel: readPixelModule(ds, location),
+        load: () => loadFrame(0),
+      },
+    ];
+  }
+  const frames = numberOf(ds.NumberOfFrames) ?? 0;
+  if (frames < 1) throw new MissingPixelDataError(`${location}: enhanced CT with no frames`);
+  const shared = first(ds.SharedFunctionalGroupsSequence) ?? {};
+  const perFrame = Array.isArray(ds.PerFrameFunctionalGroupsSequence)
+    ? (ds.PerFrameFunctionalGroupsSequence as NaturalDataset[])
+    : [];
+  // A functional group sits either in the per-frame item or in the shared one.
+  const group = (i: number, name: string): NaturalDataset | undefined =>
+    first(perFrame[i]?.[name]) ?? first(shared[name]);
+  return Array.from({ length: frames }, (_, i) => {
+    const where = `${location} frame ${i + 1}`;
+    const transform = group(i, 'PixelValueTransformationSequence');
+    return {
+      ...common,
+      frameNumber: i + 1,
+      position: vector(group(i, 'PlanePositionSequence')?.ImagePositionPatient, 3, 'ImagePositionPatient', where) as Vec3,
+      orientation: vector(
+        group(i, 'PlaneOrientationSequence')?.ImageOrientationPatient,
+        6,
+        'ImageOrientationPatient',
+        where,
+      ) as Orientation,
+      pixelSpacing: vector(group(i, 'PixelMeasuresSequence')?.PixelSpacing, 2, 'PixelSpacing', where) as [number, number],
+      pixel: readPixelModule(ds, where, {
+        slope: numberOf(transform?.RescaleSlope),
+        intercept: numberOf(transform?.RescaleIntercept),
+      }),
+      load: () => loadFrame(i),
+    };
+  });
+}

@@ -1,0 +1,51 @@
+export type Vec3 = [number, number, number];
+export type Orientation = [number, number, number, number, number, number];
+
+export interface SeriesGeometry {
+  /** ImagePositionPatient of each slice, in slice order (mm). */
+  positions: Vec3[];
+  /** ImageOrientationPatient: row direction cosines then column direction cosines. */
+  orientation: Orientation;
+  /** Row spacing then column spacing (mm), as DICOM PixelSpacing. */
+  pixelSpacing: [number, number];
+  /** Distance between consecutive slices along the normal (mm). */
+  sliceSpacing: number;
+}
+
+export interface SourceInstance {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  /** 1-based frame number for multi-frame sources; absent for single-frame instances. */
+  frameNumber?: number;
+}
+
+/** A naturalised dataset (dcmjs keyword -> value), restricted to the modules we copy. */
+export type DicomHeader = Record<string, unknown>;
+
+export interface CtSeries {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  frameOfReferenceUid: string;
+  rows: number;
+  columns: number;
+  slices: number;
+  /** slices * rows * columns, slice-major, sorted along the slice normal (ascending). */
+  hu: Float32Array;
+  geometry: SeriesGeometry;
+  /** Per slice, for references from derived objects. */
+  instances: SourceInstance[];
+  /** Patient, study, equipment and series modules, to copy into derived objects. */
+  header: DicomHeader;
+  source: { kind: 'files' | 'nifti' | 'dicomweb'; location: string };
+}
+
+/** Index of voxel (slice, row, column) in CtSeries.hu. */
+export function voxelIndex(series: CtSeries, slice: number, row: number, column: number): number {
+  return (slice * series.rows + row) * series.columns + column;
+}
+
+/** One slice of a series as a view (no copy). */
+export function sliceView(series: CtSeries, slice: number): Float32Array {
+  const size = series.rows * series.columns;
+  return series.hu.subarray(slice * size, (slice + 1) * size);
+}

@@ -1,0 +1,37 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { CtSeries } from '../../src/series/types';
+
+export async function tempDir(prefix = 'phaselens-test-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Runs a DICOM command-line tool (dcmtk, dicom3tools), failing with an install hint when absent. */
+export function runTool(tool: string, args: string[]): string {
+  try {
+    return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') {
+      throw new Error(`${tool} is not installed: apt-get install -y dcmtk dicom3tools`);
+    }
+    throw new Error(`${tool} ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+/** Copies a series with new per-slice positions, to test sorting and geometry checks. */
+export function withPositions(series: CtSeries, positions: [number, number, number][]): CtSeries {
+  return { ...series, geometry: { ...series.geometry, positions } };
+}
+
+export const SHARED = path.resolve(__dirname, '..', '..', '..', '..', 'shared');
+export const REAL_CT = path.join(SHARED, 'data', 'real-ct');
