@@ -3,7 +3,7 @@ import { InvalidInputError, NotDicomError, TruncatedFileError } from '../errors'
 import { numberOf, stringOf } from './pixel-module';
 import { frameByteLength } from './hu';
 import { readPixelModule } from './pixel-module';
-import { pixelEncoding } from './transfer-syntax';
+import { pixelEncoding, TransferSyntax } from './transfer-syntax';
 
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
 
@@ -77,6 +77,45 @@ function encapsulatedFrames(parts: Uint8Array[], numberOfFrames: number, locatio
   return frames.map(concat);
 }
 
+/**
+ * Offset of the PixelData element (7FE0,0010): the first occurrence of its tag whose VR (explicit
+ * syntaxes) is OB or OW, scanning forward so pixel values never pose as the tag.
+ */
+function pixelDataTagOffset(bytes: Uint8Array, explicit: boolean): number {
+  for (let i = 132; i + 8 <= bytes.byteLength; i++) {
+    if (bytes[i] !== 0xe0 || bytes[i + 1] !== 0x7f || bytes[i + 2] !== 0x10 || bytes[i + 3] !== 0x00) continue;
+    if (!explicit || (bytes[i + 4] === 0x4f && (bytes[i + 5] === 0x42 || bytes[i + 5] === 0x57))) return i;
+  }
+  return -1;
+}
+
+/**
+ * dcmjs hands back short or padded values when a file ends early, so the PixelData element's
+ * declared length is checked against the bytes that are really there.
+ */
+function assertPixelDataComplete(bytes: Uint8Array, transferSyntaxUid: string, location: string): void {
+  if (transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian) return; // zlib checks that
+  const explicit = transferSyntaxUid !== TransferSyntax.ImplicitVRLittleEndian;
+  const at = pixelDataTagOffset(bytes, explicit);
+  if (at < 0) return;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lengthAt = explicit ? at + 8 : at + 4;
+  if (lengthAt + 4 > bytes.byteLength) {
+    throw new TruncatedFileError(`${location} is truncated inside the pixel data header`);
+  }
+  const length = view.getUint32(lengthAt, true);
+  const dataStart = lengthAt + 4;
+  if (length === 0xffffffff) {
+    const end = bytes.byteLength;
+    const delimited = end >= 8 && view.getUint32(end - 8, true) === 0xe0ddfffe && view.getUint32(end - 4, true) === 0;
+    if (!delimited) throw new TruncatedFileError(`${location} is truncated: encapsulated pixel data has no end`);
+  } else if (dataStart + length > bytes.byteLength) {
+    throw new TruncatedFileError(
+      `${location} is truncated: pixel data needs ${length} bytes, ${bytes.byteLength - dataStart} are there`,
+    );
+  }
+}
+
 export function parseDicomFile(bytes: Uint8Array, location: string): DicomFile {
   if (!isPart10(bytes)) {
     throw new NotDicomError(`${location} is not a DICOM file (no DICM marker at byte 128)`);
@@ -98,6 +137,7 @@ export function parseDicomFile(bytes: Uint8Array, location: string): DicomFile {
   }
   const pixelData = dataset.PixelData;
   delete dataset.PixelData;
+  if (pixelData !== undefined) assertPixelDataComplete(bytes, transferSyntaxUid, location);
   let frames: Uint8Array[] = [];
   if (Array.isArray(pixelData) && pixelData.length > 0) {
     const parts = pixelData.map(toBytes);

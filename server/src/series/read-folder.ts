@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError, MixedSeriesError, NotDicomError, NotFoundError, UnsupportedModalityError } from '../errors';
+import { MissingPixelDataError, MixedSeriesError, NotDicomError, NotFoundError, UnsupportedModalityError } from '../errors';
 import { assembleSeries, type AssembleOptions } from './assemble';
 import { looksLikeDicom, parseDicomFile } from './dicom-file';
 import { stringOf } from './pixel-module';
@@ -12,10 +12,10 @@ export interface FolderReadOptions extends AssembleOptions {
   seriesInstanceUid?: string;
 }
 
-async function listFiles(root: string): Promise<string[]> {
+async function listFiles(root: string): Promise<{ files: string[]; single: boolean }> {
   const stat = await fs.stat(root).catch(() => undefined);
   if (!stat) throw new NotFoundError(`${root} does not exist`);
-  if (stat.isFile()) return [root];
+  if (stat.isFile()) return { files: [root], single: true };
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = await fs.readdir(dir, { withFileTypes: true });
@@ -27,7 +27,7 @@ async function listFiles(root: string): Promise<string[]> {
     }
   };
   await walk(root);
-  return out;
+  return { files: out, single: false };
 }
 
 interface SeriesGroup {
@@ -44,13 +44,13 @@ interface SeriesGroup {
  * error, so no slice is ever silently dropped.
  */
 export async function readDicomFolder(root: string, options: FolderReadOptions = {}): Promise<CtSeries> {
-  const files = await listFiles(root);
+  const { files, single } = await listFiles(root);
   const groups = new Map<string, SeriesGroup>();
   let dicomFiles = 0;
   for (const file of files) {
     const bytes = new Uint8Array(await fs.readFile(file));
     if (!looksLikeDicom(bytes)) {
-      if (files.length === 1) parseDicomFile(bytes, file); // throws the not-DICOM error
+      if (single) parseDicomFile(bytes, file); // throws the not-DICOM error
       continue;
     }
     if (path.basename(file).toUpperCase() === 'DICOMDIR') continue;
@@ -67,7 +67,7 @@ export async function readDicomFolder(root: string, options: FolderReadOptions =
     group.files++;
     if (modality !== 'CT') continue;
     if (parsed.frames.length === 0) {
-      throw new InvalidInputError(`${file}: CT instance without pixel data`);
+      throw new MissingPixelDataError(`${file}: CT instance without pixel data`);
     }
     const frames = parsed.frames;
     group.records.push(
