@@ -124,7 +124,8 @@ export async function readNifti(file: string): Promise<CtSeries> {
     throw new TruncatedFileError(`${file}: voxel data is truncated (${bytes.byteLength} of ${need} bytes)`);
   }
   // RAS -> LPS: negate x and y.
-  const lps = (m: Matrix, c: number): Vec3 => [-m[0][c], -m[1][c], m[2][c]];
+  // (+ 0 turns -0 into 0, so geometry compares and prints cleanly.)
+  const lps = (m: Matrix, c: number): Vec3 => [-m[0][c] + 0, -m[1][c] + 0, m[2][c] + 0];
   const iAxis = lps(h.affine, 0);
   const jAxis = lps(h.affine, 1);
   const kAxis = lps(h.affine, 2);
