@@ -79,7 +79,8 @@ export class DicomWebClient {
       headers.Authorization = `Basic ${basic}`;
     }
     const timeoutMs = this.timeoutMs;
-    const timeoutHook = (request: XhrLike): XhrLike => {
+    // dicomweb-client only runs hooks declared with exactly two parameters.
+    const timeoutHook = (request: XhrLike, _metadata: unknown): XhrLike => {
       request.timeout = timeoutMs;
       request.addEventListener('timeout', () => (request.timedOut = true));
       request.addEventListener('error', (event) => {
@@ -88,7 +89,7 @@ export class DicomWebClient {
       });
       return request;
     };
-    const options_ = { url: this.url, headers, requestHooks: [timeoutHook] };
+    const options_ = { url: this.url, headers, requestHooks: [timeoutHook], verbose: false };
     this.client = new api.DICOMwebClient(options_ as never) as unknown as DicomWebApi;
   }
 
@@ -157,14 +158,23 @@ export class DicomWebClient {
     };
   }
 
-  /** STOW-RS of Part 10 files; throws when the PACS reports any instance as failed. */
+  /** STOW-RS of Part 10 files; throws unless the PACS reports every instance as stored. */
   async storeInstances(datasets: ArrayBuffer[]): Promise<void> {
     const answer = await this.call(`STOW-RS of ${datasets.length} instances`, () =>
       this.client.storeInstances({ datasets }),
     );
-    const text = typeof answer === 'string' ? answer : answer ? JSON.stringify(answer) : '';
-    if (text.includes('00081198') || text.includes('FailedSOPSequence')) {
-      throw new PacsError(`PACS ${this.url}: STOW-RS refused some instances`);
+    let reply: DicomJson | undefined;
+    try {
+      reply = (typeof answer === 'string' ? JSON.parse(answer) : answer) as DicomJson;
+    } catch {
+      reply = undefined; // an XML answer: the HTTP status already said success
+    }
+    const failed = reply?.['00081198']?.Value?.length ?? 0;
+    const stored = reply?.['00081199']?.Value?.length;
+    if (failed > 0 || (stored !== undefined && stored < datasets.length)) {
+      throw new PacsError(
+        `PACS ${this.url}: STOW-RS stored ${stored ?? 0} of ${datasets.length} instances (${failed} refused)`,
+      );
     }
   }
 }
