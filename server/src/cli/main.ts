@@ -1,0 +1,48 @@
+import { PhaseLensError } from '../errors';
+import { UsageError } from './args';
+import { demo, demoUsage } from './demo';
+import { info, infoUsage } from './info';
+
+type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
+
+const commands: Record<string, { run: Command; usage: string; summary: string }> = {
+  demo: { run: demo, usage: demoUsage, summary: 'read a built-in demo CT series, no PACS needed' },
+  info: { run: info, usage: infoUsage, summary: 'read a CT series (folder, NIfTI, DICOMweb URL) and summarise it' },
+};
+
+function help(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}\n           ${c.usage}`);
+  return `PhaseLens: contrast phase of abdominal CT\n\nCommands:\n${lines.join('\n')}\n\nPACS credentials: PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD, or PHASELENS_PACS_TOKEN.\n`;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 processing failure, 2 bad usage or input). */
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    out.write(help());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    err.write(`phaselens: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err.write(`phaselens ${name}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof PhaseLensError) {
+      err.write(`phaselens ${name}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    err.write(`phaselens ${name}: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}
