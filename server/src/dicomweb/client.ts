@@ -2,6 +2,7 @@ import { api } from 'dicomweb-client';
 import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
+import { httpGet, parseMultipart } from './http-frames';
 
 // dicomweb-client speaks XMLHttpRequest; Node has none.
 const g = globalThis as { XMLHttpRequest?: unknown };
@@ -66,6 +67,7 @@ export class DicomWebClient {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly client: DicomWebApi;
+  private readonly headers: Record<string, string>;
 
   constructor(options: DicomWebClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
@@ -78,6 +80,7 @@ export class DicomWebClient {
       const basic = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64');
       headers.Authorization = `Basic ${basic}`;
     }
+    this.headers = headers;
     const timeoutMs = this.timeoutMs;
     // dicomweb-client only runs hooks declared with exactly two parameters.
     const timeoutHook = (request: XhrLike, _metadata: unknown): XhrLike => {
@@ -137,24 +140,24 @@ export class DicomWebClient {
     frameNumber: number,
     asStored: boolean,
   ): Promise<RetrievedFrame> {
-    const parts = await this.call(`frame ${frameNumber} of instance ${sopInstanceUid}`, () =>
-      this.client.retrieveInstanceFrames({
-        studyInstanceUID: studyInstanceUid,
-        seriesInstanceUID: seriesInstanceUid,
-        sopInstanceUID: sopInstanceUid,
-        frameNumbers: [frameNumber],
-        mediaTypes: [
-          asStored
-            ? { mediaType: 'application/octet-stream', transferSyntaxUID: '*' }
-            : { mediaType: 'application/octet-stream' },
-        ],
-      }),
+    const url =
+      `${this.url}/studies/${studyInstanceUid}/series/${seriesInstanceUid}` +
+      `/instances/${sopInstanceUid}/frames/${frameNumber}`;
+    const accept = `multipart/related; type="application/octet-stream"${asStored ? '; transfer-syntax=*' : ''}`;
+    const answer = await this.call(`frame ${frameNumber} of instance ${sopInstanceUid}`, () =>
+      httpGet(url, { ...this.headers, Accept: accept }, this.timeoutMs),
     );
-    const part = (parts as (ArrayBuffer & { transferSyntaxUID?: string; contentType?: string })[])[0];
-    if (!part) throw new PacsError(`PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`);
+    const contentType = String(answer.headers['content-type'] ?? '');
+    const parts = parseMultipart(answer.body, contentType);
+    if (parts.length === 0) {
+      throw new PacsError(`PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`);
+    }
+    // The part's own type names the transfer syntax; the envelope's type parameter may too.
+    const syntax = /transfer-syntax="?([0-9.]+)/.exec(parts[0].contentType) ?? /transfer-syntax="?([0-9.]+)/.exec(contentType);
+    const body = parts[0].body;
     return {
-      bytes: new Uint8Array(part),
-      transferSyntaxUid: part.transferSyntaxUID ?? EXPLICIT_LE,
+      bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      transferSyntaxUid: syntax?.[1] ?? EXPLICIT_LE,
     };
   }
 

@@ -60,15 +60,16 @@ export async function readDicomWebSeries(
   const client = options.client ?? new DicomWebClient({ ...options, url: ref.root });
   const { studyInstanceUid: study, seriesInstanceUid: series } = ref;
   const location = `${ref.root}/studies/${study}/series/${series}`;
-  const found = await client.searchForInstances(study, series).catch((error: unknown) => {
-    if (error instanceof SeriesNotFoundError) {
-      throw new SeriesNotFoundError(`series ${series} is not in the PACS ${ref.root}`, 404);
-    }
-    throw error;
-  });
-  if (found.length === 0) throw new SeriesNotFoundError(`series ${series} is not in the PACS ${ref.root}`, 404);
-  const metadata = await client.retrieveSeriesMetadata(study, series);
-
+  const notFound = (): SeriesNotFoundError =>
+    new SeriesNotFoundError(`series ${series} is not in the PACS ${ref.root}`, 404);
+  const asNotFound = (error: unknown): never => {
+    throw error instanceof SeriesNotFoundError ? notFound() : error;
+  };
+  // QIDO runs beside metadata and frames: it confirms the instance list without delaying them.
+  const qido = client.searchForInstances(study, series).catch(asNotFound);
+  qido.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  const metadata = await client.retrieveSeriesMetadata(study, series).catch(asNotFound);
+  if (metadata.length === 0) throw notFound();
   let mode: Promise<'uncompressed' | 'as-stored'> | undefined =
     options.frames === 'as-stored' || options.frames === 'uncompressed' ? Promise.resolve(options.frames) : undefined;
   const fetchFrame = async (sop: string, frame: number): Promise<RetrievedFrame> => {
@@ -99,5 +100,14 @@ export async function readDicomWebSeries(
     const modalities = [...new Set(metadata.map((j) => String(j['00080060']?.Value?.[0] ?? '(none)')))];
     throw new InvalidInputError(`${location}: not a CT series (modality ${modalities.join(', ')})`);
   }
-  return assembleSeries(records, { kind: 'dicomweb', location }, { concurrency: 6, ...options });
+  const [found, ct] = await Promise.all([
+    qido,
+    assembleSeries(records, { kind: 'dicomweb', location }, { concurrency: 6, ...options }),
+  ]);
+  const listed = new Set(found.map((j) => String(j['00080018']?.Value?.[0] ?? '')));
+  const missing = ct.instances.find((i) => !listed.has(i.sopInstanceUid));
+  if (missing) {
+    throw new PacsError(`PACS ${ref.root}: instance ${missing.sopInstanceUid} has metadata but QIDO does not list it`);
+  }
+  return ct;
 }

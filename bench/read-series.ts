@@ -1,0 +1,86 @@
+/**
+ * Reading a 100-slice 512x512 CT series from files and from Orthanc over DICOMweb. The peer is
+ * curl fetching the same bytes (QIDO, metadata and every frame, same parallelism) from the same
+ * Orthanc in the same run; the goal is PhaseLens within 1.5x of it.
+ */
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startOrthanc } from '../test/fixtures/orthanc';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { readSeries } from '../server/src/series/read-series';
+import { makeDemoSeries } from '../server/src/series/demo-series';
+import { writeCtSeries } from '../server/src/series/write-ct';
+import { timeMedian, writeResult } from './common';
+
+const SLICES = 100;
+const SIZE = 512;
+const CONCURRENCY = 6;
+const GOAL_RATIO = 1.5;
+
+async function main(): Promise<void> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-bench-'));
+  const orthanc = await startOrthanc();
+  try {
+    const series = makeDemoSeries({ rows: SIZE, columns: SIZE, slices: SLICES, pixelSpacing: 0.7, noiseHu: 15, seed: 'bench' });
+    const dir = path.join(work, 'series');
+    const files = await writeCtSeries(series, dir);
+    const bytes = (await Promise.all(files.map((f) => fs.stat(f)))).reduce((n, s) => n + s.size, 0);
+    const pixelBytes = SLICES * SIZE * SIZE * 2;
+
+    const fromFiles = await timeMedian(5, () => readSeries(dir));
+
+    const auth = { username: orthanc.username, password: orthanc.password };
+    const client = new DicomWebClient({ url: orthanc.dicomWeb, auth });
+    for (let i = 0; i < files.length; i += 20) {
+      const batch = await Promise.all(files.slice(i, i + 20).map((f) => fs.readFile(f)));
+      await client.storeInstances(batch.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+    }
+    const seriesUrl = `${orthanc.dicomWeb}/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}`;
+    await readSeries(seriesUrl, { auth }); // warm Orthanc's caches for both sides alike
+
+    const fromPacs = await timeMedian(5, () => readSeries(seriesUrl, { auth, concurrency: CONCURRENCY }));
+
+    // The peer: the same requests with curl, kept-alive and as parallel.
+    // A config file: per-section Accept headers, as PhaseLens sends them.
+    const user = `user = "${auth.username}:${auth.password}"\n`;
+    const section = (accept: string, urls: string[]): string =>
+      `${user}header = "Accept: ${accept.replace(/"/g, '\\"')}"\n` + urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join('');
+    const config = path.join(work, 'curl.cfg');
+    await fs.writeFile(
+      config,
+      section('application/dicom+json', [`${seriesUrl}/instances`, `${seriesUrl}/metadata`]) +
+        'next\n' +
+        section(
+          'multipart/related; type="application/octet-stream"',
+          series.instances.map((i) => `${seriesUrl}/instances/${i.sopInstanceUid}/frames/1`),
+        ),
+    );
+    const curlArgs = ['-s', '--fail', '--parallel', '--parallel-max', String(CONCURRENCY), '-K', config];
+    const curl = await timeMedian(5, async () => execFileSync('curl', curlArgs, { stdio: 'ignore' }));
+    const ratio = fromPacs.ms / curl.ms;
+
+    const file = await writeResult('read-series', {
+      series: { slices: SLICES, rows: SIZE, columns: SIZE, fileBytes: bytes },
+      files: { ms: fromFiles.ms, msPerSlice: fromFiles.ms / SLICES, mbPerSecond: bytes / 1e6 / (fromFiles.ms / 1000), runs: fromFiles.runs },
+      orthanc: { ms: fromPacs.ms, msPerSlice: fromPacs.ms / SLICES, mbPerSecond: pixelBytes / 1e6 / (fromPacs.ms / 1000), runs: fromPacs.runs, concurrency: CONCURRENCY },
+      peer: { tool: 'curl --parallel', ms: curl.ms, runs: curl.runs },
+      ratioToPeer: ratio,
+      goal: { ratioToPeerAtMost: GOAL_RATIO, met: ratio <= GOAL_RATIO },
+    });
+    console.log(
+      `files ${fromFiles.ms.toFixed(0)} ms (${(fromFiles.ms / SLICES).toFixed(2)} ms/slice); ` +
+        `Orthanc ${fromPacs.ms.toFixed(0)} ms vs curl ${curl.ms.toFixed(0)} ms: ${ratio.toFixed(2)}x ` +
+        `(goal <= ${GOAL_RATIO}x: ${ratio <= GOAL_RATIO ? 'met' : 'NOT met'}) -> ${file}`,
+    );
+  } finally {
+    await orthanc.stop();
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

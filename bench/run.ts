@@ -1,0 +1,9 @@
+/** Runs every benchmark in turn; each writes its JSON under bench/results/. */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const benchmarks = ['read-series.ts'];
+for (const b of benchmarks) {
+  console.log(`== ${b}`);
+  execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, b)], { stdio: 'inherit' });
+}
