@@ -13,6 +13,9 @@ export interface DecodedFrame {
 
 type WasmDecoderClass = new () => WasmDecoder;
 
+// The codecs print progress ([INFO] lines) through Emscripten's print hooks; keep them quiet.
+const quiet = { print: (): void => undefined, printErr: (): void => undefined };
+
 // Each WebAssembly module is instantiated once, on first use.
 const modules = new Map<string, Promise<WasmDecoderClass>>();
 
@@ -48,17 +51,17 @@ async function decodeWithWasm(Decoder: WasmDecoderClass, encoded: Uint8Array): P
 }
 
 export async function decodeJpegLs(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('charls', async () => (await charlsFactory()).JpegLSDecoder);
+  const Decoder = await wasmDecoder('charls', async () => (await charlsFactory(quiet)).JpegLSDecoder);
   return decodeWithWasm(Decoder, encoded);
 }
 
 export async function decodeJpeg2000(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('openjpeg', async () => (await openjpegFactory()).J2KDecoder);
+  const Decoder = await wasmDecoder('openjpeg', async () => (await openjpegFactory(quiet)).J2KDecoder);
   return decodeWithWasm(Decoder, encoded);
 }
 
 export async function decodeJpegBaseline(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('libjpeg-turbo', async () => (await libjpegFactory()).JPEGDecoder);
+  const Decoder = await wasmDecoder('libjpeg-turbo', async () => (await libjpegFactory(quiet)).JPEGDecoder);
   return decodeWithWasm(Decoder, encoded);
 }
 

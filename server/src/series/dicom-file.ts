@@ -6,6 +6,10 @@ import { readPixelModule } from './pixel-module';
 import { pixelEncoding, TransferSyntax } from './transfer-syntax';
 
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+// dcmjs logs to the console as it parses (unknown private tags, odd VRs); PhaseLens reports
+// what matters as typed errors instead, so its chatter is silenced.
+dcmjs.log.setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
 
 /** A parsed DICOM Part 10 file: its naturalised dataset and its pixel data split into frames. */
 export interface DicomFile {

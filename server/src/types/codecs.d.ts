@@ -24,22 +24,22 @@ interface WasmEncoder {
 }
 
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
-  const factory: () => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
+  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: () => Promise<{ J2KDecoder: new () => WasmDecoder }>;
+  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
-  const factory: () => Promise<{
+  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{
     J2KDecoder: new () => WasmDecoder;
     J2KEncoder: new () => WasmEncoder;
   }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
-  const factory: () => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
+  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 

@@ -40,6 +40,13 @@ declare module 'dcmjs' {
     }
   }
 
-  const dcmjs: { data: typeof data };
+  type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  interface Logger {
+    setLevel(level: LogLevel): void;
+    getLogger(name: string): Logger;
+  }
+  export const log: Logger;
+
+  const dcmjs: { data: typeof data; log: typeof log };
   export default dcmjs;
 }

@@ -14,7 +14,7 @@ export async function readNatural(file: string): Promise<NaturalDataset> {
 
 /** JPEG 2000 lossless encoding of one 16-bit frame with the OpenJPEG codec. */
 export async function encodeJ2k(frame: Uint8Array, width: number, height: number, signed: boolean): Promise<Uint8Array> {
-  const { J2KEncoder } = await openjpegFactory();
+  const { J2KEncoder } = await openjpegFactory({ print: () => undefined, printErr: () => undefined });
   const encoder = new J2KEncoder();
   try {
     encoder.getDecodedBuffer({ width, height, bitsPerSample: 16, componentCount: 1, isSigned: signed }).set(frame);
