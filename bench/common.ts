@@ -10,7 +10,10 @@ export function median(values: number[]): number {
 }
 
 /** Wall time of `run`, repeated; the median, since these machines are noisy. */
-export async function timeMedian(repeats: number, run: () => Promise<unknown>): Promise<{ ms: number; runs: number[] }> {
+export async function timeMedian(
+  repeats: number,
+  run: () => Promise<unknown>,
+): Promise<{ ms: number; runs: number[] }> {
   const runs: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t = process.hrtime.bigint();
@@ -21,12 +24,20 @@ export async function timeMedian(repeats: number, run: () => Promise<unknown>): 
 }
 
 export function machine(): Record<string, unknown> {
-  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  return {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
 }
 
 export async function writeResult(name: string, result: Record<string, unknown>): Promise<string> {
   await fs.mkdir(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.json`);
-  await fs.writeFile(file, `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2)}\n`);
+  await fs.writeFile(
+    file,
+    `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2)}\n`,
+  );
   return file;
 }

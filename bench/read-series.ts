@@ -23,7 +23,14 @@ async function main(): Promise<void> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-bench-'));
   const orthanc = await startOrthanc();
   try {
-    const series = makeDemoSeries({ rows: SIZE, columns: SIZE, slices: SLICES, pixelSpacing: 0.7, noiseHu: 15, seed: 'bench' });
+    const series = makeDemoSeries({
+      rows: SIZE,
+      columns: SIZE,
+      slices: SLICES,
+      pixelSpacing: 0.7,
+      noiseHu: 15,
+      seed: 'bench',
+    });
     const dir = path.join(work, 'series');
     const files = await writeCtSeries(series, dir);
     const bytes = (await Promise.all(files.map((f) => fs.stat(f)))).reduce((n, s) => n + s.size, 0);
@@ -35,18 +42,23 @@ async function main(): Promise<void> {
     const client = new DicomWebClient({ url: orthanc.dicomWeb, auth });
     for (let i = 0; i < files.length; i += 20) {
       const batch = await Promise.all(files.slice(i, i + 20).map((f) => fs.readFile(f)));
-      await client.storeInstances(batch.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+      await client.storeInstances(
+        batch.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
+      );
     }
     const seriesUrl = `${orthanc.dicomWeb}/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}`;
     await readSeries(seriesUrl, { auth }); // warm Orthanc's caches for both sides alike
 
-    const fromPacs = await timeMedian(5, () => readSeries(seriesUrl, { auth, concurrency: CONCURRENCY }));
+    const fromPacs = await timeMedian(5, () =>
+      readSeries(seriesUrl, { auth, concurrency: CONCURRENCY }),
+    );
 
     // The peer: the same requests with curl, kept-alive and as parallel.
     // A config file: per-section Accept headers, as PhaseLens sends them.
     const user = `user = "${auth.username}:${auth.password}"\n`;
     const section = (accept: string, urls: string[]): string =>
-      `${user}header = "Accept: ${accept.replace(/"/g, '\\"')}"\n` + urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join('');
+      `${user}header = "Accept: ${accept.replace(/"/g, '\\"')}"\n` +
+      urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join('');
     const config = path.join(work, 'curl.cfg');
     await fs.writeFile(
       config,
@@ -57,14 +69,35 @@ async function main(): Promise<void> {
           series.instances.map((i) => `${seriesUrl}/instances/${i.sopInstanceUid}/frames/1`),
         ),
     );
-    const curlArgs = ['-s', '--fail', '--parallel', '--parallel-max', String(CONCURRENCY), '-K', config];
-    const curl = await timeMedian(5, async () => execFileSync('curl', curlArgs, { stdio: 'ignore' }));
+    const curlArgs = [
+      '-s',
+      '--fail',
+      '--parallel',
+      '--parallel-max',
+      String(CONCURRENCY),
+      '-K',
+      config,
+    ];
+    const curl = await timeMedian(5, async () =>
+      execFileSync('curl', curlArgs, { stdio: 'ignore' }),
+    );
     const ratio = fromPacs.ms / curl.ms;
 
     const file = await writeResult('read-series', {
       series: { slices: SLICES, rows: SIZE, columns: SIZE, fileBytes: bytes },
-      files: { ms: fromFiles.ms, msPerSlice: fromFiles.ms / SLICES, mbPerSecond: bytes / 1e6 / (fromFiles.ms / 1000), runs: fromFiles.runs },
-      orthanc: { ms: fromPacs.ms, msPerSlice: fromPacs.ms / SLICES, mbPerSecond: pixelBytes / 1e6 / (fromPacs.ms / 1000), runs: fromPacs.runs, concurrency: CONCURRENCY },
+      files: {
+        ms: fromFiles.ms,
+        msPerSlice: fromFiles.ms / SLICES,
+        mbPerSecond: bytes / 1e6 / (fromFiles.ms / 1000),
+        runs: fromFiles.runs,
+      },
+      orthanc: {
+        ms: fromPacs.ms,
+        msPerSlice: fromPacs.ms / SLICES,
+        mbPerSecond: pixelBytes / 1e6 / (fromPacs.ms / 1000),
+        runs: fromPacs.runs,
+        concurrency: CONCURRENCY,
+      },
       peer: { tool: 'curl --parallel', ms: curl.ms, runs: curl.runs },
       ratioToPeer: ratio,
       goal: { ratioToPeerAtMost: GOAL_RATIO, met: ratio <= GOAL_RATIO },

@@ -5,5 +5,7 @@ import path from 'node:path';
 const benchmarks = ['read-series.ts'];
 for (const b of benchmarks) {
   console.log(`== ${b}`);
-  execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, b)], { stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, b)], {
+    stdio: 'inherit',
+  });
 }

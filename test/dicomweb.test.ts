@@ -18,7 +18,15 @@ import {
 } from '../server/src/errors';
 import type { CtSeries } from '../server/src/series/types';
 
-const REAL_PV = path.resolve(__dirname, '..', '..', 'shared', 'data', 'real-ct', 'hcc048-portal-venous');
+const REAL_PV = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  'shared',
+  'data',
+  'real-ct',
+  'hcc048-portal-venous',
+);
 
 async function filesOf(dir: string): Promise<ArrayBuffer[]> {
   const names = (await fs.readdir(dir)).sort();
@@ -30,7 +38,10 @@ async function filesOf(dir: string): Promise<ArrayBuffer[]> {
   );
 }
 
-function seriesUrl(root: string, s: Pick<CtSeries, 'studyInstanceUid' | 'seriesInstanceUid'>): string {
+function seriesUrl(
+  root: string,
+  s: Pick<CtSeries, 'studyInstanceUid' | 'seriesInstanceUid'>,
+): string {
   return `${root}/studies/${s.studyInstanceUid}/series/${s.seriesInstanceUid}`;
 }
 
@@ -73,7 +84,10 @@ describe('DICOMweb against a real Orthanc', () => {
     const pick = (z: number[]): number[] => z.map((_, i) => i).filter((i) => i % 5 === 1);
     const proxy = await startProxy(orthanc.url);
     try {
-      const subset = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), { auth, select: pick });
+      const subset = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), {
+        auth,
+        select: pick,
+      });
       const fileSubset = await readSeries(path.join(work, 'demo'), { select: pick });
       expect(subset.slices).toBe(3);
       expectSameHu(subset.hu, fileSubset.hu);
@@ -85,13 +99,16 @@ describe('DICOMweb against a real Orthanc', () => {
     }
   });
 
-  (existsSync(REAL_PV) ? it : it.skip)('round-trips the real portal-venous series (../shared present)', async () => {
-    await client.storeInstances(await filesOf(REAL_PV));
-    const fromFiles = await readSeries(REAL_PV);
-    const fromPacs = await readSeries(seriesUrl(orthanc.dicomWeb, fromFiles), { auth });
-    expectSameHu(fromPacs.hu, fromFiles.hu);
-    expect(fromPacs.geometry.positions).toEqual(fromFiles.geometry.positions);
-  });
+  (existsSync(REAL_PV) ? it : it.skip)(
+    'round-trips the real portal-venous series (../shared present)',
+    async () => {
+      await client.storeInstances(await filesOf(REAL_PV));
+      const fromFiles = await readSeries(REAL_PV);
+      const fromPacs = await readSeries(seriesUrl(orthanc.dicomWeb, fromFiles), { auth });
+      expectSameHu(fromPacs.hu, fromFiles.hu);
+      expect(fromPacs.geometry.positions).toEqual(fromFiles.geometry.positions);
+    },
+  );
 
   it('reads a JPEG-LS series transcoded by the server and decoded locally, to the same HU', async () => {
     const jls = makeDemoSeries({ rows: 40, columns: 48, slices: 6, noiseHu: 30, seed: 'jls-pacs' });
@@ -111,7 +128,13 @@ describe('DICOMweb against a real Orthanc', () => {
     expectSameHu(local.hu, jls.hu);
     expectSameHu(auto.hu, jls.hu);
     // As stored really means JPEG-LS on the wire.
-    const frame = await client.retrieveFrame(jls.studyInstanceUid, jls.seriesInstanceUid, jls.instances[0].sopInstanceUid, 1, true);
+    const frame = await client.retrieveFrame(
+      jls.studyInstanceUid,
+      jls.seriesInstanceUid,
+      jls.instances[0].sopInstanceUid,
+      1,
+      true,
+    );
     expect(frame.transferSyntaxUid).toBe(TransferSyntax.JpegLsLossless);
   });
 
@@ -119,10 +142,15 @@ describe('DICOMweb against a real Orthanc', () => {
     // The proxy plays a server without a transcoder: uncompressed frame requests get 406.
     const proxy = await startProxy(orthanc.url, {
       decide: (_n, req) =>
-        /\/frames\//.test(req.url ?? '') && !/transfer-syntax=\*/.test(String(req.headers.accept)) ? { status: 406 } : 'forward',
+        /\/frames\//.test(req.url ?? '') && !/transfer-syntax=\*/.test(String(req.headers.accept))
+          ? { status: 406 }
+          : 'forward',
     });
     try {
-      const series = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), { auth, retryDelayMs: 5 });
+      const series = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), {
+        auth,
+        retryDelayMs: 5,
+      });
       expectSameHu(series.hu, demo.hu);
     } finally {
       await proxy.close();
@@ -134,10 +162,13 @@ describe('DICOMweb against a real Orthanc', () => {
     const basic = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     const proxy = await startProxy(orthanc.url, {
       authorization: basic,
-      decide: (_n, req) => (req.headers.authorization === 'Bearer viewer-token' ? 'forward' : { status: 401 }),
+      decide: (_n, req) =>
+        req.headers.authorization === 'Bearer viewer-token' ? 'forward' : { status: 401 },
     });
     try {
-      const series = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), { auth: { token: 'viewer-token' } });
+      const series = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), {
+        auth: { token: 'viewer-token' },
+      });
       expect(series.slices).toBe(12);
       expect(new Set(proxy.stats.authorizations)).toEqual(new Set(['Bearer viewer-token']));
     } finally {
@@ -149,19 +180,30 @@ describe('DICOMweb against a real Orthanc', () => {
     const url = seriesUrl(orthanc.dicomWeb, demo);
     const attempt = readSeries(url, { auth: { username: auth.username, password: 'wrong' } });
     await expect(attempt).rejects.toBeInstanceOf(PacsAuthError);
-    await expect(attempt).rejects.toThrow(`PACS ${orthanc.dicomWeb} refused the credentials (HTTP 401)`);
+    await expect(attempt).rejects.toThrow(
+      `PACS ${orthanc.dicomWeb} refused the credentials (HTTP 401)`,
+    );
   });
 
   it('a series that does not exist is a SeriesNotFoundError', async () => {
-    const url = seriesUrl(orthanc.dicomWeb, { studyInstanceUid: demo.studyInstanceUid, seriesInstanceUid: '1.2.3.4.5' });
+    const url = seriesUrl(orthanc.dicomWeb, {
+      studyInstanceUid: demo.studyInstanceUid,
+      seriesInstanceUid: '1.2.3.4.5',
+    });
     await expect(readSeries(url, { auth })).rejects.toBeInstanceOf(SeriesNotFoundError);
-    await expect(readSeries(url, { auth })).rejects.toThrow(/series 1\.2\.3\.4\.5 is not in the PACS/);
+    await expect(readSeries(url, { auth })).rejects.toThrow(
+      /series 1\.2\.3\.4\.5 is not in the PACS/,
+    );
   });
 
   it('an unreachable server is a PacsUnreachableError after the retries', async () => {
     const port = await freePort();
     const started = Date.now();
-    const attempt = readSeries(seriesUrl(`http://127.0.0.1:${port}/dicom-web`, demo), { auth, retries: 2, retryDelayMs: 20 });
+    const attempt = readSeries(seriesUrl(`http://127.0.0.1:${port}/dicom-web`, demo), {
+      auth,
+      retries: 2,
+      retryDelayMs: 20,
+    });
     await expect(attempt).rejects.toBeInstanceOf(PacsUnreachableError);
     await expect(attempt).rejects.toThrow(`PACS http://127.0.0.1:${port}/dicom-web is unreachable`);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -170,7 +212,12 @@ describe('DICOMweb against a real Orthanc', () => {
   it('a server that does not answer is a PacsTimeoutError', async () => {
     const proxy = await startProxy(orthanc.url, { decide: () => 'hang' });
     try {
-      const attempt = readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), { auth, timeoutMs: 300, retries: 1, retryDelayMs: 10 });
+      const attempt = readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), {
+        auth,
+        timeoutMs: 300,
+        retries: 1,
+        retryDelayMs: 10,
+      });
       await expect(attempt).rejects.toBeInstanceOf(PacsTimeoutError);
       await expect(attempt).rejects.toThrow(/did not answer .* within 300 ms/);
       // Metadata was tried twice (one retry) before the reader gave up.
@@ -181,16 +228,26 @@ describe('DICOMweb against a real Orthanc', () => {
   });
 
   it('retries 5xx answers with backoff, then succeeds; gives up after the retries', async () => {
-    const flaky = await startProxy(orthanc.url, { decide: (n) => (n <= 2 ? { status: 503 } : 'forward') });
+    const flaky = await startProxy(orthanc.url, {
+      decide: (n) => (n <= 2 ? { status: 503 } : 'forward'),
+    });
     try {
-      const series = await readSeries(seriesUrl(`${flaky.url}/dicom-web`, demo), { auth, retries: 3, retryDelayMs: 10 });
+      const series = await readSeries(seriesUrl(`${flaky.url}/dicom-web`, demo), {
+        auth,
+        retries: 3,
+        retryDelayMs: 10,
+      });
       expectSameHu(series.hu, demo.hu);
     } finally {
       await flaky.close();
     }
     const broken = await startProxy(orthanc.url, { decide: () => ({ status: 500 }) });
     try {
-      const attempt = readSeries(seriesUrl(`${broken.url}/dicom-web`, demo), { auth, retries: 2, retryDelayMs: 10 });
+      const attempt = readSeries(seriesUrl(`${broken.url}/dicom-web`, demo), {
+        auth,
+        retries: 2,
+        retryDelayMs: 10,
+      });
       await expect(attempt).rejects.toBeInstanceOf(PacsError);
       await expect(attempt).rejects.toThrow(/HTTP 500/);
       expect(broken.stats.urls.filter((u) => u.endsWith('/metadata'))).toHaveLength(3);

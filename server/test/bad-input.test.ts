@@ -2,7 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readSeries } from '../src/series/read-series';
 import { makeDemoSeries } from '../src/series/demo-series';
-import { ctSliceDatasets, encodePart10, writeCtSeries, defaultCtEncoding } from '../src/series/write-ct';
+import {
+  ctSliceDatasets,
+  encodePart10,
+  writeCtSeries,
+  defaultCtEncoding,
+} from '../src/series/write-ct';
 import { TransferSyntax } from '../src/series/transfer-syntax';
 import {
   InconsistentGeometryError,
@@ -20,7 +25,10 @@ import type { NaturalDataset } from 'dcmjs';
 
 const series = makeDemoSeries({ rows: 16, columns: 20, slices: 5, seed: 'bad' });
 
-async function folderOf(datasets: NaturalDataset[], syntax: string = TransferSyntax.ExplicitVRLittleEndian): Promise<string> {
+async function folderOf(
+  datasets: NaturalDataset[],
+  syntax: string = TransferSyntax.ExplicitVRLittleEndian,
+): Promise<string> {
   const dir = await tempDir();
   for (const [i, ds] of datasets.entries()) {
     await fs.writeFile(path.join(dir, `${i}.dcm`), new Uint8Array(encodePart10(ds, syntax)));
@@ -29,7 +37,10 @@ async function folderOf(datasets: NaturalDataset[], syntax: string = TransferSyn
 }
 
 /** Reads and returns the typed error, checking it is one line and maps to exit code 2. */
-async function failure(source: string, type: new (...args: never[]) => PhaseLensError): Promise<PhaseLensError> {
+async function failure(
+  source: string,
+  type: new (...args: never[]) => PhaseLensError,
+): Promise<PhaseLensError> {
   const error = await readSeries(source).then(
     () => undefined,
     (e: unknown) => e,
@@ -67,7 +78,9 @@ describe('bad input gives a typed, one-line error', () => {
   it('a CT instance without pixel data', async () => {
     const [ds] = ctSliceDatasets(series);
     delete ds.PixelData;
-    expect((await failure(await folderOf([ds]), MissingPixelDataError)).message).toMatch(/without pixel data/);
+    expect((await failure(await folderOf([ds]), MissingPixelDataError)).message).toMatch(
+      /without pixel data/,
+    );
   });
 
   it('a series of another modality', async () => {
@@ -76,8 +89,15 @@ describe('bad input gives a typed, one-line error', () => {
   });
 
   it('an unsupported transfer syntax (MPEG-2)', async () => {
-    const dss = ctSliceDatasets(series).map((ds) => ({ ...ds, PixelData: [new Uint8Array(64).buffer], _vrMap: { PixelData: 'OB' } }));
-    const e = await failure(await folderOf(dss, '1.2.840.10008.1.2.4.100'), UnsupportedTransferSyntaxError);
+    const dss = ctSliceDatasets(series).map((ds) => ({
+      ...ds,
+      PixelData: [new Uint8Array(64).buffer],
+      _vrMap: { PixelData: 'OB' },
+    }));
+    const e = await failure(
+      await folderOf(dss, '1.2.840.10008.1.2.4.100'),
+      UnsupportedTransferSyntaxError,
+    );
     expect(e.message).toMatch(/1\.2\.840\.10008\.1\.2\.4\.100 is not supported/);
   });
 
@@ -85,22 +105,33 @@ describe('bad input gives a typed, one-line error', () => {
     const dir = await tempDir();
     const native = path.join(dir, 'native');
     const jpeg = path.join(dir, 'jpeg12');
-    await writeCtSeries(series, native, { ...defaultCtEncoding, bitsStored: 12, pixelRepresentation: 0 });
+    await writeCtSeries(series, native, {
+      ...defaultCtEncoding,
+      bitsStored: 12,
+      pixelRepresentation: 0,
+    });
     await fs.mkdir(jpeg);
-    for (const name of await fs.readdir(native)) runTool('dcmcjpeg', ['+ee', path.join(native, name), path.join(jpeg, name)]);
-    expect((await failure(jpeg, UnsupportedTransferSyntaxError)).message).toMatch(/12-bit.*8-bit only/);
+    for (const name of await fs.readdir(native))
+      runTool('dcmcjpeg', ['+ee', path.join(native, name), path.join(jpeg, name)]);
+    expect((await failure(jpeg, UnsupportedTransferSyntaxError)).message).toMatch(
+      /12-bit.*8-bit only/,
+    );
   });
 
   it('inconsistent geometry: an orientation that differs', async () => {
     const dss = ctSliceDatasets(series);
     dss[2].ImageOrientationPatient = [1, 0, 0, 0, 0.9, 0.43589];
-    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(/ImageOrientationPatient differs/);
+    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(
+      /ImageOrientationPatient differs/,
+    );
   });
 
   it('inconsistent geometry: a missing slice leaves a gap', async () => {
     const dss = ctSliceDatasets(series);
     dss.splice(2, 1);
-    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(/uneven slice spacing/);
+    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(
+      /uneven slice spacing/,
+    );
   });
 
   it('inconsistent geometry: two slices at one position', async () => {
@@ -114,15 +145,21 @@ describe('bad input gives a typed, one-line error', () => {
     const small = makeDemoSeries({ rows: 8, columns: 20, slices: 5, seed: 'bad' });
     const dss = ctSliceDatasets(series);
     dss[1] = ctSliceDatasets(small)[1];
-    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(/20x8 pixels/);
+    expect((await failure(await folderOf(dss), InconsistentGeometryError)).message).toMatch(
+      /20x8 pixels/,
+    );
     const noPosition = ctSliceDatasets(series);
     delete noPosition[0].ImagePositionPatient;
-    expect((await failure(await folderOf(noPosition), InconsistentGeometryError)).message).toMatch(/ImagePositionPatient is missing/);
+    expect((await failure(await folderOf(noPosition), InconsistentGeometryError)).message).toMatch(
+      /ImagePositionPatient is missing/,
+    );
   });
 
   it('a slice selection out of range', async () => {
     const dir = await tempDir();
     await writeCtSeries(series, dir);
-    await expect(readSeries(dir, { select: () => [0, 99] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(readSeries(dir, { select: () => [0, 99] })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
   });
 });

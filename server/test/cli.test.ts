@@ -24,7 +24,11 @@ describe('phaselens CLI', () => {
     expect(text.out).toContain(`Series ${series.seriesInstanceUid}`);
     expect(text.out).toMatch(/slices\s+7 of 24 x 20 px/);
     const json = await run(['info', dir, '--json']);
-    const summary = JSON.parse(json.out) as { slices: number; zRange: number[]; hu: { max: number } };
+    const summary = JSON.parse(json.out) as {
+      slices: number;
+      zRange: number[];
+      hu: { max: number };
+    };
     expect(summary.slices).toBe(7);
     expect(summary.zRange).toEqual([-200, -170]);
     expect(summary.hu.max).toBe(700);

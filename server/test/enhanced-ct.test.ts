@@ -9,7 +9,13 @@ import { maxAbsDiff, tempDir } from './helpers/series';
 
 describe('enhanced multi-frame CT', () => {
   it('reads frames through the functional groups, sorted by position', async () => {
-    const series = makeDemoSeries({ rows: 24, columns: 28, slices: 6, noiseHu: 20, seed: 'enhanced' });
+    const series = makeDemoSeries({
+      rows: 24,
+      columns: 28,
+      slices: 6,
+      noiseHu: 20,
+      seed: 'enhanced',
+    });
     const slices = ctSliceDatasets(series);
     // Frames stored out of anatomical order: 3, 0, 5, 1, 4, 2.
     const order = [3, 0, 5, 1, 4, 2];
@@ -17,7 +23,15 @@ describe('enhanced multi-frame CT', () => {
     const pixelData = new Uint8Array(frameBytes.reduce((n, f) => n + f.byteLength, 0));
     frameBytes.forEach((f, i) => pixelData.set(f, i * f.byteLength));
     const base = { ...slices[0] };
-    for (const k of ['ImagePositionPatient', 'ImageOrientationPatient', 'PixelSpacing', 'RescaleIntercept', 'RescaleSlope', 'RescaleType', 'InstanceNumber']) {
+    for (const k of [
+      'ImagePositionPatient',
+      'ImageOrientationPatient',
+      'PixelSpacing',
+      'RescaleIntercept',
+      'RescaleSlope',
+      'RescaleType',
+      'InstanceNumber',
+    ]) {
       delete base[k];
     }
     const enhanced = {
@@ -26,9 +40,13 @@ describe('enhanced multi-frame CT', () => {
       NumberOfFrames: order.length,
       SharedFunctionalGroupsSequence: [
         {
-          PixelMeasuresSequence: [{ PixelSpacing: series.geometry.pixelSpacing, SliceThickness: 5 }],
+          PixelMeasuresSequence: [
+            { PixelSpacing: series.geometry.pixelSpacing, SliceThickness: 5 },
+          ],
           PlaneOrientationSequence: [{ ImageOrientationPatient: series.geometry.orientation }],
-          PixelValueTransformationSequence: [{ RescaleIntercept: -1024, RescaleSlope: 1, RescaleType: 'HU' }],
+          PixelValueTransformationSequence: [
+            { RescaleIntercept: -1024, RescaleSlope: 1, RescaleType: 'HU' },
+          ],
         },
       ],
       PerFrameFunctionalGroupsSequence: order.map((i) => ({
@@ -38,7 +56,10 @@ describe('enhanced multi-frame CT', () => {
       _vrMap: { PixelData: 'OW' },
     };
     const dir = await tempDir();
-    await fs.writeFile(path.join(dir, 'enhanced.dcm'), new Uint8Array(encodePart10(enhanced, TransferSyntax.ExplicitVRLittleEndian)));
+    await fs.writeFile(
+      path.join(dir, 'enhanced.dcm'),
+      new Uint8Array(encodePart10(enhanced, TransferSyntax.ExplicitVRLittleEndian)),
+    );
     const read = await readSeries(dir);
     expect(read.slices).toBe(6);
     expect(maxAbsDiff(read.hu, series.hu)).toBe(0);

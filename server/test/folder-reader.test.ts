@@ -3,7 +3,12 @@ import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { readSeries } from '../src/series/read-series';
 import { makeDemoSeries } from '../src/series/demo-series';
-import { ctSliceDatasets, encodePart10, writeCtSeries, defaultCtEncoding } from '../src/series/write-ct';
+import {
+  ctSliceDatasets,
+  encodePart10,
+  writeCtSeries,
+  defaultCtEncoding,
+} from '../src/series/write-ct';
 import { TransferSyntax } from '../src/series/transfer-syntax';
 import { MixedSeriesError, UnsupportedModalityError } from '../src/errors';
 import { maxAbsDiff, tempDir, withPositions } from './helpers/series';
@@ -16,8 +21,14 @@ describe('reading a folder of CT files', () => {
     ['signed, intercept -1024', { pixelRepresentation: 1 as const, rescaleIntercept: -1024 }],
     ['unsigned, intercept -1024', { pixelRepresentation: 0 as const, rescaleIntercept: -1024 }],
     ['signed, intercept 0', { pixelRepresentation: 1 as const, rescaleIntercept: 0 }],
-    ['unsigned 12-bit, intercept -1024', { pixelRepresentation: 0 as const, rescaleIntercept: -1024, bitsStored: 12 }],
-    ['signed 12-bit, intercept 0', { pixelRepresentation: 1 as const, rescaleIntercept: 0, bitsStored: 12 }],
+    [
+      'unsigned 12-bit, intercept -1024',
+      { pixelRepresentation: 0 as const, rescaleIntercept: -1024, bitsStored: 12 },
+    ],
+    [
+      'signed 12-bit, intercept 0',
+      { pixelRepresentation: 1 as const, rescaleIntercept: 0, bitsStored: 12 },
+    ],
     ['implicit VR', { transferSyntaxUid: TransferSyntax.ImplicitVRLittleEndian }],
     ['slope 0.5', { rescaleSlope: 0.5, rescaleIntercept: -1024, pixelRepresentation: 0 as const }],
   ])('gives back the exact HU written (%s)', async (_name, over) => {
@@ -31,7 +42,9 @@ describe('reading a folder of CT files', () => {
     expect(maxAbsDiff(read.hu, series.hu)).toBe(0);
     expect(read.geometry.sliceSpacing).toBeCloseTo(5, 6);
     expect(read.geometry.pixelSpacing).toEqual([6, 6]);
-    expect(read.instances.map((i) => i.sopInstanceUid)).toEqual(series.instances.map((i) => i.sopInstanceUid));
+    expect(read.instances.map((i) => i.sopInstanceUid)).toEqual(
+      series.instances.map((i) => i.sopInstanceUid),
+    );
   });
 
   it('sorts slices along the normal, not by InstanceNumber or file name', async () => {
@@ -45,7 +58,10 @@ describe('reading a folder of CT files', () => {
     const read = await readSeries(dir);
     const size = series.rows * series.columns;
     for (let s = 0; s < series.slices; s++) {
-      const expected = series.hu.subarray((series.slices - 1 - s) * size, (series.slices - s) * size);
+      const expected = series.hu.subarray(
+        (series.slices - 1 - s) * size,
+        (series.slices - s) * size,
+      );
       expect(maxAbsDiff(read.hu.subarray(s * size, (s + 1) * size), expected)).toBe(0);
     }
     const z = read.geometry.positions.map((p) => p[2]);
@@ -55,7 +71,13 @@ describe('reading a folder of CT files', () => {
   it('sorts a feet-up orientation (normal pointing down) along its own normal', async () => {
     const dir = await tempDir();
     // Column direction flipped: the normal is -z, so ascending order along it is descending z.
-    const flipped = { ...series, geometry: { ...series.geometry, orientation: [1, 0, 0, 0, -1, 0] as [number, number, number, number, number, number] } };
+    const flipped = {
+      ...series,
+      geometry: {
+        ...series.geometry,
+        orientation: [1, 0, 0, 0, -1, 0] as [number, number, number, number, number, number],
+      },
+    };
     await writeCtSeries(flipped, dir);
     const read = await readSeries(dir);
     const z = read.geometry.positions.map((p) => p[2]);
@@ -65,11 +87,18 @@ describe('reading a folder of CT files', () => {
   it('reads only the slices asked for', async () => {
     const dir = await tempDir();
     await writeCtSeries(series, dir);
-    const read = await readSeries(dir, { select: (z) => z.map((_, i) => i).filter((i) => i % 4 === 0) });
+    const read = await readSeries(dir, {
+      select: (z) => z.map((_, i) => i).filter((i) => i % 4 === 0),
+    });
     expect(read.slices).toBe(3);
     const size = series.rows * series.columns;
     [0, 4, 8].forEach((src, dst) =>
-      expect(maxAbsDiff(read.hu.subarray(dst * size, (dst + 1) * size), series.hu.subarray(src * size, (src + 1) * size))).toBe(0),
+      expect(
+        maxAbsDiff(
+          read.hu.subarray(dst * size, (dst + 1) * size),
+          series.hu.subarray(src * size, (src + 1) * size),
+        ),
+      ).toBe(0),
     );
     expect(read.geometry.sliceSpacing).toBeCloseTo(20, 6);
   });
@@ -92,7 +121,10 @@ describe('reading a folder of CT files', () => {
     const acq2 = {
       ...series,
       hu: series.hu.map((v) => v + 100),
-      instances: series.instances.map((_, i) => ({ sopInstanceUid: deterministicUid('acq2', i), sopClassUid: '' })),
+      instances: series.instances.map((_, i) => ({
+        sopInstanceUid: deterministicUid('acq2', i),
+        sopClassUid: '',
+      })),
       header: { ...series.header, AcquisitionNumber: 2 },
     };
     await writeCtSeries(series, dir);
@@ -110,7 +142,12 @@ describe('reading a folder of CT files', () => {
 
     const mr = await tempDir();
     const [ds] = ctSliceDatasets(series);
-    await fs.writeFile(path.join(mr, 'mr.dcm'), new Uint8Array(encodePart10({ ...ds, Modality: 'MR' }, TransferSyntax.ExplicitVRLittleEndian)));
+    await fs.writeFile(
+      path.join(mr, 'mr.dcm'),
+      new Uint8Array(
+        encodePart10({ ...ds, Modality: 'MR' }, TransferSyntax.ExplicitVRLittleEndian),
+      ),
+    );
     await expect(readSeries(mr)).rejects.toBeInstanceOf(UnsupportedModalityError);
     await expect(readSeries(mr)).rejects.toThrow(/no CT series.*MR/);
   });

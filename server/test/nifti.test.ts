@@ -9,7 +9,12 @@ interface NiftiSpec {
   dims: [number, number, number];
   data: Int16Array;
   sform?: number[][]; // 3x4, RAS+
-  qform?: { quatern: [number, number, number]; offset: [number, number, number]; pixdim: [number, number, number]; qfac: 1 | -1 };
+  qform?: {
+    quatern: [number, number, number];
+    offset: [number, number, number];
+    pixdim: [number, number, number];
+    qfac: 1 | -1;
+  };
   slope?: number;
   intercept?: number;
   ndim?: number;
@@ -37,7 +42,9 @@ function nifti(spec: NiftiSpec): Uint8Array {
   }
   if (spec.sform) {
     header.setInt16(254, 1, true);
-    spec.sform.forEach((row, r) => row.forEach((v, c) => header.setFloat32(280 + 16 * r + 4 * c, v, true)));
+    spec.sform.forEach((row, r) =>
+      row.forEach((v, c) => header.setFloat32(280 + 16 * r + 4 * c, v, true)),
+    );
   }
   [0x6e, 0x2b, 0x31, 0].forEach((b, i) => header.setUint8(344 + i, b));
   const out = new Uint8Array(352 + spec.data.byteLength);
@@ -68,7 +75,9 @@ describe('reading NIfTI', () => {
       [0, 2.5, 0, 20],
       [0, 0, 3, -30],
     ];
-    const series = await readSeries(await write('a.nii', nifti({ dims, data, sform, slope: 2, intercept: -1024 })));
+    const series = await readSeries(
+      await write('a.nii', nifti({ dims, data, sform, slope: 2, intercept: -1024 })),
+    );
     expect([series.columns, series.rows, series.slices]).toEqual([4, 3, 5]);
     // i goes toward RAS +x = patient right = LPS -x.
     expect(series.geometry.orientation).toEqual([-1, 0, 0, 0, -1, 0]);
@@ -88,7 +97,9 @@ describe('reading NIfTI', () => {
       [0, -1, 0, 0],
       [0, 0, -2, 50],
     ];
-    const series = await readSeries(await write('b.nii.gz', gzipSync(nifti({ dims, data, sform }))));
+    const series = await readSeries(
+      await write('b.nii.gz', gzipSync(nifti({ dims, data, sform }))),
+    );
     // i, j toward LPS +x, +y: normal +z, but k runs toward -z, so slice 0 is k = 4.
     expect(series.geometry.orientation).toEqual([1, 0, 0, 0, 1, 0]);
     expect(series.geometry.positions.map((p) => p[2])).toEqual([42, 44, 46, 48, 50]);
@@ -99,7 +110,14 @@ describe('reading NIfTI', () => {
   it('uses the qform when there is no sform', async () => {
     // Quaternion (0, 0, 1): 180 degrees about z, so i -> RAS -x = LPS +x.
     const series = await readSeries(
-      await write('q.nii', nifti({ dims, data, qform: { quatern: [0, 0, 1], offset: [5, 6, 7], pixdim: [1.5, 1.5, 4], qfac: 1 } })),
+      await write(
+        'q.nii',
+        nifti({
+          dims,
+          data,
+          qform: { quatern: [0, 0, 1], offset: [5, 6, 7], pixdim: [1.5, 1.5, 4], qfac: 1 },
+        }),
+      ),
     );
     expect(series.geometry.orientation.map((v) => Math.round(v))).toEqual([1, 0, 0, 0, 1, 0]);
     expect(series.geometry.positions[0]).toEqual([-5, -6, 7]);
@@ -107,11 +125,29 @@ describe('reading NIfTI', () => {
   });
 
   it('refuses truncated, 4-D and non-NIfTI files', async () => {
-    const whole = nifti({ dims, data, sform: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] });
-    await expect(readSeries(await write('t.nii', whole.subarray(0, 300)))).rejects.toBeInstanceOf(TruncatedFileError);
-    await expect(readSeries(await write('t2.nii', whole.subarray(0, 400)))).rejects.toThrow(/voxel data is truncated/);
-    await expect(readSeries(await write('g.nii.gz', gzipSync(whole).subarray(0, 50)))).rejects.toBeInstanceOf(TruncatedFileError);
-    await expect(readSeries(await write('4d.nii', nifti({ dims, data, ndim: 4 })))).rejects.toThrow(/4-D NIfTI/);
-    await expect(readSeries(await write('x.nii', new Uint8Array(400)))).rejects.toBeInstanceOf(InvalidInputError);
+    const whole = nifti({
+      dims,
+      data,
+      sform: [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ],
+    });
+    await expect(readSeries(await write('t.nii', whole.subarray(0, 300)))).rejects.toBeInstanceOf(
+      TruncatedFileError,
+    );
+    await expect(readSeries(await write('t2.nii', whole.subarray(0, 400)))).rejects.toThrow(
+      /voxel data is truncated/,
+    );
+    await expect(
+      readSeries(await write('g.nii.gz', gzipSync(whole).subarray(0, 50))),
+    ).rejects.toBeInstanceOf(TruncatedFileError);
+    await expect(readSeries(await write('4d.nii', nifti({ dims, data, ndim: 4 })))).rejects.toThrow(
+      /4-D NIfTI/,
+    );
+    await expect(readSeries(await write('x.nii', new Uint8Array(400)))).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
   });
 });

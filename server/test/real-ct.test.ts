@@ -10,12 +10,19 @@ import { toJpeg2000 } from './helpers/encapsulate';
 const present = existsSync(REAL_CT);
 if (!present) {
   // Said once, plainly, instead of failing: the real CT lives in ../shared beside the checkout.
-  console.warn(`real CT tests skipped: ${REAL_CT} is absent (../shared/data/real-ct beside the checkout)`);
+  console.warn(
+    `real CT tests skipped: ${REAL_CT} is absent (../shared/data/real-ct beside the checkout)`,
+  );
 }
 const describeReal = present ? describe : describe.skip;
 
 /** Mean HU of the brightest homogeneous disc (SD < 40) of `radius` px inside a window of one slice. */
-function brightestLumen(s: CtSeries, slice: number, window: [number, number, number, number], radius: number): number {
+function brightestLumen(
+  s: CtSeries,
+  slice: number,
+  window: [number, number, number, number],
+  radius: number,
+): number {
   const { rows, columns } = s;
   const hu = s.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
   const [x0, y0, x1, y1] = window;
@@ -63,10 +70,15 @@ describeReal('the real CT in ../shared/data/real-ct', () => {
     expect(z[29]).toBeCloseTo(-178.5);
     expect(ascending(z)).toBe(true);
     // File names are not in anatomical order; the most caudal slice is file 00000087.
-    const first = parseDicomFile(new Uint8Array(await fs.readFile(path.join(dir, '00000087.dcm'))), 'first');
+    const first = parseDicomFile(
+      new Uint8Array(await fs.readFile(path.join(dir, '00000087.dcm'))),
+      'first',
+    );
     expect(s.instances[0].sopInstanceUid).toBe(stringOf(first.dataset.SOPInstanceUID));
     expect(Math.abs(airMedian(s) + 1000)).toBeLessThan(40);
-    expect(s.studyInstanceUid).toBe('1.3.6.1.4.1.14519.5.2.1.1706.8374.191238202133507320458118565112');
+    expect(s.studyInstanceUid).toBe(
+      '1.3.6.1.4.1.14519.5.2.1.1706.8374.191238202133507320458118565112',
+    );
   });
 
   it('arterial HCC_002: 21 slices at 12.5 mm, and an aorta above 200 HU', async () => {
@@ -86,7 +98,9 @@ describeReal('the real CT in ../shared/data/real-ct', () => {
   });
 
   it('non-contrast NIfTI: 122 x 101 x 112 at 3 mm, whole abdomen, air near -1000', async () => {
-    const s = await readSeries(path.join(REAL_CT, 'totalseg-example-non-contrast', 'example_ct.nii.gz'));
+    const s = await readSeries(
+      path.join(REAL_CT, 'totalseg-example-non-contrast', 'example_ct.nii.gz'),
+    );
     expect([s.columns, s.rows, s.slices]).toEqual([122, 101, 112]);
     expect(s.geometry.pixelSpacing.map((v) => Number(v.toFixed(3)))).toEqual([3, 3]);
     expect(s.geometry.sliceSpacing).toBeCloseTo(3, 3);

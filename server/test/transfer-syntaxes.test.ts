@@ -2,7 +2,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readSeries } from '../src/series/read-series';
 import { makeDemoSeries } from '../src/series/demo-series';
-import { ctSliceDatasets, encodePart10, writeCtSeries, defaultCtEncoding, type CtEncoding } from '../src/series/write-ct';
+import {
+  ctSliceDatasets,
+  encodePart10,
+  writeCtSeries,
+  defaultCtEncoding,
+  type CtEncoding,
+} from '../src/series/write-ct';
 import { TransferSyntax } from '../src/series/transfer-syntax';
 import { parseDicomFile } from '../src/series/dicom-file';
 import { maxAbsDiff, runTool, tempDir } from './helpers/series';
@@ -11,54 +17,76 @@ import { toJpeg2000 } from './helpers/encapsulate';
 /** Converts every file in `from` with a dcmtk tool into `to`. */
 async function convert(from: string, to: string, tool: string, args: string[]): Promise<void> {
   await fs.mkdir(to, { recursive: true });
-  for (const name of await fs.readdir(from)) runTool(tool, [...args, path.join(from, name), path.join(to, name)]);
+  for (const name of await fs.readdir(from))
+    runTool(tool, [...args, path.join(from, name), path.join(to, name)]);
 }
 
 async function syntaxOf(dir: string): Promise<string> {
   const [name] = await fs.readdir(dir);
-  return parseDicomFile(new Uint8Array(await fs.readFile(path.join(dir, name))), name).transferSyntaxUid;
+  return parseDicomFile(new Uint8Array(await fs.readFile(path.join(dir, name))), name)
+    .transferSyntaxUid;
 }
 
 describe.each<[string, Partial<CtEncoding>]>([
   ['16-bit signed, intercept -1024', {}],
   ['12-bit unsigned, intercept -1024', { bitsStored: 12, pixelRepresentation: 0 }],
-])('every transfer syntax decodes to the HU of the uncompressed original (%s)', (_name, encoding) => {
-  const series = makeDemoSeries({ rows: 48, columns: 56, slices: 4, noiseHu: 25, seed: `ts-${_name}` });
-  let root: string;
-  let native: string;
+])(
+  'every transfer syntax decodes to the HU of the uncompressed original (%s)',
+  (_name, encoding) => {
+    const series = makeDemoSeries({
+      rows: 48,
+      columns: 56,
+      slices: 4,
+      noiseHu: 25,
+      seed: `ts-${_name}`,
+    });
+    let root: string;
+    let native: string;
 
-  beforeAll(async () => {
-    root = await tempDir();
-    native = path.join(root, 'native');
-    await writeCtSeries(series, native, { ...defaultCtEncoding, ...encoding });
-  });
+    beforeAll(async () => {
+      root = await tempDir();
+      native = path.join(root, 'native');
+      await writeCtSeries(series, native, { ...defaultCtEncoding, ...encoding });
+    });
 
-  it.each<[string, string, string, string[]]>([
-    ['implicit VR little endian', TransferSyntax.ImplicitVRLittleEndian, 'dcmconv', ['+ti']],
-    ['deflated explicit VR little endian', TransferSyntax.DeflatedExplicitVRLittleEndian, 'dcmconv', ['+td']],
-    ['RLE lossless', TransferSyntax.RleLossless, 'dcmcrle', []],
-    ['JPEG lossless SV1', TransferSyntax.JpegLosslessSV1, 'dcmcjpeg', ['+e1']],
-    ['JPEG lossless process 14', TransferSyntax.JpegLossless, 'dcmcjpeg', ['+el', '+sv', '6']],
-    ['JPEG-LS lossless', TransferSyntax.JpegLsLossless, 'dcmcjpls', ['+el']],
-  ])('%s', async (name, uid, tool, args) => {
-    const dir = path.join(root, name.replace(/\W+/g, '-'));
-    await convert(native, dir, tool, args);
-    expect(await syntaxOf(dir)).toBe(uid);
-    const read = await readSeries(dir);
-    expect(maxAbsDiff(read.hu, series.hu)).toBe(0);
-  });
+    it.each<[string, string, string, string[]]>([
+      ['implicit VR little endian', TransferSyntax.ImplicitVRLittleEndian, 'dcmconv', ['+ti']],
+      [
+        'deflated explicit VR little endian',
+        TransferSyntax.DeflatedExplicitVRLittleEndian,
+        'dcmconv',
+        ['+td'],
+      ],
+      ['RLE lossless', TransferSyntax.RleLossless, 'dcmcrle', []],
+      ['JPEG lossless SV1', TransferSyntax.JpegLosslessSV1, 'dcmcjpeg', ['+e1']],
+      ['JPEG lossless process 14', TransferSyntax.JpegLossless, 'dcmcjpeg', ['+el', '+sv', '6']],
+      ['JPEG-LS lossless', TransferSyntax.JpegLsLossless, 'dcmcjpls', ['+el']],
+    ])('%s', async (name, uid, tool, args) => {
+      const dir = path.join(root, name.replace(/\W+/g, '-'));
+      await convert(native, dir, tool, args);
+      expect(await syntaxOf(dir)).toBe(uid);
+      const read = await readSeries(dir);
+      expect(maxAbsDiff(read.hu, series.hu)).toBe(0);
+    });
 
-  it('JPEG 2000 lossless', async () => {
-    const dir = path.join(root, 'j2k');
-    await toJpeg2000(native, dir);
-    expect(await syntaxOf(dir)).toBe(TransferSyntax.Jpeg2000Lossless);
-    expect(maxAbsDiff((await readSeries(dir)).hu, series.hu)).toBe(0);
-  });
-});
+    it('JPEG 2000 lossless', async () => {
+      const dir = path.join(root, 'j2k');
+      await toJpeg2000(native, dir);
+      expect(await syntaxOf(dir)).toBe(TransferSyntax.Jpeg2000Lossless);
+      expect(maxAbsDiff((await readSeries(dir)).hu, series.hu)).toBe(0);
+    });
+  },
+);
 
 describe('JPEG-LS near-lossless (unsigned samples, as dcmtk encodes them)', () => {
   it('matches the reference decoder and stays within its error bound', async () => {
-    const series = makeDemoSeries({ rows: 48, columns: 56, slices: 3, noiseHu: 25, seed: 'jls-near' });
+    const series = makeDemoSeries({
+      rows: 48,
+      columns: 56,
+      slices: 3,
+      noiseHu: 25,
+      seed: 'jls-near',
+    });
     const root = await tempDir();
     const native = path.join(root, 'native');
     await writeCtSeries(series, native, { ...defaultCtEncoding, pixelRepresentation: 0 });
@@ -83,7 +111,9 @@ describe('JPEG baseline (8-bit samples)', () => {
     // 8 HU per stored step: -1024..1016 HU in 8 bits, what an 8-bit JPEG of CT can hold.
     for (const ds of ctSliceDatasets(series)) {
       const hu = new Int16Array((ds.PixelData as ArrayBuffer[])[0]).map((v) => v - 1024);
-      const bytes = Uint8Array.from(hu, (v) => Math.max(0, Math.min(255, Math.round((v + 1024) / 8))));
+      const bytes = Uint8Array.from(hu, (v) =>
+        Math.max(0, Math.min(255, Math.round((v + 1024) / 8))),
+      );
       const ds8 = {
         ...ds,
         BitsAllocated: 8,
@@ -95,7 +125,10 @@ describe('JPEG baseline (8-bit samples)', () => {
         PixelData: [bytes.buffer],
         _vrMap: { PixelData: 'OB' },
       };
-      await fs.writeFile(path.join(native, `${String(ds.SOPInstanceUID)}.dcm`), new Uint8Array(encodePart10(ds8, TransferSyntax.ExplicitVRLittleEndian)));
+      await fs.writeFile(
+        path.join(native, `${String(ds.SOPInstanceUID)}.dcm`),
+        new Uint8Array(encodePart10(ds8, TransferSyntax.ExplicitVRLittleEndian)),
+      );
     }
     const jpeg = path.join(root, 'jpeg');
     const back = path.join(root, 'jpeg-decoded');

@@ -10,7 +10,10 @@ export interface ParsedArgs {
 }
 
 /** `--name value`, `--name=value` and boolean `--name`; `booleans` lists the flags that take no value. */
-export function parseArgs(argv: string[], known: { values: string[]; booleans: string[] }): ParsedArgs {
+export function parseArgs(
+  argv: string[],
+  known: { values: string[]; booleans: string[] },
+): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -24,7 +27,8 @@ export function parseArgs(argv: string[], known: { values: string[]; booleans: s
       flags.set(name, true);
     } else if (known.values.includes(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+      if (value === undefined || value.startsWith('--'))
+        throw new UsageError(`--${name} needs a value`);
       flags.set(name, value);
     } else {
       throw new UsageError(`unknown option --${name}`);
@@ -37,7 +41,8 @@ export function intFlag(args: ParsedArgs, name: string): number | undefined {
   const v = args.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got "${String(v)}"`);
+  if (!Number.isInteger(n))
+    throw new UsageError(`--${name} must be a whole number, got "${String(v)}"`);
   return n;
 }
 

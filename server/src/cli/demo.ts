@@ -15,8 +15,15 @@ export const demoUsage = 'phaselens demo [--out DIR]';
  */
 export async function demo(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, { values: ['out'], booleans: [] });
-  const dir = stringFlag(args, 'out') ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-demo-')));
-  const series = makeDemoSeries({ rows: 128, columns: 128, slices: 24, pixelSpacing: 3, noiseHu: 12 });
+  const dir =
+    stringFlag(args, 'out') ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-demo-')));
+  const series = makeDemoSeries({
+    rows: 128,
+    columns: 128,
+    slices: 24,
+    pixelSpacing: 3,
+    noiseHu: 12,
+  });
   await writeCtSeries(series, dir);
   out.write(`Wrote a ${series.slices}-slice demo CT series to ${dir}\n\n`);
   const read = await readSeries(dir);

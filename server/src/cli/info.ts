@@ -18,6 +18,10 @@ export async function info(argv: string[], out: NodeJS.WritableStream): Promise<
     onProgress: progressBar('reading slices'),
   });
   const summary = summarizeSeries(series);
-  out.write(args.flags.has('json') ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+  out.write(
+    args.flags.has('json')
+      ? `${JSON.stringify(summary, null, 2)}\n`
+      : `${formatSummary(summary)}\n`,
+  );
   return 0;
 }

@@ -7,11 +7,17 @@ type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string; summary: string }> = {
   demo: { run: demo, usage: demoUsage, summary: 'read a built-in demo CT series, no PACS needed' },
-  info: { run: info, usage: infoUsage, summary: 'read a CT series (folder, NIfTI, DICOMweb URL) and summarise it' },
+  info: {
+    run: info,
+    usage: infoUsage,
+    summary: 'read a CT series (folder, NIfTI, DICOMweb URL) and summarise it',
+  },
 };
 
 function help(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}\n           ${c.usage}`);
+  const lines = Object.entries(commands).map(
+    ([name, c]) => `  ${name.padEnd(8)} ${c.summary}\n           ${c.usage}`,
+  );
   return `PhaseLens: contrast phase of abdominal CT\n\nCommands:\n${lines.join('\n')}\n\nPACS credentials: PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD, or PHASELENS_PACS_TOKEN.\n`;
 }
 
@@ -42,7 +48,9 @@ export async function main(
       err.write(`phaselens ${name}: ${error.message}\n`);
       return error.exitCode;
     }
-    err.write(`phaselens ${name}: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+    err.write(
+      `phaselens ${name}: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`,
+    );
     return 1;
   }
 }

@@ -6,6 +6,7 @@ import type { PacsAuth } from '../dicomweb/client';
  */
 export function pacsAuthFromEnv(env: NodeJS.ProcessEnv = process.env): PacsAuth | undefined {
   if (env.PHASELENS_PACS_TOKEN) return { token: env.PHASELENS_PACS_TOKEN };
-  if (env.PHASELENS_PACS_USER) return { username: env.PHASELENS_PACS_USER, password: env.PHASELENS_PACS_PASSWORD ?? '' };
+  if (env.PHASELENS_PACS_USER)
+    return { username: env.PHASELENS_PACS_USER, password: env.PHASELENS_PACS_PASSWORD ?? '' };
   return undefined;
 }

@@ -2,7 +2,10 @@
  * A one-line progress bar on a terminal (stderr); silent when stderr is a pipe or a file, so
  * scripted use stays clean.
  */
-export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): (done: number, total: number) => void {
+export function progressBar(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): (done: number, total: number) => void {
   if (!stream.isTTY) return () => undefined;
   let last = -1;
   return (done, total) => {
@@ -10,7 +13,9 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     const filled = Math.round((done / total) * width);
     if (filled === last && done !== total) return;
     last = filled;
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+    stream.write(
+      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+    );
     if (done === total) stream.write('\n');
   };
 }

@@ -40,9 +40,15 @@ interface XhrLike {
 
 /** The part of dicomweb-client used here (its bundled JSDoc types are wrong in places). */
 interface DicomWebApi {
-  searchForInstances(o: { studyInstanceUID: string; seriesInstanceUID: string }): Promise<unknown[]>;
+  searchForInstances(o: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+  }): Promise<unknown[]>;
   searchForSeries(o: { queryParams: Record<string, string> }): Promise<unknown[]>;
-  retrieveSeriesMetadata(o: { studyInstanceUID: string; seriesInstanceUID: string }): Promise<unknown[]>;
+  retrieveSeriesMetadata(o: {
+    studyInstanceUID: string;
+    seriesInstanceUID: string;
+  }): Promise<unknown[]>;
   retrieveInstanceFrames(o: {
     studyInstanceUID: string;
     seriesInstanceUID: string;
@@ -75,9 +81,12 @@ export class DicomWebClient {
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 250;
     const headers: Record<string, string> = {};
-    if (options.auth && 'token' in options.auth) headers.Authorization = `Bearer ${options.auth.token}`;
+    if (options.auth && 'token' in options.auth)
+      headers.Authorization = `Bearer ${options.auth.token}`;
     else if (options.auth) {
-      const basic = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64');
+      const basic = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString(
+        'base64',
+      );
       headers.Authorization = `Basic ${basic}`;
     }
     this.headers = headers;
@@ -110,21 +119,35 @@ export class DicomWebClient {
     }
   }
 
-  async searchForInstances(studyInstanceUid: string, seriesInstanceUid: string): Promise<DicomJson[]> {
+  async searchForInstances(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+  ): Promise<DicomJson[]> {
     const found = await this.call(`QIDO instances of series ${seriesInstanceUid}`, () =>
-      this.client.searchForInstances({ studyInstanceUID: studyInstanceUid, seriesInstanceUID: seriesInstanceUid }),
+      this.client.searchForInstances({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+      }),
     );
     return (found ?? []) as DicomJson[];
   }
 
   async searchForSeries(query: Record<string, string> = {}): Promise<DicomJson[]> {
-    const found = await this.call('QIDO series', () => this.client.searchForSeries({ queryParams: query }));
+    const found = await this.call('QIDO series', () =>
+      this.client.searchForSeries({ queryParams: query }),
+    );
     return (found ?? []) as DicomJson[];
   }
 
-  async retrieveSeriesMetadata(studyInstanceUid: string, seriesInstanceUid: string): Promise<DicomJson[]> {
+  async retrieveSeriesMetadata(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+  ): Promise<DicomJson[]> {
     const found = await this.call(`metadata of series ${seriesInstanceUid}`, () =>
-      this.client.retrieveSeriesMetadata({ studyInstanceUID: studyInstanceUid, seriesInstanceUID: seriesInstanceUid }),
+      this.client.retrieveSeriesMetadata({
+        studyInstanceUID: studyInstanceUid,
+        seriesInstanceUID: seriesInstanceUid,
+      }),
     );
     return (found ?? []) as DicomJson[];
   }
@@ -150,10 +173,14 @@ export class DicomWebClient {
     const contentType = String(answer.headers['content-type'] ?? '');
     const parts = parseMultipart(answer.body, contentType);
     if (parts.length === 0) {
-      throw new PacsError(`PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`);
+      throw new PacsError(
+        `PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`,
+      );
     }
     // The part's own type names the transfer syntax; the envelope's type parameter may too.
-    const syntax = /transfer-syntax="?([0-9.]+)/.exec(parts[0].contentType) ?? /transfer-syntax="?([0-9.]+)/.exec(contentType);
+    const syntax =
+      /transfer-syntax="?([0-9.]+)/.exec(parts[0].contentType) ??
+      /transfer-syntax="?([0-9.]+)/.exec(contentType);
     const body = parts[0].body;
     return {
       bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),

@@ -27,25 +27,39 @@ export function isTransient(error: unknown): boolean {
 export function pacsError(error: unknown, pacs: string, what: string, timeoutMs: number): Error {
   if (error instanceof PacsError) return error;
   if (!isHttpFailure(error)) {
-    return new PacsError(`PACS ${pacs}: ${what} failed (${(error as Error)?.message ?? String(error)})`, undefined, {
-      cause: error,
-    });
+    return new PacsError(
+      `PACS ${pacs}: ${what} failed (${(error as Error)?.message ?? String(error)})`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   const status = error.status ?? 0;
   if (status === 0) {
     if (error.request?.timedOut) {
-      return new PacsTimeoutError(`PACS ${pacs} did not answer ${what} within ${timeoutMs} ms`, undefined, {
-        cause: error,
-      });
+      return new PacsTimeoutError(
+        `PACS ${pacs} did not answer ${what} within ${timeoutMs} ms`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
     const detail = error.request?.networkError ? ` (${error.request.networkError})` : '';
-    return new PacsUnreachableError(`PACS ${pacs} is unreachable${detail}`, undefined, { cause: error });
+    return new PacsUnreachableError(`PACS ${pacs} is unreachable${detail}`, undefined, {
+      cause: error,
+    });
   }
   if (status === 401 || status === 403) {
-    return new PacsAuthError(`PACS ${pacs} refused the credentials (HTTP ${status})`, status, { cause: error });
+    return new PacsAuthError(`PACS ${pacs} refused the credentials (HTTP ${status})`, status, {
+      cause: error,
+    });
   }
   if (status === 404) {
-    return new SeriesNotFoundError(`PACS ${pacs}: ${what}: not found (HTTP 404)`, status, { cause: error });
+    return new SeriesNotFoundError(`PACS ${pacs}: ${what}: not found (HTTP 404)`, status, {
+      cause: error,
+    });
   }
   return new PacsError(`PACS ${pacs}: ${what} failed (HTTP ${status})`, status, { cause: error });
 }

@@ -33,17 +33,21 @@ export function httpGet(
   const secure = url.startsWith('https:');
   const get = secure ? https.get : http.get;
   return new Promise((resolve, reject) => {
-    const request = get(url, { headers, agent: secure ? agents.https : agents.http }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (c: Buffer) => chunks.push(c));
-      response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        const body = Buffer.concat(chunks);
-        if (status >= 200 && status < 300) resolve({ status, headers: response.headers, body });
-        else reject(failure(`request failed (HTTP ${status})`, status));
-      });
-    });
+    const request = get(
+      url,
+      { headers, agent: secure ? agents.https : agents.http },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          const body = Buffer.concat(chunks);
+          if (status >= 200 && status < 300) resolve({ status, headers: response.headers, body });
+          else reject(failure(`request failed (HTTP ${status})`, status));
+        });
+      },
+    );
     request.setTimeout(timeoutMs, () => {
       request.destroy();
       reject(failure('timeout', 0, { timedOut: true }));
@@ -69,7 +73,8 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
     const length = Number(/content-length:\s*(\d+)/i.exec(headerText)?.[1] ?? NaN);
     const expected = headerEnd + 4 + length + 2;
     const next =
-      Number.isFinite(length) && body.subarray(expected, expected + delimiter.length).equals(delimiter)
+      Number.isFinite(length) &&
+      body.subarray(expected, expected + delimiter.length).equals(delimiter)
         ? expected
         : body.indexOf(delimiter, headerEnd + 4);
     if (next < 0) throw new Error('multipart answer is truncated (no closing boundary)');

@@ -23,17 +23,51 @@ export interface AssembleOptions {
 /** Attributes copied into derived objects: patient, study, series, equipment, frame of reference, CT acquisition. */
 const HEADER_KEYWORDS = [
   'SpecificCharacterSet',
-  'PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge',
-  'PatientSize', 'PatientWeight', 'EthnicGroup', 'PatientComments', 'PatientIdentityRemoved',
-  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID',
-  'AccessionNumber', 'StudyDescription',
-  'Modality', 'SeriesInstanceUID', 'SeriesNumber', 'SeriesDescription', 'SeriesDate', 'SeriesTime',
-  'BodyPartExamined', 'PatientPosition', 'ProtocolName', 'Laterality',
-  'FrameOfReferenceUID', 'PositionReferenceIndicator',
-  'Manufacturer', 'InstitutionName', 'StationName', 'ManufacturerModelName', 'DeviceSerialNumber',
+  'PatientName',
+  'PatientID',
+  'IssuerOfPatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'PatientAge',
+  'PatientSize',
+  'PatientWeight',
+  'EthnicGroup',
+  'PatientComments',
+  'PatientIdentityRemoved',
+  'StudyInstanceUID',
+  'StudyDate',
+  'StudyTime',
+  'ReferringPhysicianName',
+  'StudyID',
+  'AccessionNumber',
+  'StudyDescription',
+  'Modality',
+  'SeriesInstanceUID',
+  'SeriesNumber',
+  'SeriesDescription',
+  'SeriesDate',
+  'SeriesTime',
+  'BodyPartExamined',
+  'PatientPosition',
+  'ProtocolName',
+  'Laterality',
+  'FrameOfReferenceUID',
+  'PositionReferenceIndicator',
+  'Manufacturer',
+  'InstitutionName',
+  'StationName',
+  'ManufacturerModelName',
+  'DeviceSerialNumber',
   'SoftwareVersions',
-  'KVP', 'SliceThickness', 'ConvolutionKernel', 'ReconstructionDiameter', 'ContrastBolusAgent',
-  'ContrastBolusRoute', 'ContrastBolusStartTime', 'AcquisitionNumber', 'ImageType',
+  'KVP',
+  'SliceThickness',
+  'ConvolutionKernel',
+  'ReconstructionDiameter',
+  'ContrastBolusAgent',
+  'ContrastBolusRoute',
+  'ContrastBolusStartTime',
+  'AcquisitionNumber',
+  'ImageType',
 ];
 
 export function pickHeader(ds: NaturalDataset): DicomHeader {
@@ -42,7 +76,8 @@ export function pickHeader(ds: NaturalDataset): DicomHeader {
   return header;
 }
 
-const dot = (a: readonly number[], b: readonly number[]): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const dot = (a: readonly number[], b: readonly number[]): number =>
+  a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 
 export function sliceNormal(o: Orientation): Vec3 {
   return [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
@@ -56,8 +91,13 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function chooseAcquisition(records: SliceRecord[], acquisitionNumber: number | undefined): SliceRecord[] {
-  const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort((a, b) => a - b);
+function chooseAcquisition(
+  records: SliceRecord[],
+  acquisitionNumber: number | undefined,
+): SliceRecord[] {
+  const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort(
+    (a, b) => a - b,
+  );
   if (acquisitionNumber !== undefined) {
     const kept = records.filter((r) => (r.acquisitionNumber ?? 0) === acquisitionNumber);
     if (kept.length === 0) {
@@ -74,7 +114,9 @@ function assertOneGrid(records: SliceRecord[]): void {
   const ref = records[0];
   for (const r of records) {
     if (r.seriesInstanceUid !== ref.seriesInstanceUid) {
-      throw new MixedSeriesError(`${r.location}: belongs to series ${r.seriesInstanceUid}, not ${ref.seriesInstanceUid}`);
+      throw new MixedSeriesError(
+        `${r.location}: belongs to series ${r.seriesInstanceUid}, not ${ref.seriesInstanceUid}`,
+      );
     }
     if (r.pixel.rows !== ref.pixel.rows || r.pixel.columns !== ref.pixel.columns) {
       throw new InconsistentGeometryError(
@@ -82,7 +124,9 @@ function assertOneGrid(records: SliceRecord[]): void {
       );
     }
     if (!near(r.orientation, ref.orientation, 1e-3)) {
-      throw new InconsistentGeometryError(`${r.location}: ImageOrientationPatient differs from the other slices`);
+      throw new InconsistentGeometryError(
+        `${r.location}: ImageOrientationPatient differs from the other slices`,
+      );
     }
     if (!near(r.pixelSpacing, ref.pixelSpacing, 1e-3)) {
       throw new InconsistentGeometryError(
@@ -106,15 +150,15 @@ export async function assembleSeries(
   assertOneGrid(records);
   const orientation = records[0].orientation;
   const normal = sliceNormal(orientation);
-  const sorted = records
-    .map((r) => ({ r, d: dot(r.position, normal) }))
-    .sort((a, b) => a.d - b.d);
+  const sorted = records.map((r) => ({ r, d: dot(r.position, normal) })).sort((a, b) => a.d - b.d);
   const pixelSpacing = records[0].pixelSpacing;
 
   const gaps = sorted.slice(1).map((s, i) => s.d - sorted[i].d);
   const duplicate = gaps.findIndex((g) => g < 1e-3);
   if (duplicate >= 0) {
-    const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort((a, b) => a - b);
+    const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort(
+      (a, b) => a - b,
+    );
     if (acquisitions.length > 1) {
       throw new MixedSeriesError(
         `${source.location}: series holds ${acquisitions.length} acquisitions over the same positions ` +
@@ -128,7 +172,11 @@ export async function assembleSeries(
   }
   let sliceSpacing: number;
   if (gaps.length === 0) {
-    sliceSpacing = Number(stringOf(records[0].dataset.SpacingBetweenSlices) ?? stringOf(records[0].dataset.SliceThickness) ?? 1);
+    sliceSpacing = Number(
+      stringOf(records[0].dataset.SpacingBetweenSlices) ??
+        stringOf(records[0].dataset.SliceThickness) ??
+        1,
+    );
   } else {
     sliceSpacing = median(gaps);
     const uneven = gaps.findIndex((g) => Math.abs(g - sliceSpacing) > 0.05 * sliceSpacing + 1e-3);
@@ -139,8 +187,12 @@ export async function assembleSeries(
       );
     }
     // Positions must advance along the normal: an in-plane drift means a sheared stack.
-    const step = sorted.slice(1).map((s, i) => s.r.position.map((p, k) => p - sorted[i].r.position[k]));
-    const sheared = step.findIndex((v, i) => Math.sqrt(Math.max(0, dot(v, v) - gaps[i] * gaps[i])) > pixelSpacing[0]);
+    const step = sorted
+      .slice(1)
+      .map((s, i) => s.r.position.map((p, k) => p - sorted[i].r.position[k]));
+    const sheared = step.findIndex(
+      (v, i) => Math.sqrt(Math.max(0, dot(v, v) - gaps[i] * gaps[i])) > pixelSpacing[0],
+    );
     if (sheared >= 0) {
       throw new InconsistentGeometryError(
         `${source.location}: slice positions drift in-plane between slices ${sheared + 1} and ${sheared + 2} (gantry tilt?)`,
@@ -149,12 +201,16 @@ export async function assembleSeries(
   }
 
   const positionsAlongNormal = sorted.map((s) => s.d);
-  const chosen = options.select ? options.select(positionsAlongNormal) : positionsAlongNormal.map((_, i) => i);
+  const chosen = options.select
+    ? options.select(positionsAlongNormal)
+    : positionsAlongNormal.map((_, i) => i);
   if (chosen.length === 0) throw new InvalidInputError(`${source.location}: no slice selected`);
   for (let i = 0; i < chosen.length; i++) {
     const c = chosen[i];
     if (!Number.isInteger(c) || c < 0 || c >= sorted.length || (i > 0 && c <= chosen[i - 1])) {
-      throw new InvalidInputError(`slice selection must be increasing indices below ${sorted.length}, got ${chosen.join(',')}`);
+      throw new InvalidInputError(
+        `slice selection must be increasing indices below ${sorted.length}, got ${chosen.join(',')}`,
+      );
     }
   }
   const picked = chosen.map((i) => sorted[i].r);
@@ -167,7 +223,9 @@ export async function assembleSeries(
     await decodeFrameToHu(frame, r.pixel, hu.subarray(i * size, (i + 1) * size), r.location);
     options.onProgress?.(++done, picked.length);
   });
-  const selectedGaps = picked.slice(1).map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);
+  const selectedGaps = picked
+    .slice(1)
+    .map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);
 
   const first = picked[0];
   return {

@@ -19,7 +19,10 @@ const quiet = { print: (): void => undefined, printErr: (): void => undefined };
 // Each WebAssembly module is instantiated once, on first use.
 const modules = new Map<string, Promise<WasmDecoderClass>>();
 
-function wasmDecoder(name: string, load: () => Promise<WasmDecoderClass>): Promise<WasmDecoderClass> {
+function wasmDecoder(
+  name: string,
+  load: () => Promise<WasmDecoderClass>,
+): Promise<WasmDecoderClass> {
   let m = modules.get(name);
   if (!m) {
     m = load();
@@ -28,7 +31,10 @@ function wasmDecoder(name: string, load: () => Promise<WasmDecoderClass>): Promi
   return m;
 }
 
-async function decodeWithWasm(Decoder: WasmDecoderClass, encoded: Uint8Array): Promise<DecodedFrame> {
+async function decodeWithWasm(
+  Decoder: WasmDecoderClass,
+  encoded: Uint8Array,
+): Promise<DecodedFrame> {
   const decoder = new Decoder();
   try {
     decoder.getEncodedBuffer(encoded.length).set(encoded);
@@ -51,24 +57,38 @@ async function decodeWithWasm(Decoder: WasmDecoderClass, encoded: Uint8Array): P
 }
 
 export async function decodeJpegLs(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('charls', async () => (await charlsFactory(quiet)).JpegLSDecoder);
+  const Decoder = await wasmDecoder(
+    'charls',
+    async () => (await charlsFactory(quiet)).JpegLSDecoder,
+  );
   return decodeWithWasm(Decoder, encoded);
 }
 
 export async function decodeJpeg2000(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('openjpeg', async () => (await openjpegFactory(quiet)).J2KDecoder);
+  const Decoder = await wasmDecoder(
+    'openjpeg',
+    async () => (await openjpegFactory(quiet)).J2KDecoder,
+  );
   return decodeWithWasm(Decoder, encoded);
 }
 
 export async function decodeJpegBaseline(encoded: Uint8Array): Promise<DecodedFrame> {
-  const Decoder = await wasmDecoder('libjpeg-turbo', async () => (await libjpegFactory(quiet)).JPEGDecoder);
+  const Decoder = await wasmDecoder(
+    'libjpeg-turbo',
+    async () => (await libjpegFactory(quiet)).JPEGDecoder,
+  );
   return decodeWithWasm(Decoder, encoded);
 }
 
 export function decodeJpegLossless(encoded: Uint8Array, bitsAllocated: 8 | 16): DecodedFrame {
   const decoder = new JpegLosslessDecoder();
   const bytesPerSample = bitsAllocated / 8;
-  const out = decoder.decode(encoded.buffer, encoded.byteOffset, encoded.byteLength, bytesPerSample);
+  const out = decoder.decode(
+    encoded.buffer,
+    encoded.byteOffset,
+    encoded.byteLength,
+    bytesPerSample,
+  );
   return {
     bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
     bitsAllocated,
@@ -78,7 +98,12 @@ export function decodeJpegLossless(encoded: Uint8Array, bitsAllocated: 8 | 16): 
 }
 
 /** DICOM RLE Lossless (PS3.5 Annex G): a 64-byte header of segment offsets, PackBits segments. */
-export function decodeRle(encoded: Uint8Array, width: number, height: number, bitsAllocated: 8 | 16): DecodedFrame {
+export function decodeRle(
+  encoded: Uint8Array,
+  width: number,
+  height: number,
+  bitsAllocated: 8 | 16,
+): DecodedFrame {
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   if (encoded.byteLength < 64) throw new Error('RLE frame shorter than its header');
   const segments = view.getUint32(0, true);
@@ -98,10 +123,12 @@ export function decodeRle(encoded: Uint8Array, width: number, height: number, bi
     while (p < pixels && i < end) {
       const n = (encoded[i++] << 24) >> 24;
       if (n >= 0) {
-        for (let k = 0; k <= n && p < pixels; k++) out[p++ * bytesPerSample + byteInSample] = encoded[i++];
+        for (let k = 0; k <= n && p < pixels; k++)
+          out[p++ * bytesPerSample + byteInSample] = encoded[i++];
       } else if (n !== -128) {
         const value = encoded[i++];
-        for (let k = 0; k < 1 - n && p < pixels; k++) out[p++ * bytesPerSample + byteInSample] = value;
+        for (let k = 0; k < 1 - n && p < pixels; k++)
+          out[p++ * bytesPerSample + byteInSample] = value;
       }
     }
     if (p < pixels) throw new Error(`RLE segment ${s + 1} ends after ${p} of ${pixels} pixels`);

@@ -46,7 +46,9 @@ async function decompress(frame: EncodedFrame, pm: PixelModule): Promise<Decoded
     case 'jpeg2000':
       return decodeJpeg2000(frame.bytes);
     default:
-      throw new UnsupportedTransferSyntaxError(`transfer syntax ${frame.transferSyntaxUid} is not supported`);
+      throw new UnsupportedTransferSyntaxError(
+        `transfer syntax ${frame.transferSyntaxUid} is not supported`,
+      );
   }
 }
 

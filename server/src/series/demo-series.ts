@@ -17,7 +17,8 @@ export interface DemoSeriesOptions {
 /** Small deterministic pseudo-random generator (mulberry32). */
 export function seededRandom(seed: string): () => number {
   let a = 0;
-  for (let i = 0; i < seed.length; i++) a = (Math.imul(a ^ seed.charCodeAt(i), 2654435761) + i) >>> 0;
+  for (let i = 0; i < seed.length; i++)
+    a = (Math.imul(a ^ seed.charCodeAt(i), 2654435761) + i) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -41,7 +42,8 @@ export function makeDemoSeries(options: DemoSeriesOptions = {}): CtSeries {
   const seed = options.seed ?? 'demo';
   const aortaHu = options.aortaHu ?? 300;
   const random = seededRandom(seed);
-  const gauss = (): number => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const gauss = (): number =>
+    Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
   const hu = new Float32Array(rows * columns * slices);
   const cx = (columns - 1) / 2;
   const cy = (rows - 1) / 2;
@@ -77,7 +79,10 @@ export function makeDemoSeries(options: DemoSeriesOptions = {}): CtSeries {
     slices,
     hu,
     geometry: {
-      positions: Array.from({ length: slices }, (_, s) => [origin[0], origin[1], origin[2] + s * ss] as Vec3),
+      positions: Array.from(
+        { length: slices },
+        (_, s) => [origin[0], origin[1], origin[2] + s * ss] as Vec3,
+      ),
       orientation,
       pixelSpacing: [ps, ps],
       sliceSpacing: ss,

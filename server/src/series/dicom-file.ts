@@ -44,7 +44,8 @@ function exactArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 
 function toBytes(part: unknown): Uint8Array {
   if (part instanceof ArrayBuffer) return new Uint8Array(part);
-  if (ArrayBuffer.isView(part)) return new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+  if (ArrayBuffer.isView(part))
+    return new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
   throw new Error('unexpected pixel data fragment');
 }
 
@@ -65,7 +66,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Groups encapsulated fragments into frames, with or without a Basic Offset Table. */
-function encapsulatedFrames(parts: Uint8Array[], numberOfFrames: number, location: string): Uint8Array[] {
+function encapsulatedFrames(
+  parts: Uint8Array[],
+  numberOfFrames: number,
+  location: string,
+): Uint8Array[] {
   if (parts.length === numberOfFrames) return parts;
   if (numberOfFrames === 1) return [concat(parts)];
   const frames: Uint8Array[][] = [];
@@ -87,8 +92,15 @@ function encapsulatedFrames(parts: Uint8Array[], numberOfFrames: number, locatio
  */
 function pixelDataTagOffset(bytes: Uint8Array, explicit: boolean): number {
   for (let i = 132; i + 8 <= bytes.byteLength; i++) {
-    if (bytes[i] !== 0xe0 || bytes[i + 1] !== 0x7f || bytes[i + 2] !== 0x10 || bytes[i + 3] !== 0x00) continue;
-    if (!explicit || (bytes[i + 4] === 0x4f && (bytes[i + 5] === 0x42 || bytes[i + 5] === 0x57))) return i;
+    if (
+      bytes[i] !== 0xe0 ||
+      bytes[i + 1] !== 0x7f ||
+      bytes[i + 2] !== 0x10 ||
+      bytes[i + 3] !== 0x00
+    )
+      continue;
+    if (!explicit || (bytes[i + 4] === 0x4f && (bytes[i + 5] === 0x42 || bytes[i + 5] === 0x57)))
+      return i;
   }
   return -1;
 }
@@ -97,7 +109,11 @@ function pixelDataTagOffset(bytes: Uint8Array, explicit: boolean): number {
  * dcmjs hands back short or padded values when a file ends early, so the PixelData element's
  * declared length is checked against the bytes that are really there.
  */
-function assertPixelDataComplete(bytes: Uint8Array, transferSyntaxUid: string, location: string): void {
+function assertPixelDataComplete(
+  bytes: Uint8Array,
+  transferSyntaxUid: string,
+  location: string,
+): void {
   if (transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian) return; // zlib checks that
   const explicit = transferSyntaxUid !== TransferSyntax.ImplicitVRLittleEndian;
   const at = pixelDataTagOffset(bytes, explicit);
@@ -111,8 +127,12 @@ function assertPixelDataComplete(bytes: Uint8Array, transferSyntaxUid: string, l
   const dataStart = lengthAt + 4;
   if (length === 0xffffffff) {
     const end = bytes.byteLength;
-    const delimited = end >= 8 && view.getUint32(end - 8, true) === 0xe0ddfffe && view.getUint32(end - 4, true) === 0;
-    if (!delimited) throw new TruncatedFileError(`${location} is truncated: encapsulated pixel data has no end`);
+    const delimited =
+      end >= 8 &&
+      view.getUint32(end - 8, true) === 0xe0ddfffe &&
+      view.getUint32(end - 4, true) === 0;
+    if (!delimited)
+      throw new TruncatedFileError(`${location} is truncated: encapsulated pixel data has no end`);
   } else if (dataStart + length > bytes.byteLength) {
     throw new TruncatedFileError(
       `${location} is truncated: pixel data needs ${length} bytes, ${bytes.byteLength - dataStart} are there`,
@@ -155,7 +175,9 @@ export function parseDicomFile(bytes: Uint8Array, location: string): DicomFile {
           `${location}: pixel data is truncated (${all.byteLength} of ${size * numberOfFrames} bytes)`,
         );
       }
-      frames = Array.from({ length: numberOfFrames }, (_, i) => all.subarray(i * size, (i + 1) * size));
+      frames = Array.from({ length: numberOfFrames }, (_, i) =>
+        all.subarray(i * size, (i + 1) * size),
+      );
     } else {
       frames = encapsulatedFrames(parts, numberOfFrames, location);
     }

@@ -30,7 +30,8 @@ export function storedToHu(bytes: Uint8Array, pm: PixelModule, out: Float32Array
   if (pad === undefined && bits === pm.bitsAllocated && wide) {
     // The common CT case: full 16-bit samples, no padding. One monomorphic loop per array type
     // keeps V8 on its fast path (about 4x the general loop below).
-    if (signed) rescaleInt16(new Int16Array(samples.buffer, samples.byteOffset, n), slope, intercept, out);
+    if (signed)
+      rescaleInt16(new Int16Array(samples.buffer, samples.byteOffset, n), slope, intercept, out);
     else rescaleUint16(samples as Uint16Array, slope, intercept, out);
     return;
   }

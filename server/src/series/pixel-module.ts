@@ -54,7 +54,9 @@ export function readPixelModule(
   const columns = numberOf(ds.Columns);
   const bitsAllocated = numberOf(ds.BitsAllocated);
   if (!rows || !columns || !bitsAllocated) {
-    throw new MissingPixelDataError(`${location}: no image (Rows, Columns or BitsAllocated missing)`);
+    throw new MissingPixelDataError(
+      `${location}: no image (Rows, Columns or BitsAllocated missing)`,
+    );
   }
   const bitsStored = numberOf(ds.BitsStored) ?? bitsAllocated;
   const samplesPerPixel = numberOf(ds.SamplesPerPixel) ?? 1;
@@ -65,10 +67,14 @@ export function readPixelModule(
     );
   }
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new InvalidInputError(`${location}: BitsAllocated ${bitsAllocated} is not supported (8 or 16)`);
+    throw new InvalidInputError(
+      `${location}: BitsAllocated ${bitsAllocated} is not supported (8 or 16)`,
+    );
   }
   if (bitsStored < 1 || bitsStored > bitsAllocated) {
-    throw new InvalidInputError(`${location}: BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
+    throw new InvalidInputError(
+      `${location}: BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`,
+    );
   }
   const slope = rescale?.slope ?? numberOf(ds.RescaleSlope) ?? 1;
   return {

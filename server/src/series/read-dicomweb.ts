@@ -1,6 +1,10 @@
 import dcmjs from 'dcmjs';
 import { InvalidInputError, PacsAuthError, PacsError, SeriesNotFoundError } from '../errors';
-import { DicomWebClient, type DicomWebClientOptions, type RetrievedFrame } from '../dicomweb/client';
+import {
+  DicomWebClient,
+  type DicomWebClientOptions,
+  type RetrievedFrame,
+} from '../dicomweb/client';
 import { assembleSeries, type AssembleOptions } from './assemble';
 import { sliceRecordsOf, type SliceRecord } from './slice-record';
 import type { CtSeries } from './types';
@@ -19,11 +23,14 @@ const UID = /^[0-9]+(\.[0-9]+)*$/;
 export function parseSeriesUrl(url: string): DicomWebSeriesRef {
   const m = /^(https?:\/\/.+?)\/studies\/([^/]+)\/series\/([^/?#]+)\/?$/.exec(url);
   if (!m) {
-    throw new InvalidInputError(`${url} is not a DICOMweb series URL (…/studies/<study UID>/series/<series UID>)`);
+    throw new InvalidInputError(
+      `${url} is not a DICOMweb series URL (…/studies/<study UID>/series/<series UID>)`,
+    );
   }
   const [, root, study, series] = m;
   for (const uid of [study, series]) {
-    if (!UID.test(uid) || uid.length > 64) throw new InvalidInputError(`${url}: "${uid}" is not a DICOM UID`);
+    if (!UID.test(uid) || uid.length > 64)
+      throw new InvalidInputError(`${url}: "${uid}" is not a DICOM UID`);
   }
   return { root, studyInstanceUid: study, seriesInstanceUid: series };
 }
@@ -71,7 +78,9 @@ export async function readDicomWebSeries(
   const metadata = await client.retrieveSeriesMetadata(study, series).catch(asNotFound);
   if (metadata.length === 0) throw notFound();
   let mode: Promise<'uncompressed' | 'as-stored'> | undefined =
-    options.frames === 'as-stored' || options.frames === 'uncompressed' ? Promise.resolve(options.frames) : undefined;
+    options.frames === 'as-stored' || options.frames === 'uncompressed'
+      ? Promise.resolve(options.frames)
+      : undefined;
   const fetchFrame = async (sop: string, frame: number): Promise<RetrievedFrame> => {
     if (!mode) {
       // The first request decides for the whole series.
@@ -97,7 +106,9 @@ export async function readDicomWebSeries(
     records.push(...sliceRecordsOf(ds, where, (i) => fetchFrame(sop, i + 1)));
   }
   if (records.length === 0) {
-    const modalities = [...new Set(metadata.map((j) => String(j['00080060']?.Value?.[0] ?? '(none)')))];
+    const modalities = [
+      ...new Set(metadata.map((j) => String(j['00080060']?.Value?.[0] ?? '(none)'))),
+    ];
     throw new InvalidInputError(`${location}: not a CT series (modality ${modalities.join(', ')})`);
   }
   const [found, ct] = await Promise.all([
@@ -107,7 +118,9 @@ export async function readDicomWebSeries(
   const listed = new Set(found.map((j) => String(j['00080018']?.Value?.[0] ?? '')));
   const missing = ct.instances.find((i) => !listed.has(i.sopInstanceUid));
   if (missing) {
-    throw new PacsError(`PACS ${ref.root}: instance ${missing.sopInstanceUid} has metadata but QIDO does not list it`);
+    throw new PacsError(
+      `PACS ${ref.root}: instance ${missing.sopInstanceUid} has metadata but QIDO does not list it`,
+    );
   }
   return ct;
 }

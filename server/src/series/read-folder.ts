@@ -1,6 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MissingPixelDataError, MixedSeriesError, NotDicomError, NotFoundError, UnsupportedModalityError } from '../errors';
+import {
+  MissingPixelDataError,
+  MixedSeriesError,
+  NotDicomError,
+  NotFoundError,
+  UnsupportedModalityError,
+} from '../errors';
 import { assembleSeries, type AssembleOptions } from './assemble';
 import { looksLikeDicom, parseDicomFile } from './dicom-file';
 import { stringOf } from './pixel-module';
@@ -43,7 +49,10 @@ interface SeriesGroup {
  * DICM marker (READMEs, DICOMDIR's neighbours) are skipped; a DICOM file that cannot be read is an
  * error, so no slice is ever silently dropped.
  */
-export async function readDicomFolder(root: string, options: FolderReadOptions = {}): Promise<CtSeries> {
+export async function readDicomFolder(
+  root: string,
+  options: FolderReadOptions = {},
+): Promise<CtSeries> {
   const { files, single } = await listFiles(root);
   const groups = new Map<string, SeriesGroup>();
   let dicomFiles = 0;
@@ -61,7 +70,13 @@ export async function readDicomFolder(root: string, options: FolderReadOptions =
     const modality = stringOf(ds.Modality) ?? '(none)';
     let group = groups.get(uid);
     if (!group) {
-      group = { uid, modality, description: stringOf(ds.SeriesDescription) ?? '', records: [], files: 0 };
+      group = {
+        uid,
+        modality,
+        description: stringOf(ds.SeriesDescription) ?? '',
+        records: [],
+        files: 0,
+      };
       groups.set(uid, group);
     }
     group.files++;
@@ -71,7 +86,10 @@ export async function readDicomFolder(root: string, options: FolderReadOptions =
     }
     const frames = parsed.frames;
     group.records.push(
-      ...sliceRecordsOf(ds, file, async (i) => ({ bytes: frames[i], transferSyntaxUid: parsed.transferSyntaxUid })),
+      ...sliceRecordsOf(ds, file, async (i) => ({
+        bytes: frames[i],
+        transferSyntaxUid: parsed.transferSyntaxUid,
+      })),
     );
   }
   if (dicomFiles === 0) {
@@ -88,7 +106,9 @@ export async function readDicomFolder(root: string, options: FolderReadOptions =
       );
     }
     if (chosen.modality !== 'CT') {
-      throw new UnsupportedModalityError(`${root}: series ${chosen.uid} is ${chosen.modality}, not CT`);
+      throw new UnsupportedModalityError(
+        `${root}: series ${chosen.uid} is ${chosen.modality}, not CT`,
+      );
     }
   } else {
     const ct = [...groups.values()].filter((g) => g.modality === 'CT');

@@ -18,7 +18,10 @@ interface NiftiHeader {
   affine: Matrix;
 }
 
-const DATATYPES: Record<number, { bytes: number; read: (v: DataView, o: number, le: boolean) => number }> = {
+const DATATYPES: Record<
+  number,
+  { bytes: number; read: (v: DataView, o: number, le: boolean) => number }
+> = {
   2: { bytes: 1, read: (v, o) => v.getUint8(o) },
   4: { bytes: 2, read: (v, o, le) => v.getInt16(o, le) },
   8: { bytes: 4, read: (v, o, le) => v.getInt32(o, le) },
@@ -46,7 +49,8 @@ function quaternionAffine(v: DataView, le: boolean, pixdim: number[]): Matrix {
 }
 
 function parseHeader(bytes: Uint8Array, location: string): NiftiHeader {
-  if (bytes.byteLength < 348) throw new TruncatedFileError(`${location}: shorter than a NIfTI-1 header`);
+  if (bytes.byteLength < 348)
+    throw new TruncatedFileError(`${location}: shorter than a NIfTI-1 header`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let le = true;
   if (v.getInt32(0, true) !== 348) {
@@ -56,7 +60,8 @@ function parseHeader(bytes: Uint8Array, location: string): NiftiHeader {
     } else throw new InvalidInputError(`${location} is not a NIfTI-1 file`);
   }
   const magic = String.fromCharCode(bytes[344], bytes[345], bytes[346]);
-  if (magic !== 'n+1') throw new InvalidInputError(`${location}: NIfTI magic "${magic}" is not single-file n+1`);
+  if (magic !== 'n+1')
+    throw new InvalidInputError(`${location}: NIfTI magic "${magic}" is not single-file n+1`);
   const ndim = v.getInt16(40, le);
   const dims = [v.getInt16(42, le), v.getInt16(44, le), ndim >= 3 ? v.getInt16(46, le) : 1];
   for (let k = 4; k <= ndim; k++) {
@@ -64,16 +69,20 @@ function parseHeader(bytes: Uint8Array, location: string): NiftiHeader {
       throw new InvalidInputError(`${location}: ${ndim}-D NIfTI; a CT series is 3-D`);
     }
   }
-  if (dims.some((d) => d < 1)) throw new InvalidInputError(`${location}: bad NIfTI dimensions ${dims.join('x')}`);
+  if (dims.some((d) => d < 1))
+    throw new InvalidInputError(`${location}: bad NIfTI dimensions ${dims.join('x')}`);
   const datatype = v.getInt16(70, le);
-  if (!DATATYPES[datatype]) throw new InvalidInputError(`${location}: NIfTI datatype ${datatype} is not supported`);
+  if (!DATATYPES[datatype])
+    throw new InvalidInputError(`${location}: NIfTI datatype ${datatype} is not supported`);
   const pixdim = Array.from({ length: 8 }, (_, i) => v.getFloat32(76 + 4 * i, le));
   const slope = v.getFloat32(112, le);
   const qformCode = v.getInt16(252, le);
   const sformCode = v.getInt16(254, le);
   let affine: Matrix;
   if (sformCode > 0) {
-    affine = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => v.getFloat32(280 + 16 * r + 4 * c, le))) as Matrix;
+    affine = [0, 1, 2].map((r) =>
+      [0, 1, 2, 3].map((c) => v.getFloat32(280 + 16 * r + 4 * c, le)),
+    ) as Matrix;
   } else if (qformCode > 0) {
     affine = quaternionAffine(v, le, pixdim);
   } else {
@@ -113,7 +122,9 @@ export async function readNifti(file: string): Promise<CtSeries> {
     try {
       bytes = gunzipSync(bytes);
     } catch (error) {
-      throw new TruncatedFileError(`${file}: gzip stream is truncated or corrupt`, { cause: error });
+      throw new TruncatedFileError(`${file}: gzip stream is truncated or corrupt`, {
+        cause: error,
+      });
     }
   }
   const h = parseHeader(bytes, file);
@@ -121,7 +132,9 @@ export async function readNifti(file: string): Promise<CtSeries> {
   const type = DATATYPES[h.datatype];
   const need = h.voxOffset + nx * ny * nz * type.bytes;
   if (bytes.byteLength < need) {
-    throw new TruncatedFileError(`${file}: voxel data is truncated (${bytes.byteLength} of ${need} bytes)`);
+    throw new TruncatedFileError(
+      `${file}: voxel data is truncated (${bytes.byteLength} of ${need} bytes)`,
+    );
   }
   // RAS -> LPS: negate x and y.
   // (+ 0 turns -0 into 0, so geometry compares and prints cleanly.)
@@ -169,7 +182,10 @@ export async function readNifti(file: string): Promise<CtSeries> {
       pixelSpacing: [norm(jAxis), norm(iAxis)],
       sliceSpacing: norm(kAxis),
     },
-    instances: Array.from({ length: nz }, (_, s) => ({ sopInstanceUid: uidFrom(digest, 100 + s), sopClassUid: '' })),
+    instances: Array.from({ length: nz }, (_, s) => ({
+      sopInstanceUid: uidFrom(digest, 100 + s),
+      sopClassUid: '',
+    })),
     header: {
       Modality: 'CT',
       StudyInstanceUID: studyInstanceUid,

@@ -11,7 +11,10 @@ export type ReadSeriesOptions = FolderReadOptions & DicomWebReadOptions;
  * Reads a CT series from a folder of DICOM files (or one file), a NIfTI file (.nii, .nii.gz) or a
  * DICOMweb series URL.
  */
-export async function readSeries(source: string, options: ReadSeriesOptions = {}): Promise<CtSeries> {
+export async function readSeries(
+  source: string,
+  options: ReadSeriesOptions = {},
+): Promise<CtSeries> {
   if (/^https?:\/\//.test(source)) return readDicomWebSeries(parseSeriesUrl(source), options);
   if (/\.nii(\.gz)?$/i.test(source)) return readNifti(source);
   const stat = await fs.stat(source).catch(() => undefined);

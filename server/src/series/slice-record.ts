@@ -1,5 +1,9 @@
 import type { NaturalDataset } from 'dcmjs';
-import { InconsistentGeometryError, MissingPixelDataError, UnsupportedModalityError } from '../errors';
+import {
+  InconsistentGeometryError,
+  MissingPixelDataError,
+  UnsupportedModalityError,
+} from '../errors';
 import type { EncodedFrame } from './decode-frame';
 import { numberOf, numbersOf, readPixelModule, stringOf, type PixelModule } from './pixel-module';
 import type { Orientation, Vec3 } from './types';
@@ -10,7 +14,10 @@ export const SopClass = {
   LegacyConvertedEnhancedCtImage: '1.2.840.10008.5.1.4.1.1.2.2',
 } as const;
 
-const multiFrameCt = new Set<string>([SopClass.EnhancedCtImage, SopClass.LegacyConvertedEnhancedCtImage]);
+const multiFrameCt = new Set<string>([
+  SopClass.EnhancedCtImage,
+  SopClass.LegacyConvertedEnhancedCtImage,
+]);
 
 /** One slice, before its pixels are read: where it lies and how to fetch and decode it. */
 export interface SliceRecord {
@@ -40,7 +47,12 @@ function required(ds: NaturalDataset, keyword: string, location: string): string
   return v;
 }
 
-function vector<N extends number>(value: unknown, length: N, keyword: string, location: string): number[] {
+function vector<N extends number>(
+  value: unknown,
+  length: N,
+  keyword: string,
+  location: string,
+): number[] {
   const v = numbersOf(value);
   if (!v || v.length !== length) {
     throw new InconsistentGeometryError(`${location}: ${keyword} is missing or malformed`);
@@ -82,7 +94,12 @@ export function sliceRecordsOf(
       {
         ...common,
         position: vector(ds.ImagePositionPatient, 3, 'ImagePositionPatient', location) as Vec3,
-        orientation: vector(ds.ImageOrientationPatient, 6, 'ImageOrientationPatient', location) as Orientation,
+        orientation: vector(
+          ds.ImageOrientationPatient,
+          6,
+          'ImageOrientationPatient',
+          location,
+        ) as Orientation,
         pixelSpacing: vector(ds.PixelSpacing, 2, 'PixelSpacing', location) as [number, number],
         pixel: readPixelModule(ds, location),
         load: () => loadFrame(0),
@@ -104,14 +121,24 @@ export function sliceRecordsOf(
     return {
       ...common,
       frameNumber: i + 1,
-      position: vector(group(i, 'PlanePositionSequence')?.ImagePositionPatient, 3, 'ImagePositionPatient', where) as Vec3,
+      position: vector(
+        group(i, 'PlanePositionSequence')?.ImagePositionPatient,
+        3,
+        'ImagePositionPatient',
+        where,
+      ) as Vec3,
       orientation: vector(
         group(i, 'PlaneOrientationSequence')?.ImageOrientationPatient,
         6,
         'ImageOrientationPatient',
         where,
       ) as Orientation,
-      pixelSpacing: vector(group(i, 'PixelMeasuresSequence')?.PixelSpacing, 2, 'PixelSpacing', where) as [number, number],
+      pixelSpacing: vector(
+        group(i, 'PixelMeasuresSequence')?.PixelSpacing,
+        2,
+        'PixelSpacing',
+        where,
+      ) as [number, number],
       pixel: readPixelModule(ds, where, {
         slope: numberOf(transform?.RescaleSlope),
         intercept: numberOf(transform?.RescaleIntercept),

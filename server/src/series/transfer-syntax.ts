@@ -18,7 +18,8 @@ export const TransferSyntax = {
   RleLossless: '1.2.840.10008.1.2.5',
 } as const;
 
-export type PixelEncoding = 'native' | 'rle' | 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg2000';
+export type PixelEncoding =
+  'native' | 'rle' | 'jpeg-baseline' | 'jpeg-lossless' | 'jpeg-ls' | 'jpeg2000';
 
 const encodings: Record<string, PixelEncoding> = {
   [TransferSyntax.ImplicitVRLittleEndian]: 'native',

@@ -19,7 +19,8 @@ export interface CtEncoding {
   bitsStored: number;
   /** Stored value written outside the field of view (-2000 HU and below), if any. */
   pixelPaddingValue?: number;
-  transferSyntaxUid: typeof TransferSyntax.ExplicitVRLittleEndian | typeof TransferSyntax.ImplicitVRLittleEndian;
+  transferSyntaxUid:
+    typeof TransferSyntax.ExplicitVRLittleEndian | typeof TransferSyntax.ImplicitVRLittleEndian;
 }
 
 export const defaultCtEncoding: CtEncoding = {
@@ -31,7 +32,9 @@ export const defaultCtEncoding: CtEncoding = {
 };
 
 function storedRange(e: CtEncoding): [number, number] {
-  return e.pixelRepresentation === 1 ? [-(2 ** (e.bitsStored - 1)), 2 ** (e.bitsStored - 1) - 1] : [0, 2 ** e.bitsStored - 1];
+  return e.pixelRepresentation === 1
+    ? [-(2 ** (e.bitsStored - 1)), 2 ** (e.bitsStored - 1) - 1]
+    : [0, 2 ** e.bitsStored - 1];
 }
 
 /** Stored values of one slice: HU -> (HU - intercept) / slope, rounded and clamped to BitsStored. */
@@ -51,9 +54,14 @@ const fmt = (v: number): number => Number(v.toFixed(6));
  * The naturalised CT Image datasets of a series, one per slice. The header supplies patient, study
  * and series attributes; what it lacks gets neutral values so every object is a valid CT image.
  */
-export function ctSliceDatasets(series: CtSeries, encoding: CtEncoding = defaultCtEncoding): NaturalDataset[] {
+export function ctSliceDatasets(
+  series: CtSeries,
+  encoding: CtEncoding = defaultCtEncoding,
+): NaturalDataset[] {
   if (series.hu.length !== series.slices * series.rows * series.columns) {
-    throw new InvalidInputError(`series has ${series.hu.length} voxels, expected slices x rows x columns`);
+    throw new InvalidInputError(
+      `series has ${series.hu.length} voxels, expected slices x rows x columns`,
+    );
   }
   const h = series.header;
   const size = series.rows * series.columns;

@@ -24,22 +24,34 @@ interface WasmEncoder {
 }
 
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
-  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
+  const factory: (module?: {
+    print?: (s: string) => void;
+    printErr?: (s: string) => void;
+  }) => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
+  const factory: (module?: {
+    print?: (s: string) => void;
+    printErr?: (s: string) => void;
+  }) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
-  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{
+  const factory: (module?: {
+    print?: (s: string) => void;
+    printErr?: (s: string) => void;
+  }) => Promise<{
     J2KDecoder: new () => WasmDecoder;
     J2KEncoder: new () => WasmEncoder;
   }>;
   export default factory;
 }
 declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
-  const factory: (module?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
+  const factory: (module?: {
+    print?: (s: string) => void;
+    printErr?: (s: string) => void;
+  }) => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 
@@ -47,6 +59,11 @@ declare module 'jpeg-lossless-decoder-js' {
   export class Decoder {
     xDim: number;
     yDim: number;
-    decode(buffer: ArrayBufferLike, offset: number, length: number, numBytes: number): Uint8Array | Uint16Array;
+    decode(
+      buffer: ArrayBufferLike,
+      offset: number,
+      length: number,
+      numBytes: number,
+    ): Uint8Array | Uint16Array;
   }
 }
