@@ -260,8 +260,8 @@ describe('DICOMweb against a real Orthanc', () => {
     const proxy = await startProxy(orthanc.url);
     try {
       await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), { auth, concurrency: 3 });
-      expect(proxy.stats.maxInFlight).toBeLessThanOrEqual(3);
-      expect(proxy.stats.maxInFlight).toBeGreaterThan(1);
+      expect(proxy.stats.maxFramesInFlight).toBeLessThanOrEqual(3);
+      expect(proxy.stats.maxFramesInFlight).toBeGreaterThan(1);
     } finally {
       await proxy.close();
     }
