@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { HttpFailure } from './errors';
 
 /**
@@ -7,9 +8,25 @@ import type { HttpFailure } from './errors';
  * the xhr2 polyfill measured about 2.5x slower than curl on 100-frame series (buffer copies per
  * chunk, a new socket per request); frames are the bulk of the bytes, so they take this path.
  */
+/**
+ * Node drops a pooled socket when the server's Keep-Alive hint is 1 s or less (Orthanc sends
+ * timeout=1), so every frame paid for a new connection. These agents keep sockets for a short
+ * idle time of their own instead; a socket the server closed meanwhile fails fast and is retried.
+ */
+function keepAlive<T extends http.Agent>(agent: T): T {
+  agent.keepSocketAlive = (duplex) => {
+    const socket = duplex as Socket;
+    socket.setKeepAlive(true, 1000);
+    socket.unref();
+    socket.setTimeout(800);
+    return true;
+  };
+  return agent;
+}
+
 const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+  http: keepAlive(new http.Agent({ keepAlive: true, maxSockets: 16 })),
+  https: keepAlive(new https.Agent({ keepAlive: true, maxSockets: 16 })),
 };
 
 export interface MultipartPart {
