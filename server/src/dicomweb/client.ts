@@ -2,7 +2,7 @@ import { api } from 'dicomweb-client';
 import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
-import { httpGet, parseMultipart } from './http-frames';
+import { httpGetFrame } from './http-frames';
 
 // dicomweb-client speaks XMLHttpRequest; Node has none.
 const g = globalThis as { XMLHttpRequest?: unknown };
@@ -163,28 +163,58 @@ export class DicomWebClient {
     frameNumber: number,
     asStored: boolean,
   ): Promise<RetrievedFrame> {
+    const frame = await this.streamFrame(
+      studyInstanceUid,
+      seriesInstanceUid,
+      sopInstanceUid,
+      frameNumber,
+      asStored,
+      () => undefined,
+    );
+    if (!frame) throw new Error('unreachable: a frame nobody streamed');
+    return frame;
+  }
+
+  /**
+   * Like retrieveFrame, but offers the frame's bytes as they arrive: `sink` is asked, per
+   * attempt, with the frame's transfer syntax and length, and returns a chunk handler to stream
+   * (then this resolves undefined) or undefined to get the whole frame back.
+   */
+  async streamFrame(
+    studyInstanceUid: string,
+    seriesInstanceUid: string,
+    sopInstanceUid: string,
+    frameNumber: number,
+    asStored: boolean,
+    sink: (transferSyntaxUid: string, length: number) => ((chunk: Uint8Array) => void) | undefined,
+  ): Promise<RetrievedFrame | undefined> {
     const url =
       `${this.url}/studies/${studyInstanceUid}/series/${seriesInstanceUid}` +
       `/instances/${sopInstanceUid}/frames/${frameNumber}`;
     const accept = `multipart/related; type="application/octet-stream"${asStored ? '; transfer-syntax=*' : ''}`;
-    const answer = await this.call(`frame ${frameNumber} of instance ${sopInstanceUid}`, () =>
-      httpGet(url, { ...this.headers, Accept: accept }, this.timeoutMs),
-    );
-    const contentType = String(answer.headers['content-type'] ?? '');
-    const parts = parseMultipart(answer.body, contentType);
-    if (parts.length === 0) {
+    const syntaxOf = (type: string): string | undefined =>
+      /transfer-syntax="?([0-9.]+)/.exec(type)?.[1];
+    const answer = await this.call(`frame ${frameNumber} of instance ${sopInstanceUid}`, () => {
+      let handler: ((chunk: Uint8Array) => void) | undefined;
+      return httpGetFrame(url, { ...this.headers, Accept: accept }, this.timeoutMs, {
+        accept: (type, length) => {
+          handler = sink(syntaxOf(type) ?? EXPLICIT_LE, length);
+          return handler !== undefined;
+        },
+        chunk: (data) => handler?.(data),
+      });
+    });
+    if (answer.streamed) return undefined;
+    const part = answer.parts[0];
+    if (!part) {
       throw new PacsError(
         `PACS ${this.url}: empty answer for frame ${frameNumber} of ${sopInstanceUid}`,
       );
     }
     // The part's own type names the transfer syntax; the envelope's type parameter may too.
-    const syntax =
-      /transfer-syntax="?([0-9.]+)/.exec(parts[0].contentType) ??
-      /transfer-syntax="?([0-9.]+)/.exec(contentType);
-    const body = parts[0].body;
     return {
-      bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-      transferSyntaxUid: syntax?.[1] ?? EXPLICIT_LE,
+      bytes: new Uint8Array(part.body.buffer, part.body.byteOffset, part.body.byteLength),
+      transferSyntaxUid: syntaxOf(part.contentType) ?? syntaxOf(answer.contentType) ?? EXPLICIT_LE,
     };
   }
 

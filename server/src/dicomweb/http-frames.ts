@@ -41,12 +41,28 @@ function failure(message: string, status: number, extra: HttpFailure['request'] 
   return error;
 }
 
-/** GET that resolves with the whole body, or rejects like dicomweb-client does (status, timedOut). */
-export function httpGet(
+/** Receives a frame's bytes as they arrive, when it chose to (see httpGetFrame). */
+export interface FrameConsumer {
+  /** Called with the part's headers; true to take the body as a stream of chunks. */
+  accept(partContentType: string, partLength: number): boolean;
+  chunk(data: Buffer): void;
+}
+
+export type FrameAnswer =
+  | { streamed: true; contentType: string }
+  | { streamed: false; contentType: string; parts: MultipartPart[] };
+
+/**
+ * GET of a single-part multipart answer (one frame). When the part declares its length and the
+ * consumer accepts it, the body goes to the consumer chunk by chunk, with no copy of the whole
+ * frame; otherwise the answer is buffered and split as usual.
+ */
+export function httpGetFrame(
   url: string,
   headers: Record<string, string>,
   timeoutMs: number,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  consumer: FrameConsumer,
+): Promise<FrameAnswer> {
   const secure = url.startsWith('https:');
   const get = secure ? https.get : http.get;
   return new Promise((resolve, reject) => {
@@ -54,14 +70,63 @@ export function httpGet(
       url,
       { headers, agent: secure ? agents.https : agents.http },
       (response) => {
+        const status = response.statusCode ?? 0;
+        const envelope = String(response.headers['content-type'] ?? '');
         const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
+        let head: Buffer | undefined = Buffer.alloc(0);
+        let remaining = -1; // bytes of streamed body still due; -1 while not streaming
+        response.on('data', (c: Buffer) => {
+          if (status < 200 || status >= 300) return;
+          if (remaining >= 0) {
+            const take = Math.min(remaining, c.length);
+            if (take > 0) consumer.chunk(c.subarray(0, take));
+            remaining -= take;
+            return;
+          }
+          chunks.push(c);
+          if (!head) return; // buffering the whole answer
+          head = Buffer.concat([head, c]);
+          const boundary = /boundary="?([^";]+)"?/i.exec(envelope)?.[1];
+          const start = boundary ? head.indexOf(`--${boundary}`) : -1;
+          const end = start >= 0 ? head.indexOf('\r\n\r\n', start) : -1;
+          if (end < 0) {
+            if (head.length > 16384) head = undefined; // no part header in sight: buffer instead
+            return;
+          }
+          const text = head.toString('latin1', start, end);
+          const type = /content-type:\s*([^\r\n]+)/i.exec(text)?.[1] ?? '';
+          const length = Number(/content-length:\s*(\d+)/i.exec(text)?.[1] ?? NaN);
+          if (Number.isFinite(length) && consumer.accept(type, length)) {
+            const rest = head.subarray(end + 4);
+            const take = Math.min(length, rest.length);
+            if (take > 0) consumer.chunk(rest.subarray(0, take));
+            remaining = length - take;
+            chunks.length = 0;
+          }
+          head = undefined;
+        });
         response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
         response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          const body = Buffer.concat(chunks);
-          if (status >= 200 && status < 300) resolve({ status, headers: response.headers, body });
-          else reject(failure(`request failed (HTTP ${status})`, status));
+          if (status < 200 || status >= 300)
+            return reject(failure(`request failed (HTTP ${status})`, status));
+          if (remaining > 0)
+            return reject(
+              failure(`frame answer ended ${remaining} bytes short`, 0, {
+                networkError: 'truncated answer',
+              }),
+            );
+          if (remaining === 0) return resolve({ streamed: true, contentType: envelope });
+          try {
+            resolve({
+              streamed: false,
+              contentType: envelope,
+              parts: parseMultipart(Buffer.concat(chunks), envelope),
+            });
+          } catch (error) {
+            reject(
+              failure((error as Error).message, 0, { networkError: (error as Error).message }),
+            );
+          }
         });
       },
     );

@@ -219,8 +219,9 @@ export async function assembleSeries(
   const hu = new Float32Array(size * picked.length);
   let done = 0;
   await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
-    const frame = await r.load();
-    await decodeFrameToHu(frame, r.pixel, hu.subarray(i * size, (i + 1) * size), r.location);
+    const out = hu.subarray(i * size, (i + 1) * size);
+    if (r.loadInto) await r.loadInto(out);
+    else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
     options.onProgress?.(++done, picked.length);
   });
   const selectedGaps = picked

@@ -8,7 +8,11 @@ import {
 import { assembleSeries, type AssembleOptions } from './assemble';
 import { sliceRecordsOf, type SliceRecord } from './slice-record';
 import type { CtSeries } from './types';
-import { stringOf } from './pixel-module';
+import { stringOf, type PixelModule } from './pixel-module';
+import { NativeFrameStream } from './native-frame-stream';
+import { decodeFrameToHu } from './decode-frame';
+import { frameByteLength } from './hu';
+import { pixelEncoding } from './transfer-syntax';
 
 export interface DicomWebSeriesRef {
   /** DICOMweb root, without /studies/... */
@@ -81,10 +85,10 @@ export async function readDicomWebSeries(
     options.frames === 'as-stored' || options.frames === 'uncompressed'
       ? Promise.resolve(options.frames)
       : undefined;
-  const fetchFrame = async (sop: string, frame: number): Promise<RetrievedFrame> => {
+  /** Runs `fetch` in the series' transfer mode; the first frame asked for decides it. */
+  const inMode = async <T>(fetch: (asStored: boolean) => Promise<T>): Promise<T> => {
     if (!mode) {
-      // The first request decides for the whole series.
-      const first = client.retrieveFrame(study, series, sop, frame, false);
+      const first = fetch(false);
       mode = first.then(
         () => 'uncompressed' as const,
         (error: unknown) => {
@@ -94,8 +98,37 @@ export async function readDicomWebSeries(
       );
       if ((await mode) === 'uncompressed') return first;
     }
-    return client.retrieveFrame(study, series, sop, frame, (await mode) === 'as-stored');
+    return fetch((await mode) === 'as-stored');
   };
+  const fetchFrame = (sop: string, frame: number): Promise<RetrievedFrame> =>
+    inMode((asStored) => client.retrieveFrame(study, series, sop, frame, asStored));
+  /** Uncompressed frames stream straight into HU; compressed ones are decoded whole. */
+  const fetchFrameInto = (
+    sop: string,
+    frame: number,
+    pm: PixelModule,
+    out: Float32Array,
+    where: string,
+  ) =>
+    inMode(async (asStored) => {
+      let stream: NativeFrameStream | undefined;
+      const whole = await client.streamFrame(
+        study,
+        series,
+        sop,
+        frame,
+        asStored,
+        (syntax, length) => {
+          if (pixelEncoding(syntax) !== 'native' || length !== frameByteLength(pm))
+            return undefined;
+          const s = new NativeFrameStream(pm, out); // a fresh one for every attempt
+          stream = s;
+          return (chunk) => s.push(chunk);
+        },
+      );
+      if (whole) await decodeFrameToHu(whole, pm, out, where);
+      else stream?.finish(where);
+    });
 
   const records: SliceRecord[] = [];
   for (const json of metadata) {
@@ -103,7 +136,11 @@ export async function readDicomWebSeries(
     const sop = stringOf(ds.SOPInstanceUID) ?? '';
     const where = `${location}/instances/${sop}`;
     if (stringOf(ds.Modality) !== 'CT') continue;
-    records.push(...sliceRecordsOf(ds, where, (i) => fetchFrame(sop, i + 1)));
+    for (const record of sliceRecordsOf(ds, where, (i) => fetchFrame(sop, i + 1))) {
+      const frame = record.frameNumber ?? 1;
+      record.loadInto = (out) => fetchFrameInto(sop, frame, record.pixel, out, record.location);
+      records.push(record);
+    }
   }
   if (records.length === 0) {
     const modalities = [

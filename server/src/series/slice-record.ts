@@ -35,6 +35,8 @@ export interface SliceRecord {
   pixelSpacing: [number, number];
   pixel: PixelModule;
   load(): Promise<EncodedFrame>;
+  /** Optional faster path: fetch and decode straight into `out` (rows * columns HU). */
+  loadInto?(out: Float32Array): Promise<void>;
 }
 
 function first(seq: unknown): NaturalDataset | undefined {
