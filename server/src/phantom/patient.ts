@@ -1,0 +1,118 @@
+import { PHASES, type Phase } from './enhancement';
+import { Random } from './random';
+
+export type ScanRange = 'upper-abdomen' | 'abdomen-pelvis' | 'chest-to-pelvis';
+export type OralContrast = 'none' | 'water' | 'positive';
+export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
+
+/** Everything that varies between synthetic cases, drawn from a seed. */
+export interface CaseParameters {
+  phase: Phase;
+  /** Seconds after injection start; undefined without contrast. */
+  seconds?: number;
+  /** Circulation speed: the body's effective time is seconds * this. */
+  timeScale: number;
+  /** Multiplies every enhancement: dose, body size, cardiac output. */
+  enhancementScale: number;
+  kvp: 80 | 100 | 120 | 140;
+  /** Subcutaneous fat (mm), thin to obese. */
+  fatMm: number;
+  /** In-plane scale of the anatomy (body width), and cranio-caudal scale. */
+  scaleXY: number;
+  scaleZ: number;
+  bloodHu: number;
+  liverHu: number;
+  marrowHu: number;
+  oral: OralContrast;
+  /** Noise SD (HU) at 5 mm; thinner slices get more. */
+  noiseSd: number;
+  /** Noise texture: peak frequency of the band-pass (cycles/mm), low for iterative reconstruction. */
+  noisePeak: number;
+  sliceThickness: number;
+  matrix: number;
+  fovMm: number;
+  range: ScanRange;
+  position: PatientPosition;
+  pixelRepresentation: 0 | 1;
+  rescaleIntercept: 0 | -1024;
+  metal: boolean;
+  calcification: number;
+  cysts: number;
+  /** Per-structure offsets (HU) so no two patients share exact values. */
+  jitter: number[];
+}
+
+export interface CaseOptions {
+  phase?: Phase;
+  seconds?: number;
+  kvp?: CaseParameters['kvp'];
+  matrix?: number;
+  sliceThickness?: number;
+  range?: ScanRange;
+  /** A typical patient: no habitus, timing or dose spread, no confounders (for physics tests). */
+  typical?: boolean;
+  noiseSd?: number;
+}
+
+function secondsFor(phase: Phase, random: Random): number | undefined {
+  switch (phase) {
+    case 'non-contrast':
+      return undefined;
+    case 'arterial':
+      return random.uniform(20, 48);
+    case 'portal-venous':
+      return random.uniform(58, 120);
+    case 'delayed':
+      return Math.exp(random.uniform(Math.log(180), Math.log(900)));
+  }
+}
+
+export function drawCase(seed: string, index: number, options: CaseOptions = {}): CaseParameters {
+  const random = new Random(`${seed}/case/${index}`);
+  // Phases cycle so any run of four cases holds each once; the seed shuffles the start.
+  const phase = options.phase ?? PHASES[(index + new Random(seed).int(0, 3)) % 4];
+  const typical = options.typical === true;
+  const seconds = options.seconds ?? secondsFor(phase, random);
+  const kvp = options.kvp ?? (typical ? 120 : random.pick([80, 100, 120, 120, 120, 140] as const));
+  const fatMm = typical ? 20 : Math.exp(random.uniform(Math.log(4), Math.log(70)));
+  const matrix = options.matrix ?? 512;
+  const sliceThickness =
+    options.sliceThickness ?? (typical ? 5 : random.pick([1, 1.25, 2, 2.5, 3, 5]));
+  return {
+    phase,
+    seconds,
+    timeScale: typical ? 1 : random.uniform(0.85, 1.15),
+    enhancementScale: typical ? 1 : Math.exp(random.normal(0, 0.15)) * (1.1 - fatMm / 200),
+    kvp,
+    fatMm,
+    scaleXY: typical ? 1.05 : random.uniform(0.9, 1.2),
+    scaleZ: typical ? 2 : random.uniform(1.8, 2.2),
+    bloodHu: typical ? 44 : random.uniform(35, 50),
+    liverHu: typical ? 60 : random.chance(0.15) ? random.uniform(25, 45) : random.uniform(52, 68),
+    marrowHu: typical ? 180 : random.uniform(100, 250),
+    oral: typical ? 'water' : random.pick(['none', 'water', 'positive', 'positive'] as const),
+    noiseSd: options.noiseSd ?? (typical ? 10 : random.uniform(7, 22)),
+    noisePeak: typical ? 0.3 : random.uniform(0.15, 0.4),
+    sliceThickness,
+    matrix,
+    fovMm: 0, // set from the body size when the case is laid out
+    range:
+      options.range ??
+      (typical
+        ? 'abdomen-pelvis'
+        : random.pick(['upper-abdomen', 'abdomen-pelvis', 'chest-to-pelvis'] as const)),
+    position: typical ? 'FFS' : random.pick(['HFS', 'FFS', 'FFS', 'HFP'] as const),
+    // Unsigned pixels need intercept -1024 to hold air, so three encodings, not four.
+    ...(typical
+      ? { pixelRepresentation: 1 as const, rescaleIntercept: -1024 as const }
+      : random.pick([
+          { pixelRepresentation: 1 as const, rescaleIntercept: -1024 as const },
+          { pixelRepresentation: 1 as const, rescaleIntercept: 0 as const },
+          { pixelRepresentation: 0 as const, rescaleIntercept: -1024 as const },
+        ])),
+    metal: !typical && random.chance(0.12),
+    calcification: typical ? 0 : random.int(0, 8),
+    cysts: typical ? 0 : random.int(0, 3),
+    jitter: Array.from({ length: 32 }, () => (typical ? 0 : random.normal(0, 5))),
+  };
+}

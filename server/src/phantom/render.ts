@@ -1,0 +1,468 @@
+import type { CtSeries, Orientation, Vec3 } from '../series/types';
+import { defaultCtEncoding, type CtEncoding } from '../series/write-ct';
+import { deterministicUid } from '../util/uid';
+import { loadAnatomy, OUTSIDE_HOLE, type Anatomy } from './anatomy';
+import {
+  BONE_FACTOR,
+  CURVES,
+  enhancementAt,
+  FAT_HU,
+  IODINE_FACTOR,
+  type Tissue,
+} from './enhancement';
+import { boxBlur, ctNoise, TextureField, XorShift } from './fields';
+import { drawCase, type CaseOptions, type CaseParameters } from './patient';
+import { Random } from './random';
+import { S, STRUCTURE_COUNT, STRUCTURES } from './structures';
+
+export interface PhantomOptions extends CaseOptions {
+  /** Keep at most this many slices (from the top of the scan range). */
+  slices?: number;
+}
+
+export interface PhantomCase {
+  index: number;
+  params: CaseParameters;
+  series: CtSeries;
+  /** Structure id per voxel, on the series grid (STRUCTURES). */
+  labels: Uint8Array;
+  /** Noise- and texture-free HU of each structure id in this case (NaN where it has no single value). */
+  structureHu: Float64Array;
+  encoding: CtEncoding;
+}
+
+interface Sphere {
+  centre: Vec3;
+  radius: number;
+  hu: number;
+  id: number;
+}
+
+const HU_MIN = -1024;
+const HU_MAX = 3071;
+
+/** Template slice ranges (k, top to bottom) of each scan range on the atlas. */
+const RANGES: Record<CaseParameters['range'], [number, number]> = {
+  'chest-to-pelvis': [0, 112],
+  'abdomen-pelvis': [8, 112],
+  'upper-abdomen': [0, 76],
+};
+
+function structureHuTable(p: CaseParameters): Float64Array {
+  const hu = new Float64Array(STRUCTURE_COUNT).fill(Number.NaN);
+  const t = p.seconds === undefined ? undefined : p.seconds * p.timeScale;
+  const iodine = IODINE_FACTOR[p.kvp] * p.enhancementScale;
+  const enh = (tissue: Tissue): number => enhancementAt(tissue, t) * iodine;
+  const blood = new Set<Tissue>([
+    'aorta',
+    'artery',
+    'portal-vein',
+    'splenic-vein',
+    'hepatic-vein',
+    'ivc',
+    'renal-vein',
+    'iliac-vein',
+  ]);
+  for (const s of STRUCTURES) {
+    if (!s.tissue) continue;
+    let base = blood.has(s.tissue) ? p.bloodHu : CURVES[s.tissue].unenhanced;
+    let gain = 1;
+    if (s.tissue === 'liver') {
+      base = p.liverHu;
+      if (p.liverHu < 45) gain = 0.85; // a fatty liver enhances less
+    }
+    if (s.tissue === 'marrow') base = p.marrowHu * BONE_FACTOR[p.kvp];
+    // Small arteries lose contrast to partial volume.
+    if (s.tissue === 'artery') gain *= 0.85;
+    hu[s.id] = base + gain * enh(s.tissue) + p.jitter[s.id];
+  }
+  hu[S['intervertebral discs']] = 85 + p.jitter[S['intervertebral discs']];
+  hu[S.fat] = FAT_HU[p.kvp] + p.jitter[S.fat];
+  hu[S.lung] = -860;
+  hu[S.skin] = 25;
+  hu[S.table] = 150;
+  hu[S.metal] = HU_MAX;
+  hu[S.cyst] = 8;
+  return hu;
+}
+
+/** Per-structure texture amplitude (HU) of the smooth field: organs are not flat. */
+function textureAmplitude(p: CaseParameters): Float32Array {
+  const a = new Float32Array(STRUCTURE_COUNT);
+  a[S.liver] = 7;
+  // Arterial-phase spleen is arciform (patchy); later it is homogeneous.
+  a[S.spleen] = p.phase === 'arterial' ? 40 : 6;
+  a[S['renal cortex']] = 10;
+  a[S['renal medulla']] = 12;
+  a[S.pancreas] = 10;
+  a[S.muscle] = 6;
+  a[S.bone] = 40;
+  a[S.fat] = 12;
+  a[S.lung] = 40;
+  return a;
+}
+
+/** Draws cysts, calcifications and stones at anatomical sites of the atlas. */
+function drawSpheres(
+  p: CaseParameters,
+  a: Anatomy,
+  random: Random,
+  toPatient: (i: number, j: number, k: number) => Vec3,
+): Sphere[] {
+  const spheres: Sphere[] = [];
+  const voxelsOf = (id: number, edgeOnly: boolean): number[] => {
+    const found: number[] = [];
+    for (let v = 0; v < a.ids.length; v += 7)
+      if (a.ids[v] === id && (!edgeOnly || a.edge[v])) found.push(v);
+    return found;
+  };
+  const place = (v: number): Vec3 => {
+    const i = v % a.columns;
+    const j = Math.floor(v / a.columns) % a.rows;
+    const k = Math.floor(v / (a.columns * a.rows));
+    return toPatient(i, j, k);
+  };
+  const liver = voxelsOf(S.liver, false);
+  const kidney = voxelsOf(S['renal cortex'], false);
+  for (let n = 0; n < p.cysts; n++) {
+    const inLiver = random.chance(0.6);
+    const pool = inLiver ? liver : kidney;
+    if (pool.length)
+      spheres.push({
+        centre: place(random.pick(pool)),
+        radius: random.uniform(4, inLiver ? 18 : 12),
+        hu: random.uniform(2, 15),
+        id: S.cyst,
+      });
+  }
+  const aortaWall = voxelsOf(S.aorta, true);
+  const collecting = voxelsOf(S['collecting system and ureters'], false);
+  for (let n = 0; n < p.calcification; n++) {
+    const stone = random.chance(0.25) && collecting.length > 0;
+    const pool = stone ? collecting : aortaWall;
+    if (pool.length) {
+      spheres.push({
+        centre: place(random.pick(pool)),
+        radius: random.uniform(1, stone ? 3.5 : 2.5),
+        hu: random.uniform(stone ? 500 : 300, stone ? 1400 : 1000),
+        id: S.calcification,
+      });
+    }
+  }
+  return spheres;
+}
+
+export async function generateCase(
+  seed: string,
+  index: number,
+  options: PhantomOptions = {},
+): Promise<PhantomCase> {
+  const a = await loadAnatomy();
+  const p = drawCase(seed, index, options);
+  const random = new Random(`${seed}/render/${index}`);
+  const rng = new XorShift(random.uint32());
+  const [dxT, dyT, dzT] = a.spacing;
+  const [ox, oy, oz] = a.origin;
+  // Body centre on the template, and where it sits in the scanner.
+  const bxT = ox + ((a.bounds.i0 + a.bounds.i1) / 2) * dxT;
+  const byT = oy - ((a.bounds.j0 + a.bounds.j1) / 2) * dyT;
+  const sXY = p.scaleXY;
+  const sZ = p.scaleZ;
+  const cx = random.uniform(-20, 20);
+  const cy = random.uniform(-15, 25);
+  const zTop = random.uniform(-150, 50);
+  const toPatient = (i: number, j: number, k: number): Vec3 => [
+    (ox + i * dxT - bxT) * sXY + cx,
+    (oy - j * dyT - byT) * sXY + cy,
+    zTop - k * dzT * sZ,
+  ];
+
+  // Field of view from the body's width and the fat around it.
+  const widthMm = (a.bounds.i1 - a.bounds.i0) * dxT * sXY + 2 * p.fatMm;
+  const fov = Math.min(500, Math.max(320, widthMm * random.uniform(1.08, 1.25)));
+  p.fovMm = fov;
+  const n = p.matrix;
+  const ps = fov / n;
+  const prone = p.position.endsWith('P');
+  const xSign = prone ? -1 : 1;
+  const ySign = prone ? -1 : 1;
+  const orientation: Orientation = [xSign, 0, 0, 0, ySign, 0];
+  const x0 = cx - xSign * (fov / 2) + random.uniform(-10, 10);
+  const y0 = cy - ySign * (fov / 2) + random.uniform(-10, 10);
+
+  const [kStart, kEnd] = RANGES[p.range];
+  const rangeMm = (kEnd - kStart) * dzT * sZ;
+  let slices = Math.max(1, Math.floor(rangeMm / p.sliceThickness));
+  if (options.slices) slices = Math.min(slices, options.slices);
+  const zHigh = zTop - kStart * dzT * sZ;
+  // Ascending z: slice 0 is the most caudal kept slice.
+  const zs = Array.from({ length: slices }, (_, s) => zHigh - (slices - 1 - s) * p.sliceThickness);
+
+  const structureHu = structureHuTable(p);
+  const amplitude = textureAmplitude(p);
+  const spheres = drawSpheres(p, a, random, toPatient);
+  // Bladder: low in the pelvis, anterior, in the midline.
+  const bladderCentre = toPatient((a.bounds.i0 + a.bounds.i1) / 2, a.bounds.j1 - 38, a.slices - 6);
+  const bladderRadii: Vec3 = [
+    random.uniform(30, 50),
+    random.uniform(22, 38),
+    random.uniform(20, 40),
+  ];
+  const metalRod = p.metal
+    ? {
+        x: cx + random.pick([-1, 1]) * random.uniform(12, 20),
+        y: (oy - a.bounds.j0 * dyT - byT) * sXY + cy - random.uniform(25, 40),
+        zLow: zHigh - rangeMm * random.uniform(0.4, 0.9),
+        length: random.uniform(60, 140),
+      }
+    : undefined;
+  const oralLevel = random.uniform(150, 500);
+  const gasThreshold = random.uniform(0.1, 0.6);
+  // Table: behind the patient when supine, in front when prone.
+  const backY = (oy - a.bounds.j0 * dyT - byT) * sXY + cy + p.fatMm * 0.6;
+  const frontY = (oy - a.bounds.j1 * dyT - byT) * sXY + cy - p.fatMm * 1.1;
+  const tableY0 = prone ? frontY - 16 : backY + 4;
+
+  const extent = {
+    x0: cx - 300,
+    y0: cy - 300,
+    z0: zHigh - rangeMm - 20,
+    sx: 600,
+    sy: 600,
+    sz: rangeMm + 40,
+  };
+  const texture = new TextureField(rng, extent, 9);
+  const gasField = new TextureField(rng, extent, 14);
+
+  const size = n * n;
+  const hu = new Float32Array(size * slices);
+  const labels = new Uint8Array(size * slices);
+  // Textures vary over centimetres: computed at half resolution, looked up by (r >> 1, c >> 1).
+  const half = Math.ceil(n / 2);
+  const tex = new Float32Array(half * half);
+  const gas = new Float32Array(half * half);
+  const colI = new Int32Array(n);
+  const acc = new Float32Array(size);
+  const noise = new Float32Array(size);
+  const scratch: [Float32Array, Float32Array] = [new Float32Array(size), new Float32Array(size)];
+  const fine = ps > 0.8 ? 0 : 1;
+  const coarse = Math.max(2, Math.round(1 / (p.noisePeak * ps * 2.5)));
+  // Thick slices average two depths (partial volume along z); thinner ones take one.
+  const subSamples = p.sliceThickness >= 4 ? [-0.25, 0.25] : [0];
+  const ai = (xSign * ps) / (sXY * dxT);
+  const aj = (-ySign * ps) / (sXY * dyT);
+  const { columns: W, rows: H, ids, edge, outside } = a;
+  // Hoisted ids: string-keyed lookups in the voxel loop cost a third of the time.
+  const BONE = S.bone;
+  const STOMACH = S['stomach and duodenum'];
+  const BOWEL = S['small bowel and colon'];
+  const LUNG = S.lung;
+  const FAT = S.fat;
+  const SKIN = S.skin;
+  const BLADDER = S.bladder;
+  const TABLE = S.table;
+  const boneCortex = 750 * BONE_FACTOR[p.kvp];
+  const bladderHu = structureHu[BLADDER];
+
+  for (let s = 0; s < slices; s++) {
+    const zCentre = zs[s];
+    texture.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, tex);
+    gasField.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, gas);
+    acc.fill(0);
+    const sliceLabels = labels.subarray(s * size, (s + 1) * size);
+    for (let q = 0; q < subSamples.length; q++) {
+      const z = zCentre + subSamples[q] * p.sliceThickness;
+      const k = Math.round((zTop - z) / (dzT * sZ));
+      if (k < 0 || k >= a.slices) continue;
+      const o = k * W * H;
+      const [ci, cj] = a.centre[k];
+      const lungOk = k < a.kidneyTop - 2;
+      const bi = ((x0 - cx) / sXY + bxT - ox) / dxT;
+      const bj = (oy - (y0 - cy) / sXY - byT) / dyT;
+      const inBladderZ = Math.abs(z - bladderCentre[2]) < bladderRadii[2];
+      for (let c = 0; c < n; c++) {
+        const i = Math.round(ai * c + bi);
+        colI[c] = i >= 0 && i < W ? i : -1;
+      }
+      for (let r = 0; r < n; r++) {
+        const j = Math.round(aj * r + bj);
+        const y = y0 + ySign * r * ps;
+        const row = r * n;
+        const texRow = (r >> 1) * half;
+        const inJ = j >= 0 && j < H;
+        const oj = o + j * W;
+        for (let c = 0; c < n; c++) {
+          const i = colI[c];
+          let id = 0;
+          let v = -1000;
+          if (inJ && i >= 0) {
+            const t = oj + i;
+            id = ids[t];
+            if (id !== 0) {
+              v = structureHu[id];
+              if (id === BONE) {
+                v = edge[t] ? boneCortex : v + amplitude[id] * tex[texRow + (c >> 1)];
+              } else if (id === STOMACH || id === BOWEL) {
+                if (!edge[t]) {
+                  // Lumen: gas rises to the non-dependent side, the rest is fluid, stool or oral contrast.
+                  const lift = (ySign * (cy - y)) / 120;
+                  if (gas[texRow + (c >> 1)] + lift * (prone ? -1 : 1) > gasThreshold) v = -950;
+                  else if (p.oral === 'positive')
+                    v = oralLevel * (0.6 + 0.4 * tex[texRow + (c >> 1)]);
+                  else if (p.oral === 'water' || id === STOMACH)
+                    v = 12 + 8 * tex[texRow + (c >> 1)];
+                  else v = -40 + 70 * tex[texRow + (c >> 1)];
+                }
+              } else {
+                v += amplitude[id] * tex[texRow + (c >> 1)];
+              }
+            } else {
+              const d = outside[t];
+              if (d === OUTSIDE_HOLE) {
+                id = lungOk ? LUNG : FAT;
+                v = structureHu[id] + amplitude[id] * tex[texRow + (c >> 1)];
+              } else {
+                const dMm = d * dxT * sXY;
+                if (dMm <= p.fatMm * 1.15) {
+                  const di = i - ci;
+                  const dj = j - cj;
+                  const front = dj / (Math.sqrt(di * di + dj * dj) + 1e-6);
+                  const allowed =
+                    p.fatMm * (0.6 + 0.5 * Math.max(0, front) + 0.2 * (1 - Math.abs(front)));
+                  if (dMm <= allowed) {
+                    id = allowed - dMm < 2 ? SKIN : FAT;
+                    v = structureHu[id] + amplitude[id] * tex[texRow + (c >> 1)];
+                  }
+                }
+              }
+            }
+          }
+          if (inBladderZ && (id === 0 || id === FAT || id === BOWEL)) {
+            const x = x0 + xSign * c * ps;
+            const ex = (x - bladderCentre[0]) / bladderRadii[0];
+            const ey = (y - bladderCentre[1]) / bladderRadii[1];
+            const ez = (z - bladderCentre[2]) / bladderRadii[2];
+            if (ex * ex + ey * ey + ez * ez <= 1) {
+              id = BLADDER;
+              const dependent = prone ? ey < -0.3 : ey > 0.3;
+              v = bladderHu + (dependent ? 1 : -0.6) * (bladderHu - 8);
+            }
+          }
+          if (id === 0 && y >= tableY0 && y <= tableY0 + 12) {
+            const x = x0 + xSign * c * ps;
+            if (Math.abs(x - cx) < 230) {
+              id = TABLE;
+              v = y - tableY0 < 2 || tableY0 + 12 - y < 2 ? 400 : -600;
+            }
+          }
+          acc[row + c] += v;
+          if (q === subSamples.length - 1 || subSamples.length === 1) sliceLabels[row + c] = id;
+        }
+      }
+    }
+    if (subSamples.length > 1) for (let i = 0; i < size; i++) acc[i] /= subSamples.length;
+    // Spheres: cysts, calcifications, stones (partial volume by slice overlap).
+    for (const sp of spheres) {
+      const dz = Math.abs(sp.centre[2] - zCentre);
+      if (dz >= sp.radius) continue;
+      const rr = Math.sqrt(sp.radius * sp.radius - dz * dz);
+      const cc = (sp.centre[0] - x0) / (xSign * ps);
+      const rc = (sp.centre[1] - y0) / (ySign * ps);
+      const rp = rr / ps;
+      for (
+        let r = Math.max(0, Math.floor(rc - rp));
+        r <= Math.min(n - 1, Math.ceil(rc + rp));
+        r++
+      ) {
+        for (
+          let c = Math.max(0, Math.floor(cc - rp));
+          c <= Math.min(n - 1, Math.ceil(cc + rp));
+          c++
+        ) {
+          if ((r - rc) ** 2 + (c - cc) ** 2 <= rp * rp) {
+            acc[r * n + c] = sp.hu;
+            sliceLabels[r * n + c] = sp.id;
+          }
+        }
+      }
+    }
+    // Point-spread of the reconstruction kernel: edges are never perfectly sharp.
+    boxBlur(acc, n, n, 1, scratch[1]);
+    if (metalRod && zCentre >= metalRod.zLow && zCentre <= metalRod.zLow + metalRod.length) {
+      const mc = (metalRod.x - x0) / (xSign * ps);
+      const mr = (metalRod.y - y0) / (ySign * ps);
+      const radius = 3 / ps;
+      for (let r = 0; r < n; r++) {
+        for (let c = 0; c < n; c++) {
+          const dx = c - mc;
+          const dy = r - mr;
+          const d = Math.sqrt(dx * dx + dy * dy);
+          if (d <= radius) {
+            acc[r * n + c] = HU_MAX;
+            labels[s * size + r * n + c] = S.metal;
+          } else {
+            // Streaks: alternating bright and dark rays fading with distance.
+            acc[r * n + c] += 300 * Math.cos(14 * Math.atan2(dy, dx)) * Math.exp((-d * ps) / 60);
+          }
+        }
+      }
+    }
+    const sd =
+      p.noiseSd *
+      Math.sqrt(5 / p.sliceThickness) *
+      (1 + (p.fatMm - 20) / 120) *
+      (1 + 0.12 * Math.sin(zCentre / 40));
+    ctNoise(rng, n, n, fine, coarse, sd, noise, scratch);
+    const out = hu.subarray(s * size, (s + 1) * size);
+    for (let i = 0; i < size; i++) {
+      const v = Math.round(acc[i] + noise[i]);
+      out[i] = v < HU_MIN ? HU_MIN : v > HU_MAX ? HU_MAX : v;
+    }
+  }
+
+  const caseId = `${seed}/${index}`;
+  const series: CtSeries = {
+    studyInstanceUid: deterministicUid('phantom-study', caseId),
+    seriesInstanceUid: deterministicUid('phantom-series', caseId),
+    frameOfReferenceUid: deterministicUid('phantom-frame', caseId),
+    rows: n,
+    columns: n,
+    slices,
+    hu,
+    geometry: {
+      positions: zs.map((z) => [x0, y0, z] as Vec3),
+      orientation,
+      pixelSpacing: [ps, ps],
+      sliceSpacing: p.sliceThickness,
+    },
+    instances: zs.map((_, i) => ({
+      sopInstanceUid: deterministicUid('phantom-instance', caseId, i),
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    })),
+    header: {
+      PatientName: `Phantom^${String(index).padStart(4, '0')}`,
+      PatientID: `PHANTOM-${seed}-${index}`,
+      StudyDescription: 'CT ABDOMEN',
+      SeriesDescription: 'Axial',
+      Manufacturer: 'PhaseLens phantom',
+      KVP: p.kvp,
+      SliceThickness: p.sliceThickness,
+      PatientPosition: p.position,
+      ConvolutionKernel: p.noisePeak < 0.22 ? 'SOFT' : 'STANDARD',
+      BodyPartExamined: 'ABDOMEN',
+    },
+    source: { kind: 'files', location: `phantom:${caseId}` },
+  };
+  return {
+    index,
+    params: p,
+    series,
+    labels,
+    structureHu,
+    encoding: {
+      ...defaultCtEncoding,
+      pixelRepresentation: p.pixelRepresentation,
+      rescaleIntercept: p.rescaleIntercept,
+    },
+  };
+}
