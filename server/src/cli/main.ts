@@ -2,6 +2,7 @@ import { PhaseLensError } from '../errors';
 import { UsageError } from './args';
 import { demo, demoUsage } from './demo';
 import { info, infoUsage } from './info';
+import { phantom, phantomUsage } from './phantom';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -11,6 +12,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: info,
     usage: infoUsage,
     summary: 'read a CT series (folder, NIfTI, DICOMweb URL) and summarise it',
+  },
+  phantom: {
+    run: phantom,
+    usage: phantomUsage,
+    summary: 'write synthetic multiphase abdominal CT with structure labels',
   },
 };
 

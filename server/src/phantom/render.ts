@@ -162,7 +162,7 @@ export async function generateCase(
   const random = new Random(`${seed}/render/${index}`);
   const rng = new XorShift(random.uint32());
   const [dxT, dyT, dzT] = a.spacing;
-  const [ox, oy, oz] = a.origin;
+  const [ox, oy] = a.origin;
   // Body centre on the template, and where it sits in the scanner.
   const bxT = ox + ((a.bounds.i0 + a.bounds.i1) / 2) * dxT;
   const byT = oy - ((a.bounds.j0 + a.bounds.j1) / 2) * dyT;
@@ -247,8 +247,9 @@ export async function generateCase(
   const scratch: [Float32Array, Float32Array] = [new Float32Array(size), new Float32Array(size)];
   const fine = ps > 0.8 ? 0 : 1;
   const coarse = Math.max(2, Math.round(1 / (p.noisePeak * ps * 2.5)));
-  // Thick slices average two depths (partial volume along z); thinner ones take one.
-  const subSamples = p.sliceThickness >= 4 ? [-0.25, 0.25] : [0];
+  // Thick slices average three depths (partial volume along z), labelled by the middle one;
+  // thinner ones take one.
+  const subSamples = p.sliceThickness >= 4 ? [-1 / 3, 1 / 3, 0] : [0];
   const ai = (xSign * ps) / (sXY * dxT);
   const aj = (-ySign * ps) / (sXY * dyT);
   const { columns: W, rows: H, ids, edge, outside } = a;

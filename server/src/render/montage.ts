@@ -62,3 +62,35 @@ export function tile(
   });
   return { pixels, width, height };
 }
+
+/** A coronal reformat through the middle row, scaled to size x size with true proportions. */
+export function coronalThumbnail(
+  series: CtSeries,
+  size: number,
+  window: [number, number] = [40, 400],
+): Uint8Array {
+  const { rows, columns, slices } = series;
+  const row = Math.floor(rows / 2);
+  const width = columns * series.geometry.pixelSpacing[1];
+  const height = Math.max(1, slices * series.geometry.sliceSpacing);
+  const scale = Math.max(width, height) / size;
+  const flipX = series.geometry.orientation[0] < 0;
+  const out = new Uint8Array(size * size);
+  const lo = window[0] - window[1] / 2;
+  for (let y = 0; y < size; y++) {
+    // Head up: the last slice (highest z) at the top.
+    const s =
+      slices -
+      1 -
+      Math.floor(((y + 0.5) * scale - (size * scale - height) / 2) / series.geometry.sliceSpacing);
+    for (let x = 0; x < size; x++) {
+      const cMm = (x + 0.5) * scale - (size * scale - width) / 2;
+      let c = Math.floor(cMm / series.geometry.pixelSpacing[1]);
+      if (flipX) c = columns - 1 - c;
+      if (s < 0 || s >= slices || c < 0 || c >= columns) continue;
+      const v = ((series.hu[(s * rows + row) * columns + c] - lo) * 255) / window[1];
+      out[y * size + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return out;
+}

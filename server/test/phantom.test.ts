@@ -1,0 +1,199 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { generateCase, type PhantomCase } from '../src/phantom/render';
+import { writeLabelsCsv, writePhantomCase } from '../src/phantom/write-case';
+import { drawCase } from '../src/phantom/patient';
+import { S } from '../src/phantom/structures';
+import type { Phase } from '../src/phantom/enhancement';
+import { readSeries } from '../src/series/read-series';
+import { readNifti } from '../src/series/read-nifti';
+import { maxAbsDiff, runTool, tempDir } from './helpers/series';
+
+/**
+ * Mean HU inside a structure, away from its edges: voxels whose whole 5 x 5 in-plane
+ * neighbourhood is the structure (the kernel blur reaches one voxel out), as are the voxels
+ * above and below (thick slices average along z).
+ */
+function meanInside(c: PhantomCase, id: number): { mean: number; count: number } {
+  const { rows: h, columns: w, slices } = c.series;
+  const l = c.labels;
+  let sum = 0;
+  let count = 0;
+  for (let s = 1; s < slices - 1; s++) {
+    const o = s * w * h;
+    for (let y = 2; y < h - 2; y++) {
+      for (let x = 2; x < w - 2; x++) {
+        const p = o + y * w + x;
+        if (l[p] !== id || l[p - w * h] !== id || l[p + w * h] !== id) continue;
+        let inside = true;
+        for (let dy = -2; dy <= 2 && inside; dy++) {
+          for (let dx = -2; dx <= 2; dx++) {
+            if (l[p + dy * w + dx] !== id) {
+              inside = false;
+              break;
+            }
+          }
+        }
+        if (inside) {
+          sum += c.series.hu[p];
+          count++;
+        }
+      }
+    }
+  }
+  return { mean: sum / count, count };
+}
+
+const SECONDS: Record<Phase, number | undefined> = {
+  'non-contrast': undefined,
+  arterial: 35,
+  'portal-venous': 70,
+  delayed: 480,
+};
+
+describe('synthetic multiphase CT: physics', () => {
+  const cases = new Map<Phase, PhantomCase>();
+
+  beforeAll(async () => {
+    for (const phase of Object.keys(SECONDS) as Phase[]) {
+      cases.set(
+        phase,
+        await generateCase('physics', 0, {
+          typical: true,
+          phase,
+          seconds: SECONDS[phase],
+          matrix: 384,
+        }),
+      );
+    }
+  });
+
+  const hu = (phase: Phase, structure: string): number => {
+    const m = meanInside(cases.get(phase)!, S[structure]);
+    expect(m.count).toBeGreaterThan(20);
+    return m.mean;
+  };
+
+  it.each<[string, Phase, number, number]>([
+    // seed.md / enhancement.md ranges at 120 kVp
+    ['aorta', 'non-contrast', 35, 50],
+    ['aorta', 'arterial', 250, 450],
+    ['aorta', 'portal-venous', 150, 200],
+    ['aorta', 'delayed', 90, 140],
+    ['portal and superior mesenteric vein', 'non-contrast', 35, 50],
+    ['portal and superior mesenteric vein', 'arterial', 80, 150],
+    ['portal and superior mesenteric vein', 'portal-venous', 160, 220],
+    ['liver', 'non-contrast', 55, 65],
+    ['liver', 'portal-venous', 105, 125],
+    ['renal cortex', 'non-contrast', 30, 40],
+    ['renal medulla', 'non-contrast', 30, 40],
+    ['renal cortex', 'arterial', 150, 260],
+    ['collecting system and ureters', 'non-contrast', 0, 15],
+    ['collecting system and ureters', 'portal-venous', 0, 20],
+    ['collecting system and ureters', 'delayed', 500, 2000],
+  ])('%s in the %s phase lies in the published range', (structure, phase, lo, hi) => {
+    const v = hu(phase, structure);
+    expect(v).toBeGreaterThanOrEqual(lo);
+    expect(v).toBeLessThanOrEqual(hi);
+  });
+
+  it('orders the aorta arterial > portal-venous > delayed > non-contrast', () => {
+    const a = (['arterial', 'portal-venous', 'delayed', 'non-contrast'] as Phase[]).map((p) =>
+      hu(p, 'aorta'),
+    );
+    expect(a[0]).toBeGreaterThan(a[1]);
+    expect(a[1]).toBeGreaterThan(a[2]);
+    expect(a[2]).toBeGreaterThan(a[3]);
+  });
+
+  it('shows corticomedullary differentiation in the arterial phase only', () => {
+    const diff = (p: Phase): number => hu(p, 'renal cortex') - hu(p, 'renal medulla');
+    expect(diff('arterial')).toBeGreaterThan(80);
+    expect(Math.abs(diff('portal-venous'))).toBeLessThan(40);
+    expect(Math.abs(diff('non-contrast'))).toBeLessThan(10);
+  });
+
+  it('portal vein outshines the hepatic veins late in the arterial phase, not after', () => {
+    expect(
+      hu('arterial', 'portal and superior mesenteric vein') - hu('arterial', 'hepatic veins'),
+    ).toBeGreaterThan(40);
+    expect(hu('portal-venous', 'hepatic veins')).toBeGreaterThan(130);
+  });
+
+  it('renders each structure at its model HU: the masks line up with the structures', () => {
+    for (const [phase, c] of cases) {
+      for (const name of ['aorta', 'liver', 'spleen', 'renal cortex', 'inferior vena cava']) {
+        const { mean } = meanInside(c, S[name]);
+        // Noise averages out; texture and kernel blur move an organ mean by a few HU at most.
+        expect({ phase, name, mean: Math.round(mean) }).toEqual({
+          phase,
+          name,
+          mean: expect.closeTo(c.structureHu[S[name]], -1.2),
+        });
+      }
+      // Air outside the body is air.
+      expect(c.series.hu[0]).toBeLessThan(-900);
+    }
+  });
+});
+
+describe('synthetic multiphase CT: files', () => {
+  it('is deterministic for a seed and differs between seeds', async () => {
+    const a = await generateCase('det', 3, { matrix: 96, slices: 8 });
+    const b = await generateCase('det', 3, { matrix: 96, slices: 8 });
+    const c = await generateCase('det2', 3, { matrix: 96, slices: 8 });
+    expect(maxAbsDiff(a.series.hu, b.series.hu)).toBe(0);
+    expect(a.labels).toEqual(b.labels);
+    expect(a.params).toEqual(b.params);
+    expect(c.params).not.toEqual(a.params);
+  });
+
+  it('writes DICOM that dciodvfy accepts and the readers read back exactly, with aligned labels', async () => {
+    const out = await tempDir();
+    const c = await generateCase('files', 1, { matrix: 128, slices: 12 });
+    const written = await writePhantomCase(c, out, true);
+    await writeLabelsCsv(out, [written]);
+    const ctDir = path.join(out, written.path);
+    const files = await fs.readdir(ctDir);
+    expect(files).toHaveLength(12);
+    for (const f of files.slice(0, 3)) {
+      const report = runTool('dciodvfy', [path.join(ctDir, f)]);
+      expect(report.split('\n').filter((l) => /^(Error|Warning)/.test(l))).toEqual([]);
+    }
+    const series = await readSeries(ctDir);
+    expect(maxAbsDiff(series.hu, c.series.hu)).toBe(0);
+    const labels = await readNifti(path.join(out, 'case-0001', 'labels.nii.gz'));
+    expect(labels.geometry.orientation).toEqual(series.geometry.orientation);
+    labels.geometry.positions.forEach((p, i) =>
+      p.forEach((v, k) => expect(v).toBeCloseTo(series.geometry.positions[i][k], 3)),
+    );
+    expect(labels.geometry.pixelSpacing[0]).toBeCloseTo(series.geometry.pixelSpacing[0], 4);
+    expect(Array.from(labels.hu, (v) => v)).toEqual(Array.from(c.labels));
+    const csv = await fs.readFile(path.join(out, 'labels.csv'), 'utf8');
+    expect(csv.split('\n')[0]).toBe('path,phase,seconds_after_injection');
+    expect(csv.split('\n')[1]).toMatch(new RegExp(`^case-0001/ct,${c.params.phase},`));
+    const meta = JSON.parse(
+      await fs.readFile(path.join(out, 'case-0001', 'labels.json'), 'utf8'),
+    ) as { legend: Record<string, { name: string }> };
+    expect(meta.legend[String(S.aorta)].name).toBe('aorta');
+    expect((await fs.stat(path.join(out, 'case-0001', 'preview.png'))).size).toBeGreaterThan(1000);
+  });
+
+  it('varies scanner and patient the way real archives do', () => {
+    const draws = Array.from({ length: 60 }, (_, i) => drawCase('spread', i));
+    const distinct = <T>(f: (d: (typeof draws)[number]) => T): number => new Set(draws.map(f)).size;
+    expect(distinct((d) => d.phase)).toBe(4);
+    expect(distinct((d) => d.kvp)).toBeGreaterThanOrEqual(3);
+    expect(distinct((d) => d.sliceThickness)).toBeGreaterThanOrEqual(4);
+    expect(distinct((d) => d.range)).toBe(3);
+    expect(distinct((d) => d.oral)).toBe(3);
+    expect(distinct((d) => `${d.pixelRepresentation}/${d.rescaleIntercept}`)).toBe(3);
+    expect(draws.some((d) => d.position.endsWith('P'))).toBe(true);
+    expect(draws.some((d) => d.metal)).toBe(true);
+    expect(Math.min(...draws.map((d) => d.fatMm))).toBeLessThan(10);
+    expect(Math.max(...draws.map((d) => d.fatMm))).toBeGreaterThan(45);
+    // Timing scatters within each phase rather than sitting on four fixed looks.
+    const arterial = draws.filter((d) => d.phase === 'arterial').map((d) => d.seconds ?? 0);
+    expect(Math.max(...arterial) - Math.min(...arterial)).toBeGreaterThan(10);
+  });
+});
