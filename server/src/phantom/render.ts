@@ -43,9 +43,10 @@ const HU_MAX = 3071;
 
 /** Template slice ranges (k, top to bottom) of each scan range on the atlas. */
 const RANGES: Record<CaseParameters['range'], [number, number]> = {
-  'chest-to-pelvis': [0, 112],
-  'abdomen-pelvis': [8, 112],
-  'upper-abdomen': [0, 76],
+  // The atlas reaches from the lung bases (T9) to the sacrum; its first slices hold almost nothing.
+  'chest-to-pelvis': [3, 112],
+  'abdomen-pelvis': [10, 112],
+  'upper-abdomen': [3, 76],
 };
 
 function structureHuTable(p: CaseParameters): Float64Array {
@@ -349,11 +350,18 @@ export async function generateCase(
               v = bladderHu + (dependent ? 1 : -0.6) * (bladderHu - 8);
             }
           }
-          if (id === 0 && y >= tableY0 && y <= tableY0 + 12) {
+          if (id === 0) {
+            // The table: a 10 mm curved cradle, shells over a foam core.
             const x = x0 + xSign * c * ps;
-            if (Math.abs(x - cx) < 230) {
-              id = TABLE;
-              v = y - tableY0 < 2 || tableY0 + 12 - y < 2 ? 400 : -600;
+            const dx = x - cx;
+            if (dx > -210 && dx < 210) {
+              const depth = prone
+                ? tableY0 + 12 + 0.0008 * dx * dx - y
+                : y - (tableY0 - 0.0008 * dx * dx);
+              if (depth >= 0 && depth <= 10) {
+                id = TABLE;
+                v = depth < 1.5 || depth > 8.5 ? 400 : -600;
+              }
             }
           }
           acc[row + c] += v;
