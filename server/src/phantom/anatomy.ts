@@ -2,6 +2,9 @@ import path from 'node:path';
 import { readNifti } from '../series/read-nifti';
 import { STRUCTURES, S } from './structures';
 
+// Local bindings: global lookups (Math.*) are slow in hot loops under vm contexts such as jest's.
+const { max, min, round, SQRT2 } = Math;
+
 /** Where the SPL Abdominal Atlas label map ships (with its licence and notice). */
 export const ATLAS_FILE = path.join(
   __dirname,
@@ -44,16 +47,16 @@ function chamfer(mask: Uint8Array, w: number, h: number, out: Float32Array): voi
   const INF = 1e9;
   for (let p = 0; p < w * h; p++) out[p] = mask[p] ? 0 : INF;
   const d1 = 1;
-  const d2 = Math.SQRT2;
+  const d2 = SQRT2;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = y * w + x;
       let v = out[p];
-      if (x > 0) v = Math.min(v, out[p - 1] + d1);
+      if (x > 0) v = min(v, out[p - 1] + d1);
       if (y > 0) {
-        v = Math.min(v, out[p - w] + d1);
-        if (x > 0) v = Math.min(v, out[p - w - 1] + d2);
-        if (x < w - 1) v = Math.min(v, out[p - w + 1] + d2);
+        v = min(v, out[p - w] + d1);
+        if (x > 0) v = min(v, out[p - w - 1] + d2);
+        if (x < w - 1) v = min(v, out[p - w + 1] + d2);
       }
       out[p] = v;
     }
@@ -62,11 +65,11 @@ function chamfer(mask: Uint8Array, w: number, h: number, out: Float32Array): voi
     for (let x = w - 1; x >= 0; x--) {
       const p = y * w + x;
       let v = out[p];
-      if (x < w - 1) v = Math.min(v, out[p + 1] + d1);
+      if (x < w - 1) v = min(v, out[p + 1] + d1);
       if (y < h - 1) {
-        v = Math.min(v, out[p + w] + d1);
-        if (x < w - 1) v = Math.min(v, out[p + w + 1] + d2);
-        if (x > 0) v = Math.min(v, out[p + w - 1] + d2);
+        v = min(v, out[p + w] + d1);
+        if (x < w - 1) v = min(v, out[p + w + 1] + d2);
+        if (x > 0) v = min(v, out[p + w - 1] + d2);
       }
       out[p] = v;
     }
@@ -116,10 +119,10 @@ async function prepare(): Promise<Anatomy> {
         sx += x;
         sy += y;
         n++;
-        bounds.i0 = Math.min(bounds.i0, x);
-        bounds.i1 = Math.max(bounds.i1, x);
-        bounds.j0 = Math.min(bounds.j0, y);
-        bounds.j1 = Math.max(bounds.j1, y);
+        bounds.i0 = min(bounds.i0, x);
+        bounds.i1 = max(bounds.i1, x);
+        bounds.j0 = min(bounds.j0, y);
+        bounds.j1 = max(bounds.j1, y);
       }
     }
     centre.push(n ? [sx / n, sy / n] : [w / 2, h / 2]);
@@ -132,7 +135,7 @@ async function prepare(): Promise<Anatomy> {
         if (dist[p] <= 5.5) ids[o + p] = S['renal cortex'];
       }
     }
-    if (hasKidney) kidneyTop = Math.min(kidneyTop, k);
+    if (hasKidney) kidneyTop = min(kidneyTop, k);
     // Edges: an in-plane neighbour with another id.
     for (let y = 1; y < h - 1; y++) {
       for (let x = 1; x < w - 1; x++) {
@@ -174,7 +177,7 @@ async function prepare(): Promise<Anatomy> {
     chamfer(body, w, h, dist);
     for (let p = 0; p < size; p++) {
       if (body[p]) continue;
-      outside[o + p] = seen[p] ? Math.min(254, Math.max(1, Math.round(dist[p]))) : OUTSIDE_HOLE;
+      outside[o + p] = seen[p] ? min(254, max(1, round(dist[p]))) : OUTSIDE_HOLE;
     }
   }
   const [x0, y0, z0] = atlas.geometry.positions[0];

@@ -1,3 +1,5 @@
+// Local bindings: global lookups (Math.*) are slow in hot loops under vm contexts such as jest's.
+const { ceil, cos, floor, log, max, min, sqrt } = Math;
 /** Fast deterministic noise fields for textures and scanner noise. */
 
 /** xorshift32: a small fast generator for per-voxel draws (seeded from the case's Random). */
@@ -28,8 +30,7 @@ const GAUSS = (() => {
     s ^= s << 5;
     return ((s >>> 0) + 0.5) / 4294967296;
   };
-  for (let i = 0; i < n; i++)
-    table[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  for (let i = 0; i < n; i++) table[i] = sqrt(-2 * log(u())) * cos(2 * Math.PI * u());
   return table;
 })();
 
@@ -53,22 +54,22 @@ export function boxBlur(
   for (let y = 0; y < h; y++) {
     const o = y * w;
     let acc = 0;
-    for (let k = -r; k <= r; k++) acc += data[o + Math.min(w - 1, Math.max(0, k))];
+    for (let k = -r; k <= r; k++) acc += data[o + min(w - 1, max(0, k))];
     for (let x = 0; x < w; x++) {
       tmp[o + x] = acc * norm;
-      acc += data[o + Math.min(w - 1, x + r + 1)] - data[o + Math.max(0, x - r)];
+      acc += data[o + min(w - 1, x + r + 1)] - data[o + max(0, x - r)];
     }
   }
   const sums = columnSums(w);
   sums.fill(0);
   for (let k = -r; k <= r; k++) {
-    const o = Math.min(h - 1, Math.max(0, k)) * w;
+    const o = min(h - 1, max(0, k)) * w;
     for (let x = 0; x < w; x++) sums[x] += tmp[o + x];
   }
   for (let y = 0; y < h; y++) {
     const o = y * w;
-    const add = Math.min(h - 1, y + r + 1) * w;
-    const drop = Math.max(0, y - r) * w;
+    const add = min(h - 1, y + r + 1) * w;
+    const drop = max(0, y - r) * w;
     for (let x = 0; x < w; x++) {
       data[o + x] = sums[x] * norm;
       sums[x] += tmp[add + x] - tmp[drop + x];
@@ -107,7 +108,7 @@ export function ctNoise(
     out[i] = v;
     sum2 += v * v;
   }
-  const scale = sd / Math.sqrt(sum2 / out.length || 1);
+  const scale = sd / sqrt(sum2 / out.length || 1);
   for (let i = 0; i < out.length; i++) out[i] *= scale;
 }
 
@@ -133,9 +134,9 @@ export class TextureField {
     },
     private readonly cellMm: number,
   ) {
-    this.nx = Math.ceil(extent.sx / cellMm) + 2;
-    this.ny = Math.ceil(extent.sy / cellMm) + 2;
-    this.nz = Math.ceil(extent.sz / cellMm) + 2;
+    this.nx = ceil(extent.sx / cellMm) + 2;
+    this.ny = ceil(extent.sy / cellMm) + 2;
+    this.nz = ceil(extent.sz / cellMm) + 2;
     this.lattice = new Float32Array(this.nx * this.ny * this.nz);
     for (let i = 0; i < this.lattice.length; i++)
       this.lattice[i] = (rng.next() / 4294967296) * 2 - 1;
@@ -154,8 +155,8 @@ export class TextureField {
     out: Float32Array,
   ): void {
     const { nx, ny, nz, cellMm } = this;
-    const fz = Math.min(nz - 1.001, Math.max(0, (z - this.extent.z0) / cellMm));
-    const kz = Math.floor(fz);
+    const fz = min(nz - 1.001, max(0, (z - this.extent.z0) / cellMm));
+    const kz = floor(fz);
     const tz = fz - kz;
     const plane = new Float32Array(nx * ny);
     for (let p = 0; p < nx * ny; p++) {
@@ -165,13 +166,13 @@ export class TextureField {
     const gx = new Float32Array(columns);
     const ix = new Int32Array(columns);
     for (let c = 0; c < columns; c++) {
-      const f = Math.min(nx - 1.001, Math.max(0, (x0 + xSign * c * ps - this.extent.x0) / cellMm));
-      ix[c] = Math.floor(f);
+      const f = min(nx - 1.001, max(0, (x0 + xSign * c * ps - this.extent.x0) / cellMm));
+      ix[c] = floor(f);
       gx[c] = f - ix[c];
     }
     for (let r = 0; r < rows; r++) {
-      const f = Math.min(ny - 1.001, Math.max(0, (y0 + ySign * r * ps - this.extent.y0) / cellMm));
-      const jy = Math.floor(f);
+      const f = min(ny - 1.001, max(0, (y0 + ySign * r * ps - this.extent.y0) / cellMm));
+      const jy = floor(f);
       const ty = f - jy;
       const a = jy * nx;
       const b = (jy + 1) * nx;

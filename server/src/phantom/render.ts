@@ -15,6 +15,9 @@ import { drawCase, type CaseOptions, type CaseParameters } from './patient';
 import { Random } from './random';
 import { S, STRUCTURE_COUNT, STRUCTURES } from './structures';
 
+// Local bindings: global lookups (Math.*) are slow in hot loops under vm contexts such as jest's.
+const { abs, atan2, ceil, cos, exp, floor, max, min, round, sin, sqrt } = Math;
+
 export interface PhantomOptions extends CaseOptions {
   /** Keep at most this many slices (from the top of the scan range). */
   slices?: number;
@@ -119,8 +122,8 @@ function drawSpheres(
   };
   const place = (v: number): Vec3 => {
     const i = v % a.columns;
-    const j = Math.floor(v / a.columns) % a.rows;
-    const k = Math.floor(v / (a.columns * a.rows));
+    const j = floor(v / a.columns) % a.rows;
+    const k = floor(v / (a.columns * a.rows));
     return toPatient(i, j, k);
   };
   const liver = voxelsOf(S.liver, false);
@@ -180,7 +183,7 @@ export async function generateCase(
 
   // Field of view from the body's width and the fat around it.
   const widthMm = (a.bounds.i1 - a.bounds.i0) * dxT * sXY + 2 * p.fatMm;
-  const fov = Math.min(500, Math.max(320, widthMm * random.uniform(1.08, 1.25)));
+  const fov = min(500, max(320, widthMm * random.uniform(1.08, 1.25)));
   p.fovMm = fov;
   const n = p.matrix;
   const ps = fov / n;
@@ -193,8 +196,8 @@ export async function generateCase(
 
   const [kStart, kEnd] = RANGES[p.range];
   const rangeMm = (kEnd - kStart) * dzT * sZ;
-  let slices = Math.max(1, Math.floor(rangeMm / p.sliceThickness));
-  if (options.slices) slices = Math.min(slices, options.slices);
+  let slices = max(1, floor(rangeMm / p.sliceThickness));
+  if (options.slices) slices = min(slices, options.slices);
   const zHigh = zTop - kStart * dzT * sZ;
   // Ascending z: slice 0 is the most caudal kept slice.
   const zs = Array.from({ length: slices }, (_, s) => zHigh - (slices - 1 - s) * p.sliceThickness);
@@ -239,7 +242,7 @@ export async function generateCase(
   const hu = new Float32Array(size * slices);
   const labels = new Uint8Array(size * slices);
   // Textures vary over centimetres: computed at half resolution, looked up by (r >> 1, c >> 1).
-  const half = Math.ceil(n / 2);
+  const half = ceil(n / 2);
   const tex = new Float32Array(half * half);
   const gas = new Float32Array(half * half);
   const colI = new Int32Array(n);
@@ -247,7 +250,7 @@ export async function generateCase(
   const noise = new Float32Array(size);
   const scratch: [Float32Array, Float32Array] = [new Float32Array(size), new Float32Array(size)];
   const fine = ps > 0.8 ? 0 : 1;
-  const coarse = Math.max(2, Math.round(1 / (p.noisePeak * ps * 2.5)));
+  const coarse = max(2, round(1 / (p.noisePeak * ps * 2.5)));
   // Thick slices average three depths (partial volume along z), labelled by the middle one;
   // thinner ones take one.
   const subSamples = p.sliceThickness >= 4 ? [-1 / 3, 1 / 3, 0] : [0];
@@ -274,20 +277,20 @@ export async function generateCase(
     const sliceLabels = labels.subarray(s * size, (s + 1) * size);
     for (let q = 0; q < subSamples.length; q++) {
       const z = zCentre + subSamples[q] * p.sliceThickness;
-      const k = Math.round((zTop - z) / (dzT * sZ));
+      const k = round((zTop - z) / (dzT * sZ));
       if (k < 0 || k >= a.slices) continue;
       const o = k * W * H;
       const [ci, cj] = a.centre[k];
       const lungOk = k < a.kidneyTop - 2;
       const bi = ((x0 - cx) / sXY + bxT - ox) / dxT;
       const bj = (oy - (y0 - cy) / sXY - byT) / dyT;
-      const inBladderZ = Math.abs(z - bladderCentre[2]) < bladderRadii[2];
+      const inBladderZ = abs(z - bladderCentre[2]) < bladderRadii[2];
       for (let c = 0; c < n; c++) {
-        const i = Math.round(ai * c + bi);
+        const i = round(ai * c + bi);
         colI[c] = i >= 0 && i < W ? i : -1;
       }
       for (let r = 0; r < n; r++) {
-        const j = Math.round(aj * r + bj);
+        const j = round(aj * r + bj);
         const y = y0 + ySign * r * ps;
         const row = r * n;
         const texRow = (r >> 1) * half;
@@ -328,9 +331,8 @@ export async function generateCase(
                 if (dMm <= p.fatMm * 1.15) {
                   const di = i - ci;
                   const dj = j - cj;
-                  const front = dj / (Math.sqrt(di * di + dj * dj) + 1e-6);
-                  const allowed =
-                    p.fatMm * (0.6 + 0.5 * Math.max(0, front) + 0.2 * (1 - Math.abs(front)));
+                  const front = dj / (sqrt(di * di + dj * dj) + 1e-6);
+                  const allowed = p.fatMm * (0.6 + 0.5 * max(0, front) + 0.2 * (1 - abs(front)));
                   if (dMm <= allowed) {
                     id = allowed - dMm < 2 ? SKIN : FAT;
                     v = structureHu[id] + amplitude[id] * tex[texRow + (c >> 1)];
@@ -372,22 +374,14 @@ export async function generateCase(
     if (subSamples.length > 1) for (let i = 0; i < size; i++) acc[i] /= subSamples.length;
     // Spheres: cysts, calcifications, stones (partial volume by slice overlap).
     for (const sp of spheres) {
-      const dz = Math.abs(sp.centre[2] - zCentre);
+      const dz = abs(sp.centre[2] - zCentre);
       if (dz >= sp.radius) continue;
-      const rr = Math.sqrt(sp.radius * sp.radius - dz * dz);
+      const rr = sqrt(sp.radius * sp.radius - dz * dz);
       const cc = (sp.centre[0] - x0) / (xSign * ps);
       const rc = (sp.centre[1] - y0) / (ySign * ps);
       const rp = rr / ps;
-      for (
-        let r = Math.max(0, Math.floor(rc - rp));
-        r <= Math.min(n - 1, Math.ceil(rc + rp));
-        r++
-      ) {
-        for (
-          let c = Math.max(0, Math.floor(cc - rp));
-          c <= Math.min(n - 1, Math.ceil(cc + rp));
-          c++
-        ) {
+      for (let r = max(0, floor(rc - rp)); r <= min(n - 1, ceil(rc + rp)); r++) {
+        for (let c = max(0, floor(cc - rp)); c <= min(n - 1, ceil(cc + rp)); c++) {
           if ((r - rc) ** 2 + (c - cc) ** 2 <= rp * rp) {
             acc[r * n + c] = sp.hu;
             sliceLabels[r * n + c] = sp.id;
@@ -405,26 +399,26 @@ export async function generateCase(
         for (let c = 0; c < n; c++) {
           const dx = c - mc;
           const dy = r - mr;
-          const d = Math.sqrt(dx * dx + dy * dy);
+          const d = sqrt(dx * dx + dy * dy);
           if (d <= radius) {
             acc[r * n + c] = HU_MAX;
             labels[s * size + r * n + c] = S.metal;
           } else {
             // Streaks: alternating bright and dark rays fading with distance.
-            acc[r * n + c] += 300 * Math.cos(14 * Math.atan2(dy, dx)) * Math.exp((-d * ps) / 60);
+            acc[r * n + c] += 300 * cos(14 * atan2(dy, dx)) * exp((-d * ps) / 60);
           }
         }
       }
     }
     const sd =
       p.noiseSd *
-      Math.sqrt(5 / p.sliceThickness) *
+      sqrt(5 / p.sliceThickness) *
       (1 + (p.fatMm - 20) / 120) *
-      (1 + 0.12 * Math.sin(zCentre / 40));
+      (1 + 0.12 * sin(zCentre / 40));
     ctNoise(rng, n, n, fine, coarse, sd, noise, scratch);
     const out = hu.subarray(s * size, (s + 1) * size);
     for (let i = 0; i < size; i++) {
-      const v = Math.round(acc[i] + noise[i]);
+      const v = round(acc[i] + noise[i]);
       out[i] = v < HU_MIN ? HU_MIN : v > HU_MAX ? HU_MAX : v;
     }
   }
