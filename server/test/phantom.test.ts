@@ -7,7 +7,7 @@ import { S } from '../src/phantom/structures';
 import type { Phase } from '../src/phantom/enhancement';
 import { readSeries } from '../src/series/read-series';
 import { readNifti } from '../src/series/read-nifti';
-import { maxAbsDiff, runTool, tempDir } from './helpers/series';
+import { dciodvfy, maxAbsDiff, runTool, tempDir } from './helpers/series';
 
 /**
  * Mean HU inside a structure, away from its edges: voxels whose whole 5 x 5 in-plane
@@ -95,6 +95,14 @@ describe('synthetic multiphase CT: physics', () => {
     ['collecting system and ureters', 'non-contrast', 0, 15],
     ['collecting system and ureters', 'portal-venous', 0, 20],
     ['collecting system and ureters', 'delayed', 500, 2000],
+    ['collecting system and ureters', 'arterial', 0, 15],
+    ['renal medulla', 'arterial', 50, 130],
+    ['renal medulla', 'portal-venous', 150, 200],
+    ['renal cortex', 'portal-venous', 170, 220],
+    ['renal cortex', 'delayed', 100, 170],
+    ['liver', 'arterial', 65, 100],
+    ['liver', 'delayed', 80, 105],
+    ['portal and superior mesenteric vein', 'delayed', 90, 140],
   ])('%s in the %s phase lies in the published range', (structure, phase, lo, hi) => {
     const v = hu(phase, structure);
     expect(v).toBeGreaterThanOrEqual(lo);
@@ -152,6 +160,20 @@ describe('synthetic multiphase CT: files', () => {
     expect(c.params).not.toEqual(a.params);
   });
 
+  it('dciodvfy, as these tests call it, reports a broken CT image', async () => {
+    const out = await tempDir();
+    const c = await generateCase('broken', 0, { matrix: 64, slices: 1 });
+    const written = await writePhantomCase(c, out, false);
+    const [file] = await fs.readdir(path.join(out, written.path));
+    const broken = path.join(out, 'broken.dcm');
+    await fs.copyFile(path.join(out, written.path, file), broken);
+    runTool('dcmodify', ['-nb', '-ea', '(0008,0020)', broken]);
+    expect(dciodvfy(path.join(out, written.path, file))).toEqual([]);
+    expect(dciodvfy(broken)).toContain(
+      'Error - Missing attribute Type 2 Required Element=<StudyDate> Module=<GeneralStudy>',
+    );
+  });
+
   it('writes DICOM that dciodvfy accepts and the readers read back exactly, with aligned labels', async () => {
     const out = await tempDir();
     const c = await generateCase('files', 1, { matrix: 128, slices: 12 });
@@ -161,8 +183,7 @@ describe('synthetic multiphase CT: files', () => {
     const files = await fs.readdir(ctDir);
     expect(files).toHaveLength(12);
     for (const f of files.slice(0, 3)) {
-      const report = runTool('dciodvfy', [path.join(ctDir, f)]);
-      expect(report.split('\n').filter((l) => /^(Error|Warning)/.test(l))).toEqual([]);
+      expect(dciodvfy(path.join(ctDir, f))).toEqual([]);
     }
     const series = await readSeries(ctDir);
     expect(maxAbsDiff(series.hu, c.series.hu)).toBe(0);
@@ -181,6 +202,25 @@ describe('synthetic multiphase CT: files', () => {
     ) as { legend: Record<string, { name: string }> };
     expect(meta.legend[String(S.aorta)].name).toBe('aorta');
     expect((await fs.stat(path.join(out, 'case-0001', 'preview.png'))).size).toBeGreaterThan(1000);
+  });
+
+  it('every pixel encoding passes dciodvfy with zero errors and reads back exactly', async () => {
+    const out = await tempDir();
+    const seen = new Set<string>();
+    for (let i = 0; seen.size < 3 && i < 40; i++) {
+      const params = drawCase('encodings', i);
+      const key = `${params.pixelRepresentation}/${params.rescaleIntercept}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const c = await generateCase('encodings', i, { matrix: 64, slices: 2 });
+      const written = await writePhantomCase(c, out, false);
+      const dir = path.join(out, written.path);
+      for (const f of await fs.readdir(dir)) {
+        expect(dciodvfy(path.join(dir, f))).toEqual([]);
+      }
+      expect(maxAbsDiff((await readSeries(dir)).hu, c.series.hu)).toBe(0);
+    }
+    expect(seen.size).toBe(3);
   });
 
   it('varies scanner and patient the way real archives do', () => {

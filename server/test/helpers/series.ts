@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { CtSeries } from '../../src/series/types';
 
 export async function tempDir(prefix = 'phaselens-test-'): Promise<string> {
@@ -26,6 +26,16 @@ export function runTool(tool: string, args: string[]): string {
     }
     throw new Error(`${tool} ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
   }
+}
+
+/**
+ * dciodvfy's findings for one file: its Error and Warning lines (it writes them to stderr, with
+ * the IOD name, whatever the verdict).
+ */
+export function dciodvfy(file: string): string[] {
+  const run = spawnSync('dciodvfy', [file], { encoding: 'utf8' });
+  if (run.error) throw new Error('dciodvfy is not installed: apt-get install -y dicom3tools');
+  return `${run.stdout}${run.stderr}`.split('\n').filter((l) => /^(Error|Warning)/.test(l));
 }
 
 /** Copies a series with new per-slice positions, to test sorting and geometry checks. */
