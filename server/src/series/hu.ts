@@ -25,7 +25,7 @@ export function storedToHu(bytes: Uint8Array, pm: PixelModule, out: Float32Array
   const samples = wide
     ? bytes.byteOffset % 2 === 0
       ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
-      : new Uint16Array(new Uint8Array(bytes.subarray(0, n * 2)).buffer) // a copy, even for a Buffer
+      : alignedCopy(bytes.subarray(0, n * 2))
     : bytes;
   if (pad === undefined && bits === pm.bitsAllocated && wide) {
     // The common CT case: full 16-bit samples, no padding. One monomorphic loop per array type
@@ -57,6 +57,16 @@ function rescaleUint16(s: Uint16Array, slope: number, intercept: number, out: Fl
 function rescaleInPlace(out: Float32Array, slope: number, intercept: number): void {
   if (slope === 1) for (let i = 0; i < out.length; i++) out[i] += intercept;
   else for (let i = 0; i < out.length; i++) out[i] = out[i] * slope + intercept;
+}
+
+// Streamed chunks often start at an odd byte; they are copied into this reused, aligned
+// scratch (storedToHu is synchronous, so one buffer serves every call) instead of a new array.
+let scratch = new Uint16Array(0);
+function alignedCopy(bytes: Uint8Array): Uint16Array {
+  const n = bytes.length >> 1;
+  if (scratch.length < n) scratch = new Uint16Array(Math.max(n, 65536));
+  new Uint8Array(scratch.buffer, 0, n * 2).set(bytes);
+  return scratch.subarray(0, n);
 }
 
 /** Bytes one uncompressed frame takes. */
