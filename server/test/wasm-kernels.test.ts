@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
+import { selectBackend } from '../src/model/backend';
+
+/** Runs `f` on a backend with fresh copies of the inputs; returns the outputs' values. */
+async function on(
+  backend: 'cpu' | 'wasm',
+  values: { data: Float32Array; shape: number[] }[],
+  f: (...t: tf.Tensor[]) => tf.Tensor[],
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() =>
+    f(...values.map((v) => tf.tensor(v.data, v.shape))).map((t) => t.dataSync() as Float32Array),
+  );
+}
+
+function random(shape: number[], seed: number): { data: Float32Array; shape: number[] } {
+  let s = seed;
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 1073741824 - 1;
+  });
+  return { data, shape };
+}
+
+function expectClose(a: Float32Array, b: Float32Array): void {
+  expect(a.length).toBe(b.length);
+  let scale = 1e-6;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]));
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  }
+  expect(diff / scale).toBeLessThan(1e-4);
+}
+
+describe('wasm training kernels, checked against the cpu backend', () => {
+  beforeAll(async () => {
+    registerWasmTrainingKernels();
+    await tf.setBackend('wasm');
+    await tf.ready();
+  });
+
+  it.each<[string, number[], number[], number, 'same' | 'valid']>([
+    ['3x3 same, stride 1', [2, 12, 10, 3], [3, 3, 3, 4], 1, 'same'],
+    ['3x5 valid, stride 1', [1, 11, 13, 2], [3, 5, 2, 5], 1, 'valid'],
+    ['1x1, stride 1', [3, 6, 6, 4], [1, 1, 4, 2], 1, 'same'],
+    ['3x3 same, stride 2', [2, 13, 12, 3], [3, 3, 3, 4], 2, 'same'],
+    ['5x5 valid, stride 2', [1, 15, 14, 2], [5, 5, 2, 3], 2, 'valid'],
+    ['2x2 same, stride 2 (even kernel)', [2, 8, 9, 2], [2, 2, 2, 3], 2, 'same'],
+  ])('Conv2DBackpropFilter: %s', async (_name, xShape, wShape, stride, pad) => {
+    const inputs = [random(xShape, 7), random(wShape, 11)];
+    const grad = (x: tf.Tensor, w: tf.Tensor): tf.Tensor[] => [
+      tf.grad((ww: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.conv2d(x as tf.Tensor4D, ww as tf.Tensor4D, stride, pad),
+            tf.conv2d(x as tf.Tensor4D, ww as tf.Tensor4D, stride, pad),
+          ),
+        ),
+      )(w),
+    ];
+    const [cpu] = await on('cpu', inputs, grad);
+    const [wasm] = await on('wasm', inputs, grad);
+    expectClose(wasm, cpu);
+  });
+
+  it('leaves no tensor behind', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(random([2, 8, 8, 2], 3).data, [2, 8, 8, 2]);
+    const w = tf.tensor4d(random([3, 3, 2, 2], 5).data, [3, 3, 2, 2]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++)
+      tf.tidy(() =>
+        tf
+          .grad((ww: tf.Tensor) => tf.sum(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same')))(w)
+          .dataSync(),
+      );
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
+  });
+
+  it('trains a small CNN (conv, pool, global average pooling, dense) on wasm as on cpu', async () => {
+    const build = (): tf.LayersModel => {
+      const m = tf.sequential();
+      m.add(
+        tf.layers.conv2d({
+          inputShape: [16, 16, 2],
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
+      );
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(
+        tf.layers.conv2d({
+          filters: 6,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+        }),
+      );
+      m.add(tf.layers.globalAveragePooling2d({}));
+      m.add(
+        tf.layers.dense({
+          units: 4,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }),
+      );
+      return m;
+    };
+    const x = random([8, 16, 16, 2], 13);
+    const y = Float32Array.from({ length: 32 }, (_, i) =>
+      i % 4 === Math.floor(i / 4) % 4 ? 1 : 0,
+    );
+    const losses: Record<string, number[]> = {};
+    const weights: Record<string, Float32Array[]> = {};
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tf.setBackend(backend);
+      const model = build();
+      model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+      const xs = tf.tensor4d(x.data, [8, 16, 16, 2]);
+      const ys = tf.tensor2d(y, [8, 4]);
+      const history = await model.fit(xs, ys, {
+        epochs: 3,
+        batchSize: 8,
+        shuffle: false,
+        verbose: 0,
+      });
+      losses[backend] = history.history.loss as number[];
+      weights[backend] = model.getWeights().map((w) => w.dataSync() as Float32Array);
+      tf.dispose([xs, ys]);
+      model.dispose();
+    }
+    expect(losses.wasm[2]).toBeLessThan(losses.wasm[0]);
+    losses.wasm.forEach((l, i) => expect(l).toBeCloseTo(losses.cpu[i], 4));
+    weights.wasm.forEach((w, i) => expectClose(w, weights.cpu[i]));
+  });
+});
+
+describe('backend choice', () => {
+  it('falls back to wasm when the native binding is absent, and says so once', async () => {
+    const lines: string[] = [];
+    const name = await selectBackend((l) => lines.push(l), undefined);
+    expect(name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    await selectBackend((l) => lines.push(l));
+    expect(lines).toEqual(['phaselens: compute backend wasm']);
+  });
+});
