@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs';
+import { CHANNELS, INPUT_SIZE } from './preprocess';
+import { PHASES } from '../phantom/enhancement';
+
+export const CONV_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
+export const LOGITS_LAYER = 'logits';
+
+/**
+ * The phase CNN: five blocks of 3x3 convolution (16-32-64-128-128 filters), ReLU and 2x2 max
+ * pooling, then global average pooling and one dense layer, as CAM requires. The dense layer
+ * gives the class scores before softmax (what the attribution maps differentiate); a separate
+ * softmax layer gives probabilities. About 245k parameters at 128 x 128 x 3.
+ */
+export function buildPhaseNetwork(seed = 1): tf.LayersModel {
+  const input = tf.input({ shape: [INPUT_SIZE, INPUT_SIZE, CHANNELS], name: 'slice' });
+  let x: tf.SymbolicTensor = input;
+  [16, 32, 64, 128, 128].forEach((filters, i) => {
+    x = tf.layers
+      .conv2d({
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: CONV_LAYERS[i],
+        kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+      })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
+  });
+  x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers
+    .dense({
+      units: PHASES.length,
+      name: LOGITS_LAYER,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 10 }),
+    })
+    .apply(x) as tf.SymbolicTensor;
+  const probabilities = tf.layers
+    .activation({ activation: 'softmax', name: 'probabilities' })
+    .apply(logits) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: probabilities, name: 'phaselens-phase' });
+}

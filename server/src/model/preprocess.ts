@@ -1,0 +1,166 @@
+import { InvalidInputError } from '../errors';
+import { sliceNormal } from '../series/assemble';
+import type { CtSeries, Vec3 } from '../series/types';
+
+/** Network input: INPUT_SIZE x INPUT_SIZE pixels covering FOV_MM, one channel per HU window. */
+export const INPUT_SIZE = 128;
+export const FOV_MM = 400;
+/**
+ * HU windows as channels (centre, width): soft tissue; enhancing vessels and parenchyma; dense
+ * excreted contrast and bone. Windows, not raw HU, so kVp and dose shifts stay bounded.
+ */
+export const WINDOWS: readonly [number, number][] = [
+  [40, 400],
+  [150, 500],
+  [600, 2000],
+];
+export const CHANNELS = WINDOWS.length;
+const BODY_HU = -500;
+const AIR_HU = -1000;
+
+/** One slice as the network sees it, and where it came from (to map results back). */
+export interface PreprocessedSlice {
+  /** INPUT_SIZE * INPUT_SIZE * CHANNELS, row-major, channels last. */
+  data: Float32Array;
+  slice: number;
+  /** Patient (LPS) position of the input's centre pixel, in mm. */
+  centre: Vec3;
+  /** mm per input pixel. */
+  spacing: number;
+  /** Body area on the slice (mm^2) and the fraction of it at lung density. */
+  bodyAreaMm2: number;
+  lungFraction: number;
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/**
+ * Median position of a histogram of counts per index, halfway between the lower and upper
+ * medians so that mirroring the image mirrors the result exactly.
+ */
+function medianIndex(counts: Float64Array, total: number): number {
+  let acc = 0;
+  let lower = -1;
+  for (let i = 0; i < counts.length; i++) {
+    acc += counts[i];
+    if (lower < 0 && acc >= total / 2) lower = i;
+    if (acc > total / 2) return (lower + i) / 2;
+  }
+  return counts.length / 2;
+}
+
+/**
+ * Resamples one axial slice onto a fixed physical grid centred on the body, in the radiological
+ * view whatever the stored orientation (input x toward patient left, y toward posterior), and
+ * maps HU to window channels in [0, 1].
+ */
+export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSlice {
+  const { rows, columns } = series;
+  const o = series.geometry.orientation;
+  const rowDir: Vec3 = [o[0], o[1], o[2]];
+  const colDir: Vec3 = [o[3], o[4], o[5]];
+  const normal = sliceNormal(o);
+  if (Math.abs(normal[2]) < 0.9) {
+    throw new InvalidInputError(
+      `series ${series.seriesInstanceUid} is not axial (slice normal ${normal.map((v) => v.toFixed(2)).join(', ')})`,
+    );
+  }
+  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
+  const origin = series.geometry.positions[slice];
+  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+
+  // Body: pixels above -500 HU; its centre is the median row and column (robust to the table).
+  const byRow = new Float64Array(rows);
+  const byCol = new Float64Array(columns);
+  let body = 0;
+  let lung = 0;
+  let r0 = rows;
+  let r1 = -1;
+  let c0 = columns;
+  let c1 = -1;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      if (hu[r * columns + c] > BODY_HU) {
+        byRow[r]++;
+        byCol[c]++;
+        body++;
+        if (r < r0) r0 = r;
+        if (r > r1) r1 = r;
+        if (c < c0) c0 = c;
+        if (c > c1) c1 = c;
+      }
+    }
+  }
+  for (let r = Math.max(0, r0); r <= r1; r++) {
+    for (let c = Math.max(0, c0); c <= c1; c++) {
+      const v = hu[r * columns + c];
+      if (v > -950 && v <= BODY_HU) lung++;
+    }
+  }
+  const cr = body ? medianIndex(byRow, body) : rows / 2;
+  const cc = body ? medianIndex(byCol, body) : columns / 2;
+  const centre: Vec3 = [0, 1, 2].map(
+    (k) => origin[k] + cc * colSpacing * rowDir[k] + cr * rowSpacing * colDir[k],
+  ) as Vec3;
+
+  const n = INPUT_SIZE;
+  const spacing = FOV_MM / n;
+  const data = new Float32Array(n * n * CHANNELS);
+  const lows = WINDOWS.map(([c, w]) => c - w / 2);
+  const scales = WINDOWS.map(([, w]) => 1 / w);
+  for (let v = 0; v < n; v++) {
+    for (let u = 0; u < n; u++) {
+      // Canonical patient point: +x (left) to the right of the image, +y (posterior) down.
+      const p: Vec3 = [
+        centre[0] + (u - n / 2 + 0.5) * spacing,
+        centre[1] + (v - n / 2 + 0.5) * spacing,
+        centre[2],
+      ];
+      const d: Vec3 = [p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]];
+      const fc = dot(d, rowDir) / colSpacing;
+      const fr = dot(d, colDir) / rowSpacing;
+      let value = AIR_HU;
+      if (fr >= 0 && fc >= 0 && fr <= rows - 1 && fc <= columns - 1) {
+        const r = Math.min(rows - 2, Math.floor(fr));
+        const c = Math.min(columns - 2, Math.floor(fc));
+        const tr = fr - r;
+        const tc = fc - c;
+        const i = r * columns + c;
+        const top = hu[i] + (hu[i + 1] - hu[i]) * tc;
+        const bottom = hu[i + columns] + (hu[i + columns + 1] - hu[i + columns]) * tc;
+        value = top + (bottom - top) * tr;
+      }
+      const out = (v * n + u) * CHANNELS;
+      for (let k = 0; k < CHANNELS; k++) {
+        const x = (value - lows[k]) * scales[k];
+        data[out + k] = x < 0 ? 0 : x > 1 ? 1 : x;
+      }
+    }
+  }
+  return {
+    data,
+    slice,
+    centre,
+    spacing,
+    bodyAreaMm2: body * rowSpacing * colSpacing,
+    lungFraction: body ? lung / body : 0,
+  };
+}
+
+/**
+ * The slices worth classifying: enough body (at least a fifth of the largest cross-section) and
+ * not mostly lung. Evenly thinned to at most `max`, so a 500-slice series costs what a 50-slice
+ * one does; a series where nothing qualifies keeps its middle slices.
+ */
+export function informativeSlices(slices: PreprocessedSlice[], max = 48): PreprocessedSlice[] {
+  const largest = Math.max(0, ...slices.map((s) => s.bodyAreaMm2));
+  let kept = slices.filter(
+    (s) => s.bodyAreaMm2 >= 0.2 * largest && s.bodyAreaMm2 > 10000 && s.lungFraction < 0.35,
+  );
+  if (kept.length === 0)
+    kept = slices.slice(Math.floor(slices.length / 3), Math.ceil((2 * slices.length) / 3) || 1);
+  if (kept.length <= max) return kept;
+  return Array.from({ length: max }, (_, i) => kept[Math.floor(((i + 0.5) * kept.length) / max)]);
+}

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs';
+import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/preprocess';
+import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/network';
+import { selectBackend } from '../src/model/backend';
+import { makeDemoSeries } from '../src/series/demo-series';
+import type { CtSeries, Orientation, Vec3 } from '../src/series/types';
+
+function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+/** The same anatomy stored prone-style: both in-plane axes reversed, pixels flipped to match. */
+function flipped(series: CtSeries): CtSeries {
+  const { rows: R, columns: C, slices } = series;
+  const hu = new Float32Array(series.hu.length);
+  for (let s = 0; s < slices; s++)
+    for (let r = 0; r < R; r++)
+      for (let c = 0; c < C; c++)
+        hu[(s * R + r) * C + c] = series.hu[(s * R + (R - 1 - r)) * C + (C - 1 - c)];
+  const [ps] = series.geometry.pixelSpacing;
+  const positions = series.geometry.positions.map(
+    (p) => [p[0] + (C - 1) * ps, p[1] + (R - 1) * ps, p[2]] as Vec3,
+  );
+  const orientation: Orientation = [-1, 0, 0, 0, -1, 0];
+  return { ...series, hu, geometry: { ...series.geometry, positions, orientation } };
+}
+
+describe('preprocessing: the same anatomy gives the same network input', () => {
+  const base = makeDemoSeries({ rows: 128, columns: 128, slices: 3, pixelSpacing: 3, seed: 'pre' });
+  const input = preprocessSlice(base, 1);
+
+  it('has the fixed size, channels in [0, 1], and the body in the middle', () => {
+    expect(input.data.length).toBe(INPUT_SIZE * INPUT_SIZE * CHANNELS);
+    expect(Math.min(...input.data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...input.data)).toBeLessThanOrEqual(1);
+    const centre = ((INPUT_SIZE / 2) * INPUT_SIZE + INPUT_SIZE / 2) * CHANNELS;
+    expect(input.data[centre]).toBeGreaterThan(0.1); // soft tissue, not air
+    expect(input.data[0]).toBe(0); // a corner: air
+  });
+
+  it('whatever the stored orientation (prone, axes reversed)', () => {
+    const other = preprocessSlice(flipped(base), 1);
+    // Stored the wrong way round, the same pixels differ by about 0.02.
+    expect(meanAbsDiff(other.data, input.data)).toBeLessThan(0.002);
+  });
+
+  it('whatever the pixel size (FOV fixed in mm)', () => {
+    const coarse = makeDemoSeries({
+      rows: 64,
+      columns: 64,
+      slices: 3,
+      pixelSpacing: 6,
+      seed: 'pre',
+    });
+    expect(meanAbsDiff(preprocessSlice(coarse, 1).data, input.data)).toBeLessThan(0.03);
+  });
+
+  it('wherever the patient lies in the scanner', () => {
+    const moved = {
+      ...base,
+      geometry: {
+        ...base.geometry,
+        positions: base.geometry.positions.map((p) => [p[0] + 31, p[1] - 17, p[2]] as Vec3),
+      },
+    };
+    expect(meanAbsDiff(preprocessSlice(moved, 1).data, input.data)).toBeLessThan(0.002);
+  });
+
+  it('keeps slices with body and drops empty ones', () => {
+    const empty = { ...base, hu: base.hu.map((v, i) => (i < 128 * 128 ? -1000 : v)) };
+    const slices = [0, 1, 2].map((s) => preprocessSlice(empty, s));
+    expect(informativeSlices(slices).map((s) => s.slice)).toEqual([1, 2]);
+    expect(informativeSlices([...slices, ...slices, ...slices], 2)).toHaveLength(2);
+  });
+});
+
+describe('the phase network', () => {
+  it('is five conv blocks with global average pooling and a dense layer, about 245k parameters', async () => {
+    await selectBackend(() => undefined);
+    const model = buildPhaseNetwork();
+    expect(model.countParams()).toBeGreaterThan(240000);
+    expect(model.countParams()).toBeLessThan(250000);
+    for (const name of CONV_LAYERS) expect(model.getLayer(name).getClassName()).toBe('Conv2D');
+    expect(model.getLayer('gap').getClassName()).toBe('GlobalAveragePooling2D');
+    expect(model.getLayer(LOGITS_LAYER).getClassName()).toBe('Dense');
+    const out = tf.tidy(
+      () =>
+        (
+          model.predict(tf.zeros([2, INPUT_SIZE, INPUT_SIZE, CHANNELS])) as tf.Tensor
+        ).arraySync() as number[][],
+    );
+    expect(out).toHaveLength(2);
+    out.forEach((p) => expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5));
+    model.dispose();
+  });
+});
