@@ -20,10 +20,15 @@ export function buildPhaseNetwork(seed = 1): tf.LayersModel {
         filters,
         kernelSize: 3,
         padding: 'same',
-        activation: 'relu',
         name: CONV_LAYERS[i],
         kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
       })
+      .apply(x) as tf.SymbolicTensor;
+    // Batch normalisation: without it the phase signal, a few vessels in a mostly empty field,
+    // barely moved the averaged features and training stalled at chance.
+    x = tf.layers.batchNormalization({ name: `bn${i + 1}` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .activation({ activation: 'relu', name: `relu${i + 1}` })
       .apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
   });

@@ -85,7 +85,8 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     enhancementScale: typical ? 1 : Math.exp(random.normal(0, 0.15)) * (1.1 - fatMm / 200),
     kvp,
     fatMm,
-    scaleXY: typical ? 1.05 : random.uniform(0.9, 1.2),
+    // The atlas subject is small (labelled structures span 206 mm left-right); adults need ~1.35.
+    scaleXY: typical ? 1.35 : random.uniform(1.15, 1.55),
     scaleZ: typical ? 2 : random.uniform(1.8, 2.2),
     bloodHu: typical ? 44 : random.uniform(35, 50),
     liverHu: typical ? 60 : random.chance(0.15) ? random.uniform(25, 45) : random.uniform(52, 68),
