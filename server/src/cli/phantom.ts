@@ -34,7 +34,7 @@ export async function phantom(argv: string[], out: NodeJS.WritableStream): Promi
     {},
   );
   out.write(
-    `Wrote ${cases} cases to ${dir} (${Object.entries(counts)
+    `Wrote ${cases} ${cases === 1 ? 'case' : 'cases'} to ${dir} (${Object.entries(counts)
       .map(([p, n]) => `${n} ${p}`)
       .join(', ')}); labels in ${dir}/labels.csv\n`,
   );

@@ -49,13 +49,6 @@ interface DicomWebApi {
     studyInstanceUID: string;
     seriesInstanceUID: string;
   }): Promise<unknown[]>;
-  retrieveInstanceFrames(o: {
-    studyInstanceUID: string;
-    seriesInstanceUID: string;
-    sopInstanceUID: string;
-    frameNumbers: number[];
-    mediaTypes: { mediaType: string; transferSyntaxUID?: string }[];
-  }): Promise<ArrayBuffer[]>;
   storeInstances(o: { datasets: ArrayBuffer[] }): Promise<unknown>;
 }
 

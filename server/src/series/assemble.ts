@@ -95,19 +95,17 @@ function chooseAcquisition(
   records: SliceRecord[],
   acquisitionNumber: number | undefined,
 ): SliceRecord[] {
-  const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort(
-    (a, b) => a - b,
-  );
-  if (acquisitionNumber !== undefined) {
-    const kept = records.filter((r) => (r.acquisitionNumber ?? 0) === acquisitionNumber);
-    if (kept.length === 0) {
-      throw new InvalidInputError(
-        `acquisition ${acquisitionNumber} is not in this series (acquisitions: ${acquisitions.join(', ')})`,
-      );
-    }
-    return kept;
+  if (acquisitionNumber === undefined) return records;
+  const kept = records.filter((r) => (r.acquisitionNumber ?? 0) === acquisitionNumber);
+  if (kept.length === 0) {
+    const acquisitions = [...new Set(records.map((r) => r.acquisitionNumber ?? 0))].sort(
+      (a, b) => a - b,
+    );
+    throw new InvalidInputError(
+      `acquisition ${acquisitionNumber} is not in this series (acquisitions: ${acquisitions.join(', ')})`,
+    );
   }
-  return records;
+  return kept;
 }
 
 function assertOneGrid(records: SliceRecord[]): void {
