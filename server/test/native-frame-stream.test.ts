@@ -2,7 +2,7 @@ import { NativeFrameStream } from '../src/series/native-frame-stream';
 import { storedToHu } from '../src/series/hu';
 import { TruncatedFileError } from '../src/errors';
 import type { PixelModule } from '../src/series/pixel-module';
-import { seededRandom } from '../src/series/demo-series';
+import { seededRandom } from '../src/util/random';
 
 const pm: PixelModule = {
   rows: 7,

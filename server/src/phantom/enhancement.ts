@@ -7,35 +7,13 @@
 export type Phase = 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed';
 export const PHASES: readonly Phase[] = ['non-contrast', 'arterial', 'portal-venous', 'delayed'];
 
-export type Tissue =
-  | 'aorta'
-  | 'artery'
-  | 'portal-vein'
-  | 'splenic-vein'
-  | 'hepatic-vein'
-  | 'ivc'
-  | 'renal-vein'
-  | 'iliac-vein'
-  | 'liver'
-  | 'spleen'
-  | 'pancreas'
-  | 'renal-cortex'
-  | 'renal-medulla'
-  | 'collecting-system'
-  | 'bladder'
-  | 'adrenal'
-  | 'bowel-wall'
-  | 'muscle'
-  | 'marrow'
-  | 'bile';
-
 /** Seconds after injection start of the table's columns (20-25 s ... 10-15 min). */
 export const TIME_POINTS = [22.5, 40, 70, 105, 240, 750] as const;
 /** Contrast reaches the aorta about 13 s after injection start (RB22); before that, no change. */
 export const ARRIVAL_SECONDS = 13;
 
 /** Unenhanced HU, then HU at each of TIME_POINTS. */
-export const CURVES: Record<Tissue, { unenhanced: number; points: readonly number[] }> = {
+export const CURVES = {
   aorta: { unenhanced: 45, points: [275, 325, 175, 150, 125, 102] },
   artery: { unenhanced: 45, points: [240, 290, 160, 140, 120, 100] },
   'portal-vein': { unenhanced: 45, points: [85, 160, 190, 160, 125, 102] },
@@ -56,7 +34,10 @@ export const CURVES: Record<Tissue, { unenhanced: number; points: readonly numbe
   muscle: { unenhanced: 48, points: [52, 57, 62, 62, 60, 57] },
   marrow: { unenhanced: 0, points: [7, 15, 20, 17, 10, 5] }, // added to the patient's marrow
   bile: { unenhanced: 10, points: [10, 10, 10, 10, 10, 10] },
-};
+} satisfies Record<string, { unenhanced: number; points: readonly number[] }>;
+
+/** A structure's enhancement behaviour: one row of the table above. */
+export type Tissue = keyof typeof CURVES;
 
 /** Enhancement (HU above unenhanced) of a tissue at `seconds` after injection; 0 without contrast. */
 export function enhancementAt(tissue: Tissue, seconds: number | undefined): number {

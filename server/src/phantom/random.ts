@@ -1,4 +1,4 @@
-import { seededRandom } from '../series/demo-series';
+import { seededRandom } from '../util/random';
 
 /** A seeded random source with the draws the generator needs. */
 export class Random {

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { deterministicUid } from '../util/uid';
 import { InvalidInputError, NotFoundError, TruncatedFileError } from '../errors';
 import { sliceNormal } from './assemble';
 import type { CtSeries, Orientation, Vec3 } from './types';
@@ -103,12 +104,6 @@ function parseHeader(bytes: Uint8Array, location: string): NiftiHeader {
   };
 }
 
-/** A deterministic DICOM UID (2.25 form) from a digest of the file, so re-reads agree. */
-function uidFrom(digest: Buffer, salt: number): string {
-  const h = createHash('sha256').update(digest).update(String(salt)).digest();
-  return `2.25.${BigInt('0x' + h.subarray(0, 15).toString('hex')).toString()}`;
-}
-
 /**
  * Reads a NIfTI-1 volume (.nii or .nii.gz) of HU as a CT series. Orientation comes from the sform
  * (else the qform); NIfTI's RAS+ world is turned into DICOM's LPS+, voxel i along the rows' direction
@@ -165,13 +160,15 @@ export async function readNifti(file: string): Promise<CtSeries> {
     const k = forward ? s : nz - 1 - s;
     return [0, 1, 2].map((c) => origin[c] + k * kAxis[c]) as Vec3;
   });
-  const digest = createHash('sha256').update(bytes).digest();
-  const studyInstanceUid = uidFrom(digest, 1);
-  const seriesInstanceUid = uidFrom(digest, 2);
+  // UIDs from a digest of the file, so reading it again gives the same ones.
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const uidFrom = (salt: number): string => deterministicUid('nifti', digest, salt);
+  const studyInstanceUid = uidFrom(1);
+  const seriesInstanceUid = uidFrom(2);
   return {
     studyInstanceUid,
     seriesInstanceUid,
-    frameOfReferenceUid: uidFrom(digest, 3),
+    frameOfReferenceUid: uidFrom(3),
     rows: ny,
     columns: nx,
     slices: nz,
@@ -183,7 +180,7 @@ export async function readNifti(file: string): Promise<CtSeries> {
       sliceSpacing: norm(kAxis),
     },
     instances: Array.from({ length: nz }, (_, s) => ({
-      sopInstanceUid: uidFrom(digest, 100 + s),
+      sopInstanceUid: uidFrom(100 + s),
       sopClassUid: '',
     })),
     header: {
