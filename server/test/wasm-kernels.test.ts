@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
 import { selectBackend } from '../src/model/backend';
+import { batchNormTraining } from '../src/model/batch-norm';
 
 /** Runs `f` on a backend with fresh copies of the inputs; returns the outputs' values. */
 async function on(
@@ -64,6 +65,59 @@ describe('wasm training kernels, checked against the cpu backend', () => {
     const [cpu] = await on('cpu', inputs, grad);
     const [wasm] = await on('wasm', inputs, grad);
     expectClose(wasm, cpu);
+  });
+
+  it.each<[string, number[], number[], 'same' | 'valid']>([
+    ['3x3 same', [2, 12, 10, 3], [3, 3, 3, 4], 'same'],
+    ['3x5 valid', [1, 11, 13, 2], [3, 5, 2, 5], 'valid'],
+    ['1x1', [3, 6, 6, 4], [1, 1, 4, 2], 'same'],
+    ['4x4 same (even kernel, uneven padding)', [2, 9, 8, 2], [4, 4, 2, 3], 'same'],
+  ])(
+    'Conv2DBackpropInput as a forward convolution, stride 1: %s',
+    async (_n, xShape, wShape, pad) => {
+      const inputs = [random(xShape, 17), random(wShape, 19)];
+      const grad = (x: tf.Tensor, w: tf.Tensor): tf.Tensor[] => [
+        tf.grad((xx: tf.Tensor) => {
+          const y = tf.conv2d(xx as tf.Tensor4D, w as tf.Tensor4D, 1, pad);
+          return tf.sum(tf.mul(y, y));
+        })(x),
+      ];
+      const [cpu] = await on('cpu', inputs, grad);
+      const [wasm] = await on('wasm', inputs, grad);
+      expectClose(wasm, cpu);
+    },
+  );
+
+  it('batch normalisation: the closed-form training gradient equals autodiff of the definition', async () => {
+    const inputs = [
+      random([3, 5, 4, 6], 23),
+      random([6], 29),
+      random([6], 31),
+      random([3, 5, 4, 6], 37),
+    ];
+    const eps = 1e-3;
+    // Gradients of sum(bn(x) * w) with respect to x, gamma and beta.
+    const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] =>
+      tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+        const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+        const y = tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, eps))), gg), bb);
+        return tf.sum(tf.mul(y, w));
+      })([x, g, b]);
+    const fast = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] => {
+      const out = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(batchNormTraining(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, eps).y, w)),
+      )([x, g, b]);
+      const stats = batchNormTraining(x, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return [...out, stats.mean, mean, stats.variance, variance];
+    };
+    const ref = await on('cpu', inputs, reference);
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const got = await on(backend, inputs, fast);
+      ref.forEach((r, i) => expectClose(got[i], r));
+      expectClose(got[3], got[4]);
+      expectClose(got[5], got[6]);
+    }
   });
 
   it('leaves no tensor behind', async () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
 import { PHASES } from '../phantom/enhancement';
+import { batchNormalization } from './batch-norm';
 
 export const CONV_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
 export const LOGITS_LAYER = 'logits';
@@ -21,12 +22,15 @@ export function buildPhaseNetwork(seed = 1): tf.LayersModel {
         kernelSize: 3,
         padding: 'same',
         name: CONV_LAYERS[i],
+        // Batch normalisation follows, whose offset makes a bias redundant (and its gradient
+        // a costly reduction).
+        useBias: false,
         kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
       })
       .apply(x) as tf.SymbolicTensor;
     // Batch normalisation: without it the phase signal, a few vessels in a mostly empty field,
     // barely moved the averaged features and training stalled at chance.
-    x = tf.layers.batchNormalization({ name: `bn${i + 1}` }).apply(x) as tf.SymbolicTensor;
+    x = batchNormalization({ name: `bn${i + 1}` }).apply(x) as tf.SymbolicTensor;
     x = tf.layers
       .activation({ activation: 'relu', name: `relu${i + 1}` })
       .apply(x) as tf.SymbolicTensor;

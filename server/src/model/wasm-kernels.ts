@@ -96,6 +96,72 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   }
 };
 
+interface BackpropInputAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * Conv2DBackpropInput for stride 1: the input gradient of a stride-1 convolution is the forward
+ * convolution of dy with the filter rotated by 180 degrees and its channels swapped, padded by
+ * k - 1 - pad. The wasm backend's own kernel is a plain loop (800 ms of a 2.4 s training step);
+ * XNNPACK's forward convolution does the same work about ten times faster. Other strides go to
+ * the original kernel.
+ */
+function conv2DBackpropInputVia(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as BackpropInputAttrs;
+    const strides: [number, number] =
+      typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+    if (a.dataFormat === 'NCHW' || strides[0] !== 1 || strides[1] !== 1) return original(args);
+    const [kh, kw] = filter.shape;
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const [, height, width] = a.inputShape;
+    const [, outHeight, outWidth] = dy.shape;
+    const top = kh - 1 - info.padInfo.top;
+    const left = kw - 1 - info.padInfo.left;
+    const bottom = height - outHeight - top + kh - 1;
+    const right = width - outWidth - left + kw - 1;
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) return original(args);
+    const b = backend as { disposeData(id: object): void };
+    const flipped = run('Reverse', backend, { x: filter }, { dims: [0, 1] });
+    const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] });
+    try {
+      return run(
+        'Conv2D',
+        backend,
+        { x: dy, filter: swapped },
+        {
+          strides: [1, 1],
+          pad: [
+            [0, 0],
+            [top, bottom],
+            [left, right],
+            [0, 0],
+          ],
+          dataFormat: 'NHWC',
+          dilations: [1, 1],
+        },
+      );
+    } finally {
+      b.disposeData(flipped.dataId);
+      b.disposeData(swapped.dataId);
+    }
+  };
+}
+
 export const wasmTrainingKernels: KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
 ];
@@ -107,6 +173,14 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   for (const k of wasmTrainingKernels) {
     if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  }
+  const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (original) {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: conv2DBackpropInputVia(original.kernelFunc),
+    });
   }
   registered = true;
 }
