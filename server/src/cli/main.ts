@@ -3,6 +3,9 @@ import { UsageError } from './args';
 import { demo, demoUsage } from './demo';
 import { info, infoUsage } from './info';
 import { phantom, phantomUsage } from './phantom';
+import { classify, classifyUsage } from './classify';
+import { evaluate, evaluateUsage } from './evaluate';
+import { train, trainUsage } from './train';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -12,6 +15,22 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: info,
     usage: infoUsage,
     summary: 'read a CT series (folder, NIfTI, DICOMweb URL) and summarise it',
+  },
+  classify: {
+    run: classify,
+    usage: classifyUsage,
+    summary: 'print the contrast phase of a CT series, with confidence and probabilities',
+  },
+  train: {
+    run: train,
+    usage: trainUsage,
+    summary:
+      'train the phase network on phantoms or labelled series; writes weights and a model card',
+  },
+  evaluate: {
+    run: evaluate,
+    usage: evaluateUsage,
+    summary: 'accuracy, confusion matrix and calibration on labelled series or held-out phantoms',
   },
   phantom: {
     run: phantom,

@@ -5,17 +5,16 @@
 export function progressBar(
   label: string,
   stream: NodeJS.WriteStream = process.stderr,
-): (done: number, total: number) => void {
+): (done: number, total: number, detail?: string) => void {
   if (!stream.isTTY) return () => undefined;
-  let last = -1;
-  return (done, total) => {
+  let last = '';
+  return (done, total, detail) => {
     const width = 30;
     const filled = Math.round((done / total) * width);
-    if (filled === last && done !== total) return;
-    last = filled;
-    stream.write(
-      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
-    );
+    const line = `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${detail ? ` ${detail}` : ''}`;
+    if (line === last && done !== total) return;
+    last = line;
+    stream.write(`${line}\x1b[K`);
     if (done === total) stream.write('\n');
   };
 }

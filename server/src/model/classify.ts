@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { PHASES, type Phase } from '../phantom/enhancement';
 import type { CtSeries } from '../series/types';
+import type { PhaseModel } from './phase-model';
+import { seriesProbabilities } from './calibrate';
 import {
   CHANNELS,
   INPUT_SIZE,
@@ -21,6 +23,11 @@ export interface PhaseDecision {
   slices: SliceProbabilities[];
 }
 
+/** What the architecture document calls PhaseResult: the decision and the model that made it. */
+export interface PhaseResult extends PhaseDecision {
+  model: { name: string; version: string };
+}
+
 const asRecord = (p: ArrayLike<number>): Record<Phase, number> =>
   Object.fromEntries(PHASES.map((phase, i) => [phase, p[i]])) as Record<Phase, number>;
 
@@ -31,27 +38,36 @@ export function batchOf(slices: PreprocessedSlice[]): tf.Tensor4D {
   return tf.tensor4d(data, [slices.length, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
 }
 
+const BATCH = 32;
+
+/** Per-slice class probabilities, in batches of 32 (bounded memory for any series length). */
+export async function sliceProbabilities(
+  network: tf.LayersModel,
+  slices: PreprocessedSlice[],
+): Promise<number[][]> {
+  const values: number[][] = [];
+  for (let start = 0; start < slices.length; start += BATCH) {
+    const probs = tf.tidy(
+      () => network.predict(batchOf(slices.slice(start, start + BATCH))) as tf.Tensor2D,
+    );
+    values.push(...((await probs.array()) as number[][]));
+    probs.dispose();
+  }
+  return values;
+}
+
 /**
  * The series decision: the informative slices' log-probabilities averaged (a product of
  * experts: every slice votes with its confidence), softened by `temperature`.
  */
 export async function classifyPreprocessed(
-  model: tf.LayersModel,
+  network: tf.LayersModel,
   all: PreprocessedSlice[],
   temperature = 1,
 ): Promise<PhaseDecision> {
   const slices = informativeSlices(all);
-  const probs = tf.tidy(() => model.predict(batchOf(slices)) as tf.Tensor2D);
-  const values = (await probs.array()) as number[][];
-  probs.dispose();
-  const mean = PHASES.map(
-    (_, k) => values.reduce((s, p) => s + Math.log(Math.max(p[k], 1e-7)), 0) / values.length,
-  );
-  const scaled = mean.map((v) => v / temperature);
-  const top = Math.max(...scaled);
-  const exp = scaled.map((v) => Math.exp(v - top));
-  const total = exp.reduce((a, b) => a + b, 0);
-  const p = exp.map((v) => v / total);
+  const values = await sliceProbabilities(network, slices);
+  const p = seriesProbabilities(values, temperature);
   const best = p.indexOf(Math.max(...p));
   return {
     phase: PHASES[best],
@@ -61,11 +77,21 @@ export async function classifyPreprocessed(
   };
 }
 
+/** Preprocesses every slice of a series (what classification and the maps both start from). */
+export function preprocessSeries(series: CtSeries): PreprocessedSlice[] {
+  return Array.from({ length: series.slices }, (_, s) => preprocessSlice(series, s));
+}
+
 export async function classifySeries(
-  model: tf.LayersModel,
+  network: tf.LayersModel,
   series: CtSeries,
   temperature = 1,
 ): Promise<PhaseDecision> {
-  const all = Array.from({ length: series.slices }, (_, s) => preprocessSlice(series, s));
-  return classifyPreprocessed(model, all, temperature);
+  return classifyPreprocessed(network, preprocessSeries(series), temperature);
+}
+
+/** Classifies a series with a trained model and its calibration; names the model in the result. */
+export async function classifyWithModel(model: PhaseModel, series: CtSeries): Promise<PhaseResult> {
+  const decision = await classifySeries(model.network, series, model.metadata.temperature);
+  return { ...decision, model: { name: model.metadata.name, version: model.metadata.version } };
 }

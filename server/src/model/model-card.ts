@@ -1,0 +1,170 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PHASES } from '../phantom/enhancement';
+import type { ModelMetadata } from './phase-model';
+import type { EvaluationSummary } from './report';
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  return existsSync(file) ? (JSON.parse(await fs.readFile(file, 'utf8')) as T) : undefined;
+}
+
+async function readCsv(file: string): Promise<string[][] | undefined> {
+  if (!existsSync(file)) return undefined;
+  return (await fs.readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/**
+ * Writes MODEL_CARD.md for a model folder from its metadata and whatever evaluations sit beside
+ * it (evaluation/phantoms, evaluation/real: what `phaselens evaluate` writes; ablation.json).
+ * Every number in the card comes from those files, so the card never drifts from the model.
+ */
+export async function writeModelCard(dir: string, metadata: ModelMetadata): Promise<void> {
+  const t = metadata.training as {
+    command?: string;
+    source?: string;
+    bestEpoch?: number;
+    trainingSlices?: number;
+    validationSlices?: number;
+    slicesPerSecond?: number;
+    history?: { epoch: number; validationAccuracy: number; validationLoss: number }[];
+    backend?: string;
+  };
+  const phantoms = await readJson<EvaluationSummary>(
+    path.join(dir, 'evaluation', 'phantoms', 'evaluation.json'),
+  );
+  const real = await readCsv(path.join(dir, 'evaluation', 'real', 'series.csv'));
+  const ablation = await readJson<{ rows: string[][]; header: string[]; note: string }>(
+    path.join(dir, 'ablation.json'),
+  );
+  const lines: string[] = [];
+  lines.push(`# Model card: ${metadata.name} ${metadata.version}`);
+  lines.push('');
+  lines.push(
+    'A convolutional network that reads axial abdominal CT slices and predicts the contrast phase of the series: non-contrast, arterial, portal-venous or delayed. It implements the classifier of Philbrick et al., *What Does Deep Learning See? Insights From a Classifier Trained to Predict Contrast Enhancement Phase From CT Images*, AJR 2018, in TensorFlow.js.',
+  );
+  lines.push('');
+  lines.push('## Intended use');
+  lines.push('');
+  lines.push(
+    '- Research and workflow support: tagging the phase of CT series in a PACS, checking protocol compliance, and studying what the classifier attends to (attribution maps).',
+  );
+  lines.push(
+    '- **Not for diagnosis** and not a medical device. A wrong phase tag must not change patient care; a radiologist reads the images.',
+  );
+  lines.push(
+    '- Input: axial CT of the abdomen (any slice thickness from 1 to 12.5 mm, any pixel size, any stored orientation). Other body regions, non-axial reformats and non-CT images are out of scope (the software refuses non-axial and non-CT input).',
+  );
+  lines.push('');
+  lines.push('## Model');
+  lines.push('');
+  lines.push(
+    '- Five blocks of 3x3 convolution (16, 32, 64, 128, 128 filters), batch normalisation, ReLU and 2x2 max pooling; global average pooling; one dense layer to four class scores; softmax. About 245k parameters.',
+  );
+  lines.push(
+    `- Input: ${metadata.input.size}x${metadata.input.size} pixels over a fixed ${metadata.input.fovMm} mm field of view centred on the body, in the radiological view, each source pixel footprint area-averaged; three HU windows as channels (centre/width ${metadata.input.windows.map(([c, w]) => `${c}/${w}`).join(', ')}).`,
+  );
+  lines.push(
+    `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) vote with the mean of their log-probabilities, divided by a temperature of ${metadata.temperature.toFixed(2)} fitted on synthetic validation series (calibration).`,
+  );
+  lines.push('');
+  lines.push('## Training data');
+  lines.push('');
+  lines.push(
+    `- Synthetic CT only: ${t.source ?? 'see phaselens-model.json'}. No real CT was used for training, tuning, calibration or checkpoint choice.`,
+  );
+  lines.push(
+    '- The phantoms come from the PhaseLens generator (`server/src/phantom/`): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall); scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast, calcifications, stones, cysts, metal).',
+  );
+  lines.push(
+    '- Augmentation during training: random rotation, zoom, aspect, shift and elastic warp (body shape and organ layout, which the single atlas subject cannot vary), HU offset of at most 12 HU, blur or sharpening (reconstruction kernel), added noise up to 18 HU.',
+  );
+  lines.push(
+    `- Reproduce: \`npx ${t.command ?? 'phaselens train'} --out MODEL_DIR\` (fixed seed; ${t.trainingSlices ?? '?'} training slices, ${t.validationSlices ?? '?'} validation slices; best epoch ${t.bestEpoch ?? '?'}; ${t.slicesPerSecond ? `${t.slicesPerSecond.toFixed(1)} slices/s on ${t.backend}` : ''}).`,
+  );
+  lines.push('');
+  lines.push('![training curve](training-curve.png)');
+  lines.push('');
+  lines.push('## Results');
+  lines.push('');
+  if (phantoms) {
+    lines.push(
+      `**Synthetic series from seeds never used in training** (${phantoms.series} series): accuracy ${(phantoms.accuracy * 100).toFixed(1)}%, expected calibration error ${phantoms.ece.toFixed(3)}.`,
+    );
+    lines.push('');
+    lines.push(
+      table(
+        ['phase', 'series', 'accuracy'],
+        PHASES.map((p) => [
+          p,
+          String(phantoms.perPhase[p].series),
+          `${(phantoms.perPhase[p].accuracy * 100).toFixed(1)}%`,
+        ]),
+      ),
+    );
+    lines.push('');
+    lines.push(
+      '![confusion matrix](evaluation/phantoms/confusion-matrix.png) ![reliability](evaluation/phantoms/reliability.png)',
+    );
+    lines.push('');
+  } else {
+    lines.push('No phantom evaluation yet (`phaselens evaluate --phantoms N --seed S`).');
+    lines.push('');
+  }
+  if (real) {
+    lines.push(
+      '**Real CT** (`../shared/data/real-ct/`, evaluation only; one series per phase, no delayed series). Every series is listed, wrong ones included:',
+    );
+    lines.push('');
+    const [header, ...rows] = real;
+    lines.push(table(header, rows));
+    lines.push('');
+  }
+  if (ablation) {
+    lines.push('## What mattered (ablation)');
+    lines.push('');
+    lines.push(table(ablation.header, ablation.rows));
+    lines.push('');
+    lines.push(ablation.note);
+    lines.push('');
+  }
+  lines.push('## Limits');
+  lines.push('');
+  lines.push(
+    '- Trained on synthetic anatomy derived from one atlas subject: real anatomy, pathology, post-operative changes and devices vary far more. The real-CT check rests on three series (one per phase, none delayed); per-class performance on real CT is not established.',
+  );
+  lines.push(
+    '- The phase boundaries are a continuum (late arterial and early portal-venous overlap); confidence near 0.5 between neighbouring phases means exactly that.',
+  );
+  lines.push(
+    '- Calibration was fitted on synthetic validation series; on real CT the confidence may be over- or under-stated.',
+  );
+  lines.push(
+    '- Pixels only: descriptive tags (SeriesDescription, ContrastBolusAgent, protocol) are never read (a test enforces it).',
+  );
+  lines.push('');
+  lines.push('## Licences and credits');
+  lines.push('');
+  lines.push(
+    "- SPL Abdominal Atlas (anatomy of the phantoms): Talos I-F., Jakab M., Kikinis R., Surgical Planning Laboratory, Brigham and Women's Hospital, 2015, under the 3D Slicer licence (`server/assets/anatomy/spl-abdominal-atlas/LICENSE-SLICER.txt` and `NOTICE.md`). Research use, no endorsement implied.",
+  );
+  lines.push(
+    '- Real CT used for evaluation only: HCC-TACE-Seg collection, The Cancer Imaging Archive, CC BY 4.0 (series HCC_002 arterial, HCC_048 portal-venous); TotalSegmentator example CT, Apache-2.0 (non-contrast). See `../shared/data/README.md`.',
+  );
+  lines.push(
+    '- Time-attenuation values: the sources listed in `../shared/docs/enhancement.md`. Method: Philbrick KA et al., AJR 2018;211:1184-1193.',
+  );
+  lines.push('- Weights: trained by `phaselens train`; released with PhaseLens under its licence.');
+  lines.push('');
+  await fs.writeFile(path.join(dir, 'MODEL_CARD.md'), lines.join('\n'));
+}

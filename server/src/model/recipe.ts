@@ -1,0 +1,117 @@
+import { InvalidInputError } from '../errors';
+import { Random } from '../phantom/random';
+import { DEFAULT_AUGMENT } from './augment';
+import { selectBackend } from './backend';
+import { collectSlices, labelledFolder, phantomSeries, type LabelledSeries } from './dataset';
+import { inputDescription, type ModelMetadata } from './phase-model';
+import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainResult } from './train';
+
+export interface RecipeOptions {
+  /** A folder with labels.csv, or */
+  data?: string;
+  /** a number of phantom cases generated in memory (the shipped model's recipe). */
+  phantoms?: number;
+  seed: number;
+  epochs: number;
+  perSeries: number;
+  matrix: number;
+  validationFraction: number;
+  augment: boolean;
+  version: string;
+  command: string;
+}
+
+export interface RecipeProgress {
+  preparing?: (done: number, total: number) => void;
+  batch?: (epoch: number, batch: number, batches: number, loss: number, acc: number) => void;
+  line?: (text: string) => void;
+}
+
+/** Splits labelled series into training and validation by series (never by slice). */
+export function splitSeries(
+  series: LabelledSeries[],
+  fraction: number,
+  seed: number,
+): [LabelledSeries[], LabelledSeries[]] {
+  const random = new Random(`split/${seed}`);
+  const keyed = series.map((s) => ({ s, key: random.uniform() }));
+  keyed.sort((a, b) => a.key - b.key);
+  const n = Math.max(1, Math.round(series.length * fraction));
+  return [keyed.slice(n).map((k) => k.s), keyed.slice(0, n).map((k) => k.s)];
+}
+
+/**
+ * The whole training recipe: data, split, preprocessing, training with early stopping and
+ * temperature calibration. What `phaselens train` runs; deterministic for its options.
+ */
+export async function trainModel(
+  options: RecipeOptions,
+  progress: RecipeProgress = {},
+): Promise<{ result: TrainResult; metadata: ModelMetadata }> {
+  const backend = await selectBackend();
+  let trainSeries: LabelledSeries[];
+  let validationSeries: LabelledSeries[];
+  let source: string;
+  const { seed, matrix } = options;
+  if (options.phantoms !== undefined) {
+    // Validation phantoms come from their own seed: no patient is shared with training.
+    trainSeries = phantomSeries(`train-${seed}`, options.phantoms, matrix);
+    const count = Math.max(8, Math.round(options.phantoms * options.validationFraction));
+    validationSeries = phantomSeries(`validation-${seed}`, count, matrix);
+    source = `${options.phantoms} synthetic cases (seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
+  } else if (options.data !== undefined) {
+    const all = await labelledFolder(options.data);
+    if (all.length < 8)
+      throw new InvalidInputError(
+        `${options.data}: at least 8 labelled series are needed, found ${all.length}`,
+      );
+    [trainSeries, validationSeries] = splitSeries(all, options.validationFraction, seed);
+    source = `${all.length} labelled series from ${options.data}`;
+  } else {
+    throw new InvalidInputError('training needs --data or --phantoms');
+  }
+  const total = trainSeries.length + validationSeries.length;
+  const trainSet = await collectSlices(trainSeries, options.perSeries, (d) =>
+    progress.preparing?.(d, total),
+  );
+  const validationSet = await collectSlices(validationSeries, 48, (d) =>
+    progress.preparing?.(trainSeries.length + d, total),
+  );
+  progress.line?.(
+    `Training on ${trainSet.size} slices of ${trainSeries.length} series, validating on ${validationSet.size} slices of ${validationSeries.length} series (${backend})`,
+  );
+  const augment = options.augment ? DEFAULT_AUGMENT : null;
+  const result = await trainPhaseNetwork(trainSet, validationSet, {
+    ...DEFAULT_TRAIN,
+    epochs: options.epochs,
+    seed,
+    augment,
+    onBatch: progress.batch,
+    onEpoch: (r) =>
+      progress.line?.(
+        `epoch ${r.epoch}: loss ${r.loss.toFixed(3)} acc ${r.accuracy.toFixed(3)}, validation loss ${r.validationLoss.toFixed(3)} acc ${r.validationAccuracy.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
+      ),
+  });
+  const metadata: ModelMetadata = {
+    name: 'phaselens-phase',
+    version: options.version,
+    temperature: result.temperature,
+    input: inputDescription(),
+    training: {
+      command: options.command,
+      source,
+      seed,
+      augmentation: augment,
+      slicesPerSeries: options.perSeries,
+      trainingSeries: trainSeries.length,
+      validationSeries: validationSeries.length,
+      trainingSlices: trainSet.size,
+      validationSlices: validationSet.size,
+      bestEpoch: result.bestEpoch,
+      history: result.history,
+      slicesPerSecond: result.slicesPerSecond,
+      backend,
+    },
+  };
+  return { result, metadata };
+}

@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs';
+import { PHASES } from '../phantom/enhancement';
+import { Random } from '../phantom/random';
+import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
+import { fitTemperature } from './calibrate';
+import type { SliceSet } from './dataset';
+import { buildPhaseNetwork } from './network';
+import { CHANNELS, INPUT_SIZE } from './preprocess';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  /** Stop after this many epochs without a better validation loss. */
+  patience: number;
+  /** null: no augmentation (for the ablation). */
+  augment: AugmentOptions | null;
+  onBatch?: (epoch: number, batch: number, batches: number, loss: number, acc: number) => void;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+export const DEFAULT_TRAIN: TrainOptions = {
+  epochs: 12,
+  batchSize: 16,
+  learningRate: 1e-3,
+  seed: 1,
+  patience: 3,
+  augment: DEFAULT_AUGMENT,
+};
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  validationLoss: number;
+  validationAccuracy: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  network: tf.LayersModel;
+  history: EpochRecord[];
+  bestEpoch: number;
+  temperature: number;
+  slicesPerSecond: number;
+}
+
+const SLICE = INPUT_SIZE * INPUT_SIZE * CHANNELS;
+
+/** Slice probabilities of a SliceSet, in batches (no augmentation). */
+export function predictSet(network: tf.LayersModel, set: SliceSet, batchSize = 32): number[][] {
+  const out: number[][] = [];
+  const buffer = new Float32Array(batchSize * SLICE);
+  for (let start = 0; start < set.size; start += batchSize) {
+    const n = Math.min(batchSize, set.size - start);
+    for (let i = 0; i < n; i++) set.values(start + i, buffer.subarray(i * SLICE, (i + 1) * SLICE));
+    const probs = tf.tidy(() => {
+      const x = tf.tensor4d(buffer.subarray(0, n * SLICE), [n, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+      return network.predict(x) as tf.Tensor2D;
+    });
+    out.push(...(probs.arraySync() as number[][]));
+    probs.dispose();
+  }
+  return out;
+}
+
+function lossAndAccuracy(probabilities: number[][], labels: number[]): [number, number] {
+  let loss = 0;
+  let right = 0;
+  probabilities.forEach((p, i) => {
+    loss -= Math.log(Math.max(p[labels[i]], 1e-7));
+    if (p.indexOf(Math.max(...p)) === labels[i]) right++;
+  });
+  return [loss / labels.length, right / labels.length];
+}
+
+/**
+ * Trains the phase network on `train`, validating on `validation` after every epoch, keeping the
+ * weights of the best validation loss (early stopping), then fits the series-level temperature
+ * on the validation series. Deterministic for a seed (shuffling, augmentation, initialisation).
+ */
+export async function trainPhaseNetwork(
+  train: SliceSet,
+  validation: SliceSet,
+  options: TrainOptions = DEFAULT_TRAIN,
+): Promise<TrainResult> {
+  const network = buildPhaseNetwork(options.seed);
+  const optimizer = tf.train.adam(options.learningRate);
+  network.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const random = new Random(`train/${options.seed}`);
+  const history: EpochRecord[] = [];
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
+  const batchData = new Float32Array(options.batchSize * SLICE);
+  const plain = new Float32Array(SLICE);
+  let trainedSlices = 0;
+  let trainingSeconds = 0;
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const started = Date.now();
+    const order = Array.from({ length: train.size }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = random.int(0, i);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const batches = Math.floor(order.length / options.batchSize);
+    let lossSum = 0;
+    let accSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const labels = new Int32Array(options.batchSize);
+      for (let i = 0; i < options.batchSize; i++) {
+        const index = order[b * options.batchSize + i];
+        const values = train.values(index, plain);
+        batchData.set(
+          options.augment ? augmentSlice(values, random, options.augment) : values,
+          i * SLICE,
+        );
+        labels[i] = train.labels[index];
+      }
+      const [x, y] = tf.tidy(() => [
+        tf.tensor4d(batchData, [options.batchSize, INPUT_SIZE, INPUT_SIZE, CHANNELS]),
+        tf.oneHot(tf.tensor1d(labels, 'int32'), PHASES.length),
+      ]);
+      const result = (await network.trainOnBatch(x, y)) as number[];
+      tf.dispose([x, y]);
+      lossSum += result[0];
+      accSum += result[1];
+      trainedSlices += options.batchSize;
+      options.onBatch?.(epoch, b + 1, batches, lossSum / (b + 1), accSum / (b + 1));
+    }
+    trainingSeconds += (Date.now() - started) / 1000;
+    const [validationLoss, validationAccuracy] = lossAndAccuracy(
+      predictSet(network, validation),
+      validation.labels,
+    );
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / Math.max(1, batches),
+      accuracy: accSum / Math.max(1, batches),
+      validationLoss,
+      validationAccuracy,
+      seconds: (Date.now() - started) / 1000,
+    };
+    history.push(record);
+    options.onEpoch?.(record);
+    if (!best || validationLoss < best.loss) {
+      best?.weights.forEach((w) => w.dispose());
+      best = { loss: validationLoss, epoch, weights: network.getWeights().map((w) => w.clone()) };
+    } else if (epoch - best.epoch >= options.patience) {
+      break;
+    }
+  }
+  if (!best) throw new Error('training ran no epoch');
+  network.setWeights(best.weights);
+  best.weights.forEach((w) => w.dispose());
+  const probabilities = predictSet(network, validation);
+  const groups = validation.bySeries();
+  const temperature = fitTemperature(
+    groups.map((g) => g.map((i) => probabilities[i])),
+    validation.seriesLabels,
+  );
+  return {
+    network,
+    history,
+    bestEpoch: best.epoch,
+    temperature,
+    slicesPerSecond: trainedSlices / Math.max(1e-9, trainingSeconds),
+  };
+}
