@@ -6,6 +6,7 @@ import { phantom, phantomUsage } from './phantom';
 import { classify, classifyUsage } from './classify';
 import { evaluate, evaluateUsage } from './evaluate';
 import { train, trainUsage } from './train';
+import { explain, explainUsage } from './explain';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -20,6 +21,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: classify,
     usage: classifyUsage,
     summary: 'print the contrast phase of a CT series, with confidence and probabilities',
+  },
+  explain: {
+    run: explain,
+    usage: explainUsage,
+    summary: 'classify a series and write its attribution maps (CAM, Grad-CAM, saliency, ...)',
   },
   train: {
     run: train,

@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs';
+import { classifyPreprocessed, preprocessSeries, type PhaseResult } from '../model/classify';
+import type { PhaseModel } from '../model/phase-model';
+import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
+import { PHASES, type Phase } from '../phantom/enhancement';
+import type { CtSeries } from '../series/types';
+import { PhaseGraph, type MapLayer } from './graph';
+import { layerFor } from './index';
+import type { AttributionMethod } from './types';
+
+/** A map on the source CT grid (what the architecture document calls AttributionMap). */
+export interface AttributionMap {
+  method: string;
+  layer?: string;
+  target: Phase;
+  /** slices * rows * columns, like CtSeries.hu. */
+  values: Float32Array;
+}
+
+export interface ExplainSeriesOptions {
+  methods: AttributionMethod[];
+  layer?: MapLayer;
+  /** Default: the predicted phase. */
+  target?: Phase;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Samples an input-grid map back onto one source slice: the inverse of the preprocessing
+ * resampling (fixed FOV around the body, radiological view), bilinear; outside the input: 0.
+ */
+export function mapToSourceSlice(
+  map: Float32Array,
+  slice: PreprocessedSlice,
+  series: CtSeries,
+  out: Float32Array,
+): void {
+  const { rows, columns } = series;
+  const o = series.geometry.orientation;
+  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
+  const origin = series.geometry.positions[slice.slice];
+  const n = INPUT_SIZE;
+  const s = slice.spacing;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const px = origin[0] + c * colSpacing * o[0] + r * rowSpacing * o[3];
+      const py = origin[1] + c * colSpacing * o[1] + r * rowSpacing * o[4];
+      const u = (px - slice.centre[0]) / s + n / 2 - 0.5;
+      const v = (py - slice.centre[1]) / s + n / 2 - 0.5;
+      let value = 0;
+      if (u >= 0 && v >= 0 && u <= n - 1 && v <= n - 1) {
+        const u0 = Math.min(n - 2, Math.floor(u));
+        const v0 = Math.min(n - 2, Math.floor(v));
+        const tu = u - u0;
+        const tv = v - v0;
+        const i = v0 * n + u0;
+        const top = map[i] + (map[i + 1] - map[i]) * tu;
+        const bottom = map[i + n] + (map[i + n + 1] - map[i + n]) * tu;
+        value = top + (bottom - top) * tv;
+      }
+      out[r * columns + c] = value;
+    }
+  }
+}
+
+/**
+ * Classifies a series and computes the requested maps for every slice, on the source CT grid.
+ * Maps are for the predicted phase unless a target is given.
+ */
+export async function explainSeries(
+  model: PhaseModel,
+  series: CtSeries,
+  options: ExplainSeriesOptions,
+): Promise<{ result: PhaseResult; maps: AttributionMap[]; slices: PreprocessedSlice[] }> {
+  const slices = preprocessSeries(series);
+  const decision = await classifyPreprocessed(model.network, slices, model.metadata.temperature);
+  const result: PhaseResult = {
+    ...decision,
+    model: { name: model.metadata.name, version: model.metadata.version },
+  };
+  const target = options.target ?? result.phase;
+  const targetIndex = PHASES.indexOf(target);
+  const graph = new PhaseGraph(model.network);
+  const plane = series.rows * series.columns;
+  const maps: AttributionMap[] = options.methods.map((m) => ({
+    method: m.name,
+    layer: layerFor(m, options.layer),
+    target,
+    values: new Float32Array(series.slices * plane),
+  }));
+  const batch = options.batchSize ?? 16;
+  const total = slices.length * options.methods.length;
+  let done = 0;
+  try {
+    for (let start = 0; start < slices.length; start += batch) {
+      const chunk = slices.slice(start, start + batch);
+      const input = tf.tidy(() => {
+        const data = new Float32Array(chunk.length * chunk[0].data.length);
+        chunk.forEach((s, i) => data.set(s.data, i * s.data.length));
+        return tf.tensor4d(data, [
+          chunk.length,
+          INPUT_SIZE,
+          INPUT_SIZE,
+          chunk[0].data.length / INPUT_SIZE / INPUT_SIZE,
+        ]);
+      });
+      options.methods.forEach((method, k) => {
+        const layer = layerFor(method, options.layer);
+        const values = tf.tidy(() => method.explain(graph, input, targetIndex, { layer }));
+        const data = values.dataSync() as Float32Array;
+        values.dispose();
+        chunk.forEach((s, i) =>
+          mapToSourceSlice(
+            data.subarray(i * INPUT_SIZE * INPUT_SIZE, (i + 1) * INPUT_SIZE * INPUT_SIZE),
+            s,
+            series,
+            maps[k].values.subarray(s.slice * plane, (s.slice + 1) * plane),
+          ),
+        );
+        done += chunk.length;
+        options.onProgress?.(done, total);
+      });
+      input.dispose();
+    }
+  } finally {
+    graph.dispose();
+  }
+  return { result, maps, slices };
+}

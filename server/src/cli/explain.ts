@@ -1,0 +1,63 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
+import { explainSeries } from '../attribution/explain-series';
+import { mapPreview, previewSlices } from '../attribution/preview';
+import { selectBackend } from '../model/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { PHASES, type Phase } from '../phantom/enhancement';
+import { readSeries } from '../series/read-series';
+import { UsageError, intFlag, parseArgs, stringFlag } from './args';
+import { pacsAuthFromEnv } from './pacs-auth';
+import { progressBar } from './progress';
+
+export const explainUsage =
+  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--model DIR]';
+
+/** Classifies a series and writes its attribution maps as PNG previews (map over CT). */
+export async function explain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['out', 'maps', 'layer', 'target', 'model', 'series', 'acquisition'],
+    booleans: [],
+  });
+  const [source, ...extra] = args.positional;
+  const dir = stringFlag(args, 'out');
+  if (!source || !dir || extra.length) throw new UsageError(`usage: ${explainUsage}`);
+  const methods = parseMethods(stringFlag(args, 'maps') ?? PAPER_METHODS.join(','));
+  if (methods.length === 0) throw new UsageError('--maps names no method');
+  const layerName = stringFlag(args, 'layer');
+  const layer = layerName ? parseLayer(layerName) : undefined;
+  const targetName = stringFlag(args, 'target');
+  if (targetName && !(PHASES as readonly string[]).includes(targetName))
+    throw new UsageError(`--target must be one of ${PHASES.join(', ')}`);
+  await selectBackend(() => undefined);
+  const model = await loadPhaseModel(stringFlag(args, 'model') ?? DEFAULT_MODEL_DIR);
+  const series = await readSeries(source, {
+    seriesInstanceUid: stringFlag(args, 'series'),
+    acquisitionNumber: intFlag(args, 'acquisition'),
+    auth: pacsAuthFromEnv(),
+    onProgress: progressBar('reading slices'),
+  });
+  const { result, maps, slices } = await explainSeries(model, series, {
+    methods,
+    layer,
+    target: targetName as Phase | undefined,
+    onProgress: progressBar('computing maps'),
+  });
+  await fs.mkdir(dir, { recursive: true });
+  const shown = previewSlices(slices);
+  const written: string[] = [];
+  for (const map of maps) {
+    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}.png`;
+    await fs.writeFile(path.join(dir, name), mapPreview(series, map, result, shown));
+    written.push(name);
+  }
+  await fs.writeFile(
+    path.join(dir, 'result.json'),
+    `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result }, null, 2)}\n`,
+  );
+  out.write(
+    `Phase: ${result.phase} (confidence ${result.confidence.toFixed(2)})\nWrote ${written.join(', ')} and result.json to ${dir}\n`,
+  );
+  return 0;
+}

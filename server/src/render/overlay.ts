@@ -1,0 +1,51 @@
+import type { CtSeries } from '../series/types';
+import { heat } from './colormap';
+
+export interface OverlayOptions {
+  window?: [number, number];
+  /** Map value shown at full colour (values are divided by it). */
+  scale: number;
+  /** Fraction of `scale` below which the CT shows through untouched. */
+  threshold?: number;
+  opacity?: number;
+}
+
+/**
+ * One CT slice in grey with a map fused over it in colour, in the radiological view, as RGB
+ * pixels (rows x columns x 3). The colour's weight grows with the value above the threshold.
+ */
+export function fuseSlice(
+  series: CtSeries,
+  slice: number,
+  map: Float32Array,
+  options: OverlayOptions,
+): Uint8Array {
+  const { rows, columns } = series;
+  const plane = rows * columns;
+  const hu = series.hu.subarray(slice * plane, (slice + 1) * plane);
+  const values = map.subarray(slice * plane, (slice + 1) * plane);
+  const [centre, width] = options.window ?? [40, 400];
+  const lo = centre - width / 2;
+  const threshold = options.threshold ?? 0.2;
+  const opacity = options.opacity ?? 0.7;
+  const [rx, , , , cy] = series.geometry.orientation;
+  const out = new Uint8Array(plane * 3);
+  for (let y = 0; y < rows; y++) {
+    const r = cy < 0 ? rows - 1 - y : y;
+    for (let x = 0; x < columns; x++) {
+      const c = rx < 0 ? columns - 1 - x : x;
+      const i = r * columns + c;
+      const g = Math.max(0, Math.min(255, ((hu[i] - lo) / width) * 255));
+      const t = options.scale > 0 ? values[i] / options.scale : 0;
+      const o = (y * columns + x) * 3;
+      if (t <= threshold) {
+        out[o] = out[o + 1] = out[o + 2] = g;
+        continue;
+      }
+      const a = opacity * Math.min(1, (t - threshold) / (1 - threshold) + 0.25);
+      const colour = heat(t);
+      for (let k = 0; k < 3; k++) out[o + k] = Math.round(g * (1 - a) + colour[k] * a);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+import { augmentSlice, DEFAULT_AUGMENT } from '../src/model/augment';
+import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/preprocess';
+import { Random } from '../src/phantom/random';
+
+const N = INPUT_SIZE;
+
+/** A body: a disk of `hu` (radius r px) in air, through the three windows. */
+function disk(hu: number, r: number): Float32Array {
+  const out = new Float32Array(N * N * CHANNELS);
+  for (let y = 0; y < N; y++)
+    for (let x = 0; x < N; x++) {
+      const inside = (x - N / 2 + 0.5) ** 2 + (y - N / 2 + 0.5) ** 2 < r * r;
+      WINDOWS.forEach(([c, w], k) => {
+        const v = ((inside ? hu : -1000) - (c - w / 2)) / w;
+        out[(y * N + x) * CHANNELS + k] = Math.min(1, Math.max(0, v));
+      });
+    }
+  return out;
+}
+
+const area = (img: Float32Array): number => {
+  let n = 0;
+  for (let p = 0; p < N * N; p++) if (img[p * CHANNELS] > 0.2) n++;
+  return n;
+};
+
+/** Mean HU of the soft-tissue channel over pixels well inside the body. */
+const meanHu = (img: Float32Array): number => {
+  let s = 0;
+  let n = 0;
+  for (let p = 0; p < N * N; p++) {
+    const v = img[p * CHANNELS];
+    if (v > 0.2) {
+      s += v * WINDOWS[0][1] + WINDOWS[0][0] - WINDOWS[0][1] / 2;
+      n++;
+    }
+  }
+  return s / n;
+};
+
+describe('training augmentation', () => {
+  it('is the identity at strength 0 and deterministic for a seed', () => {
+    const src = disk(60, 40);
+    const same = augmentSlice(src, new Random('a'), DEFAULT_AUGMENT, 0);
+    let diff = 0;
+    for (let i = 0; i < src.length; i++) diff = Math.max(diff, Math.abs(same[i] - src[i]));
+    expect(diff).toBeLessThan(1e-6);
+    const a = augmentSlice(src, new Random('b'));
+    const b = augmentSlice(src, new Random('b'));
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(augmentSlice(src, new Random('c')))).not.toEqual(Array.from(a));
+  });
+
+  it('changes the body size within the drawn zoom, and keeps HU within the offset bound', () => {
+    const src = disk(150, 40);
+    const base = area(src);
+    const hu = meanHu(src);
+    const [lo, hi] = DEFAULT_AUGMENT.scaleRange;
+    const aspect = 1 + DEFAULT_AUGMENT.maxAspect;
+    let changed = 0;
+    for (let i = 0; i < 20; i++) {
+      const out = augmentSlice(src, new Random(`size-${i}`));
+      const ratio = area(out) / base;
+      // Area scales with zoom squared (aspect preserves area); the warp adds a little.
+      expect(ratio).toBeGreaterThan(lo * lo * 0.85);
+      expect(ratio).toBeLessThan(hi * hi * aspect * 1.15);
+      if (Math.abs(ratio - 1) > 0.05) changed++;
+      // Mean HU inside the body: offset at most 12 HU, zero-mean noise, edges blurred a little.
+      expect(Math.abs(meanHu(out) - hu)).toBeLessThan(DEFAULT_AUGMENT.maxOffsetHu + 8);
+    }
+    expect(changed).toBeGreaterThan(10);
+  });
+
+  it('leaves air outside the body black in every window', () => {
+    const out = augmentSlice(disk(60, 30), new Random('air'));
+    for (let k = 0; k < CHANNELS; k++) expect(out[k]).toBe(0); // corner pixel
+  });
+});
