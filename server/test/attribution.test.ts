@@ -86,7 +86,7 @@ describe('attribution maps', () => {
   it('input gradients match central finite differences, pixel by pixel', () => {
     const graph = new PhaseGraph(buildPhaseNetwork(12));
     const x = tf.randomUniform([1, N, N, CHANNELS], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const base = x.dataSync();
+    const base = x.dataSync() as Float32Array;
     const score = (data: Float32Array, target: number): number =>
       graph.logits(tf.tensor4d(data, x.shape)).arraySync()[0][target];
     for (const target of [0, 2]) {
