@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -41,3 +41,6 @@ export async function writeResult(name: string, result: Record<string, unknown>)
   );
   return file;
 }
+
+/** Debian's python3 (where python3-torch installs), before any other on the PATH. */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/model/backend';
 import { buildPhaseNetwork, CONV_LAYERS } from '../src/model/network';
 import { CHANNELS, INPUT_SIZE } from '../src/model/preprocess';
-import { guidedRelu, PhaseGraph } from '../src/attribution/graph';
+import { guidedRelu, PhaseGraph } from '../src/model/phase-graph';
 import { METHODS } from '../src/attribution/index';
 
 const N = INPUT_SIZE;

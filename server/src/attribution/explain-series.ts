@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifyPreprocessed, preprocessSeries, type PhaseResult } from '../model/classify';
+import {
+  classifyPreprocessed,
+  graphOf,
+  preprocessSeries,
+  type PhaseResult,
+} from '../model/classify';
 import type { PhaseModel } from '../model/phase-model';
 import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
 import { PHASES, type Phase } from '../phantom/enhancement';
 import type { CtSeries } from '../series/types';
-import { PhaseGraph, type MapLayer } from './graph';
+import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
 
@@ -74,14 +79,14 @@ export async function explainSeries(
   options: ExplainSeriesOptions,
 ): Promise<{ result: PhaseResult; maps: AttributionMap[]; slices: PreprocessedSlice[] }> {
   const slices = preprocessSeries(series);
-  const decision = await classifyPreprocessed(model.network, slices, model.metadata.temperature);
+  const graph = graphOf(model);
+  const decision = await classifyPreprocessed(graph, slices, model.metadata.temperature);
   const result: PhaseResult = {
     ...decision,
     model: { name: model.metadata.name, version: model.metadata.version },
   };
   const target = options.target ?? result.phase;
   const targetIndex = PHASES.indexOf(target);
-  const graph = new PhaseGraph(model.network);
   const plane = series.rows * series.columns;
   const maps: AttributionMap[] = options.methods.map((m) => ({
     method: m.name,
@@ -92,39 +97,35 @@ export async function explainSeries(
   const batch = options.batchSize ?? 16;
   const total = slices.length * options.methods.length;
   let done = 0;
-  try {
-    for (let start = 0; start < slices.length; start += batch) {
-      const chunk = slices.slice(start, start + batch);
-      const input = tf.tidy(() => {
-        const data = new Float32Array(chunk.length * chunk[0].data.length);
-        chunk.forEach((s, i) => data.set(s.data, i * s.data.length));
-        return tf.tensor4d(data, [
-          chunk.length,
-          INPUT_SIZE,
-          INPUT_SIZE,
-          chunk[0].data.length / INPUT_SIZE / INPUT_SIZE,
-        ]);
-      });
-      options.methods.forEach((method, k) => {
-        const layer = layerFor(method, options.layer);
-        const values = tf.tidy(() => method.explain(graph, input, targetIndex, { layer }));
-        const data = values.dataSync() as Float32Array;
-        values.dispose();
-        chunk.forEach((s, i) =>
-          mapToSourceSlice(
-            data.subarray(i * INPUT_SIZE * INPUT_SIZE, (i + 1) * INPUT_SIZE * INPUT_SIZE),
-            s,
-            series,
-            maps[k].values.subarray(s.slice * plane, (s.slice + 1) * plane),
-          ),
-        );
-        done += chunk.length;
-        options.onProgress?.(done, total);
-      });
-      input.dispose();
-    }
-  } finally {
-    graph.dispose();
+  for (let start = 0; start < slices.length; start += batch) {
+    const chunk = slices.slice(start, start + batch);
+    const input = tf.tidy(() => {
+      const data = new Float32Array(chunk.length * chunk[0].data.length);
+      chunk.forEach((s, i) => data.set(s.data, i * s.data.length));
+      return tf.tensor4d(data, [
+        chunk.length,
+        INPUT_SIZE,
+        INPUT_SIZE,
+        chunk[0].data.length / INPUT_SIZE / INPUT_SIZE,
+      ]);
+    });
+    options.methods.forEach((method, k) => {
+      const layer = layerFor(method, options.layer);
+      const values = tf.tidy(() => method.explain(graph, input, targetIndex, { layer }));
+      const data = values.dataSync() as Float32Array;
+      values.dispose();
+      chunk.forEach((s, i) =>
+        mapToSourceSlice(
+          data.subarray(i * INPUT_SIZE * INPUT_SIZE, (i + 1) * INPUT_SIZE * INPUT_SIZE),
+          s,
+          series,
+          maps[k].values.subarray(s.slice * plane, (s.slice + 1) * plane),
+        ),
+      );
+      done += chunk.length;
+      options.onProgress?.(done, total);
+    });
+    input.dispose();
   }
   return { result, maps, slices };
 }

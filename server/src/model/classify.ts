@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PHASES, type Phase } from '../phantom/enhancement';
 import type { CtSeries } from '../series/types';
 import type { PhaseModel } from './phase-model';
+import { PhaseGraph } from './phase-graph';
 import { seriesProbabilities } from './calibrate';
 import {
   CHANNELS,
@@ -40,16 +41,35 @@ export function batchOf(slices: PreprocessedSlice[]): tf.Tensor4D {
 
 const BATCH = 32;
 
+/** Either network form gives slice probabilities. */
+export type PhaseNetwork = tf.LayersModel | PhaseGraph;
+
+function predict(network: PhaseNetwork, x: tf.Tensor4D): tf.Tensor2D {
+  return network instanceof PhaseGraph
+    ? network.probabilities(x)
+    : (network.predict(x) as tf.Tensor2D);
+}
+
+const graphs = new WeakMap<tf.LayersModel, PhaseGraph>();
+
+/** The folded inference graph of a model, built once per model. */
+export function graphOf(model: PhaseModel): PhaseGraph {
+  let graph = graphs.get(model.network);
+  if (!graph) {
+    graph = new PhaseGraph(model.network);
+    graphs.set(model.network, graph);
+  }
+  return graph;
+}
+
 /** Per-slice class probabilities, in batches of 32 (bounded memory for any series length). */
 export async function sliceProbabilities(
-  network: tf.LayersModel,
+  network: PhaseNetwork,
   slices: PreprocessedSlice[],
 ): Promise<number[][]> {
   const values: number[][] = [];
   for (let start = 0; start < slices.length; start += BATCH) {
-    const probs = tf.tidy(
-      () => network.predict(batchOf(slices.slice(start, start + BATCH))) as tf.Tensor2D,
-    );
+    const probs = tf.tidy(() => predict(network, batchOf(slices.slice(start, start + BATCH))));
     values.push(...((await probs.array()) as number[][]));
     probs.dispose();
   }
@@ -61,7 +81,7 @@ export async function sliceProbabilities(
  * experts: every slice votes with its confidence), softened by `temperature`.
  */
 export async function classifyPreprocessed(
-  network: tf.LayersModel,
+  network: PhaseNetwork,
   all: PreprocessedSlice[],
   temperature = 1,
 ): Promise<PhaseDecision> {
@@ -83,7 +103,7 @@ export function preprocessSeries(series: CtSeries): PreprocessedSlice[] {
 }
 
 export async function classifySeries(
-  network: tf.LayersModel,
+  network: PhaseNetwork,
   series: CtSeries,
   temperature = 1,
 ): Promise<PhaseDecision> {
@@ -92,6 +112,6 @@ export async function classifySeries(
 
 /** Classifies a series with a trained model and its calibration; names the model in the result. */
 export async function classifyWithModel(model: PhaseModel, series: CtSeries): Promise<PhaseResult> {
-  const decision = await classifySeries(model.network, series, model.metadata.temperature);
+  const decision = await classifySeries(graphOf(model), series, model.metadata.temperature);
   return { ...decision, model: { name: model.metadata.name, version: model.metadata.version } };
 }

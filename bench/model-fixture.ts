@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { buildPhaseNetwork } from '../server/src/model/network';
+import {
+  DEFAULT_MODEL_DIR,
+  inputDescription,
+  loadPhaseModel,
+  type PhaseModel,
+} from '../server/src/model/phase-model';
+
+/** The shipped model when present; else an untrained one (timings do not depend on weights). */
+export async function benchModel(): Promise<{ model: PhaseModel; shipped: boolean }> {
+  if (existsSync(path.join(DEFAULT_MODEL_DIR, 'model.json')))
+    return { model: await loadPhaseModel(), shipped: true };
+  return {
+    model: {
+      network: buildPhaseNetwork(1),
+      metadata: {
+        name: 'untrained',
+        version: '0',
+        temperature: 1,
+        input: inputDescription(),
+        training: {},
+      },
+    },
+    shipped: false,
+  };
+}
