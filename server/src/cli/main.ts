@@ -7,6 +7,7 @@ import { classify, classifyUsage } from './classify';
 import { evaluate, evaluateUsage } from './evaluate';
 import { train, trainUsage } from './train';
 import { explain, explainUsage } from './explain';
+import { study, studyUsage } from './study';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -26,6 +27,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: explain,
     usage: explainUsage,
     summary: 'classify a series and write its attribution maps (CAM, Grad-CAM, saliency, ...)',
+  },
+  study: {
+    run: study,
+    usage: studyUsage,
+    summary: "measure how specific each attribution map is (the paper's study); writes a report",
   },
   train: {
     run: train,

@@ -1,0 +1,101 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { selectBackend } from '../model/backend';
+import { classifyWithModel } from '../model/classify';
+import { labelledFolder } from '../model/dataset';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { PHASES } from '../phantom/enhancement';
+import { generateCase } from '../phantom/render';
+import { exampleMontage } from '../study/examples';
+import { writeStudyReport } from '../study/report';
+import {
+  sanityChecks,
+  studyMaps,
+  studySeries,
+  type SeriesRecord,
+  type StudySeries,
+} from '../study/run-study';
+import { intFlag, parseArgs, stringFlag, UsageError } from './args';
+import { progressBar } from './progress';
+
+export const studyUsage =
+  'phaselens study --out REPORT_DIR [--data DIR] [--phantoms 12] [--slices 6] [--seed 1] [--model DIR]';
+
+/**
+ * The map-specificity study: synthetic series with known structures (seed `study-S`, never used
+ * in training) and, with --data, labelled real series. Writes a Markdown report with tables,
+ * bootstrap intervals and figures.
+ */
+export async function study(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['out', 'data', 'phantoms', 'slices', 'seed', 'model'],
+    booleans: [],
+  });
+  const dir = stringFlag(args, 'out');
+  if (!dir || args.positional.length) throw new UsageError(`usage: ${studyUsage}`);
+  const phantoms = intFlag(args, 'phantoms') ?? 12;
+  const slices = intFlag(args, 'slices') ?? 6;
+  const seed = intFlag(args, 'seed') ?? 1;
+  if (phantoms < 0 || slices < 1) throw new UsageError('--phantoms >= 0 and --slices >= 1');
+  await selectBackend(() => undefined);
+  const modelDir = stringFlag(args, 'model') ?? DEFAULT_MODEL_DIR;
+  const model = await loadPhaseModel(modelDir);
+  const list: StudySeries[] = [];
+  for (let i = 0; i < phantoms; i++) {
+    const c = await generateCase(`study-${seed}`, i, { matrix: 256 });
+    list.push({
+      id: `phantom study-${seed}/${i}`,
+      kind: 'phantom',
+      truth: c.params.phase,
+      series: c.series,
+      labels: c.labels,
+    });
+  }
+  const data = stringFlag(args, 'data');
+  if (data) {
+    for (const s of await labelledFolder(data))
+      list.push({ id: s.id, kind: 'real', truth: s.phase, series: await s.load() });
+  }
+  if (list.length === 0) throw new UsageError('nothing to study: give --phantoms N or --data DIR');
+  const maps = studyMaps();
+  const bar = progressBar('studying series');
+  const records: SeriesRecord[] = [];
+  for (const s of list) {
+    records.push(await studySeries(model, s, slices, maps));
+    bar(records.length, list.length);
+    out.write(`studied ${s.id} (${records.length}/${list.length})\n`);
+  }
+  const sanitySeries = list.filter((s) => s.kind === 'phantom').slice(0, 3);
+  const sanityMaps = maps.filter((m) =>
+    ['cam', 'gradcam', 'saliency', 'guided', 'sam', 'integrated-gradients'].includes(m.key),
+  );
+  const sanity = sanitySeries.length ? sanityChecks(model, sanitySeries, 3, sanityMaps) : [];
+  await fs.mkdir(dir, { recursive: true });
+  const examples: string[] = [];
+  for (const s of [
+    list.find((l) => l.kind === 'phantom' && l.truth === 'arterial'),
+    list.find((l) => l.kind === 'real'),
+  ]) {
+    if (!s) continue;
+    const decided = await classifyWithModel(model, s.series);
+    const name = `example-${s.kind}-${s.truth}.png`;
+    await fs.writeFile(
+      path.join(dir, name),
+      exampleMontage(
+        model,
+        s,
+        maps.filter((m) => m.main),
+        PHASES.indexOf(decided.phase),
+      ),
+    );
+    examples.push(name);
+  }
+  await writeStudyReport(dir, records, sanity, {
+    model: `${model.metadata.name} ${model.metadata.version}`,
+    command: `npx phaselens ${['study', ...argv].join(' ')}`,
+    slicesPerSeries: slices,
+    examples,
+  });
+  out.write(`Wrote ${path.join(dir, 'README.md')} with figures\n`);
+  return 0;
+}

@@ -1,0 +1,241 @@
+import * as tf from '@tensorflow/tfjs';
+import { METHODS } from '../attribution/index';
+import type { AttributionMethod } from '../attribution/types';
+import { classifyPreprocessed, graphOf, preprocessSeries } from '../model/classify';
+import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../model/network';
+import { PhaseGraph, type MapLayer } from '../model/phase-graph';
+import type { PhaseModel } from '../model/phase-model';
+import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/preprocess';
+import { PHASES, type Phase } from '../phantom/enhancement';
+import { Random } from '../phantom/random';
+import type { CtSeries } from '../series/types';
+import { labelsOnInputGrid, PHASE_STRUCTURES } from './labels';
+import {
+  area,
+  blurred,
+  bodyMasks,
+  CURVE_FRACTIONS,
+  deletionInsertion,
+  groundTruth,
+  orderByMap,
+  smallestKeptFraction,
+  spearman,
+  type StudyBatch,
+} from './metrics';
+
+const PIXELS = INPUT_SIZE * INPUT_SIZE;
+
+export interface StudySeries {
+  id: string;
+  kind: 'phantom' | 'real';
+  truth: Phase;
+  series: CtSeries;
+  /** Structure labels on the series grid (phantoms). */
+  labels?: Uint8Array;
+}
+
+/** A map under study: a method, at a layer for the layer-wise ones. */
+export interface MapSpec {
+  key: string;
+  method: AttributionMethod;
+  layer?: MapLayer;
+  /** In the main comparison (the paper's maps and the extras), or only in the per-layer one. */
+  main: boolean;
+}
+
+export function studyMaps(): MapSpec[] {
+  const main: MapSpec[] = [
+    { key: 'cam', method: METHODS.cam, main: true },
+    { key: 'gradcam', method: METHODS.gradcam, layer: 'conv5', main: true },
+    { key: 'saliency', method: METHODS.saliency, main: true },
+    { key: 'guided', method: METHODS.guided, main: true },
+    { key: 'sam', method: METHODS.sam, layer: 'input', main: true },
+    { key: 'integrated-gradients', method: METHODS['integrated-gradients'], main: true },
+    { key: 'smoothgrad', method: METHODS.smoothgrad, main: true },
+    { key: 'occlusion', method: METHODS.occlusion, main: true },
+  ];
+  const perLayer: MapSpec[] = [];
+  for (const layer of [...CONV_LAYERS, 'pool5'] as MapLayer[]) {
+    if (layer !== 'conv5')
+      perLayer.push({ key: `gradcam@${layer}`, method: METHODS.gradcam, layer, main: false });
+    perLayer.push({ key: `sam@${layer}`, method: METHODS.sam, layer, main: false });
+  }
+  return [...main, ...perLayer];
+}
+
+/** The key of a map at a layer in the per-layer comparison (the defaults live in the main set). */
+export function layerKey(method: 'gradcam' | 'sam', layer: MapLayer): string {
+  if (method === 'gradcam' && layer === 'conv5') return 'gradcam';
+  if (method === 'sam' && layer === 'input') return 'sam';
+  return `${method}@${layer}`;
+}
+
+export interface MapMeasures {
+  deletion: number;
+  insertion: number;
+  keptFraction: number;
+  mass: number;
+  auc: number;
+  deletionCurve: number[];
+  insertionCurve: number[];
+}
+
+export interface SeriesRecord {
+  id: string;
+  kind: 'phantom' | 'real';
+  truth: Phase;
+  predicted: Phase;
+  confidence: number;
+  slices: number[];
+  maps: Record<string, MapMeasures>;
+}
+
+const mean = (v: number[]): number => {
+  const f = v.filter((x) => Number.isFinite(x));
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
+};
+
+/** Every map's specificity measures on one series' studied slices (target: the decision). */
+export async function studySeries(
+  model: PhaseModel,
+  s: StudySeries,
+  slicesPerSeries: number,
+  maps: MapSpec[],
+): Promise<SeriesRecord> {
+  const graph = graphOf(model);
+  const all = preprocessSeries(s.series);
+  const decision = await classifyPreprocessed(graph, all, model.metadata.temperature);
+  const chosen = informativeSlices(all, slicesPerSeries);
+  const count = chosen.length;
+  const input = new Float32Array(count * PIXELS * CHANNELS);
+  chosen.forEach((c, i) => input.set(c.data, i * PIXELS * CHANNELS));
+  const batch: StudyBatch = {
+    input,
+    baseline: blurred(input, count),
+    body: bodyMasks(input, count),
+    count,
+    target: PHASES.indexOf(decision.phase),
+  };
+  const truth = s.labels
+    ? chosen.map((c) => {
+        const l = labelsOnInputGrid(s.series, s.labels as Uint8Array, c);
+        return l.map((v) => ((PHASE_STRUCTURES as readonly number[]).includes(v) ? 1 : 0));
+      })
+    : undefined;
+  const x = tf.tensor4d(input, [count, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+  const predicted = tf.tidy(() => Array.from(tf.argMax(graph.probabilities(x), 1).dataSync()));
+  const record: SeriesRecord = {
+    id: s.id,
+    kind: s.kind,
+    truth: s.truth,
+    predicted: decision.phase,
+    confidence: decision.confidence,
+    slices: chosen.map((c) => c.slice),
+    maps: {},
+  };
+  try {
+    for (const spec of maps) {
+      const values = tf.tidy(() =>
+        spec.method.explain(graph, x, batch.target, { layer: spec.layer }).dataSync(),
+      ) as Float32Array;
+      const slice = (i: number): Float32Array => values.subarray(i * PIXELS, (i + 1) * PIXELS);
+      const orders = chosen.map((_, i) => orderByMap(slice(i), batch.body[i]));
+      const { deletion, insertion } = deletionInsertion(graph, batch, orders);
+      const kept = smallestKeptFraction(graph, batch, orders, predicted);
+      const gt = truth?.map((t, i) => groundTruth(slice(i), batch.body[i], t));
+      record.maps[spec.key] = {
+        deletion: mean(deletion.map((c) => area(CURVE_FRACTIONS, c))),
+        insertion: mean(insertion.map((c) => area(CURVE_FRACTIONS, c))),
+        keptFraction: mean(kept),
+        mass: gt ? mean(gt.map((g) => g.mass)) : NaN,
+        auc: gt ? mean(gt.map((g) => g.auc)) : NaN,
+        deletionCurve: CURVE_FRACTIONS.map((_, k) => mean(deletion.map((c) => c[k]))),
+        insertionCurve: CURVE_FRACTIONS.map((_, k) => mean(insertion.map((c) => c[k]))),
+      };
+    }
+  } finally {
+    x.dispose();
+  }
+  return record;
+}
+
+/** Cascading randomisation stages (Adebayo 2018): top layer first, each stage keeps the last. */
+export const RANDOMISATION_STAGES = [LOGITS_LAYER, ...[...CONV_LAYERS].reverse()];
+
+/**
+ * Copies of the model with weights re-drawn from the top down (logits, conv5, ..., conv1), each
+ * layer's kernel replaced by Gaussian noise of the trained kernel's spread.
+ */
+export function cascadingRandomisations(model: PhaseModel, seed = 1): PhaseGraph[] {
+  const copy = buildPhaseNetwork(seed);
+  copy.setWeights(model.network.getWeights());
+  const random = new Random(`randomise/${seed}`);
+  return RANDOMISATION_STAGES.map((name) => {
+    const layer = copy.getLayer(name);
+    const weights = layer.getWeights();
+    layer.setWeights(
+      weights.map((w, i) =>
+        tf.tidy(() => {
+          if (i > 0 && name === LOGITS_LAYER) return tf.zerosLike(w);
+          const { variance } = tf.moments(w);
+          const sd = Math.sqrt(variance.dataSync()[0]) || 0.01;
+          return tf.randomNormal(w.shape, 0, sd, 'float32', random.int(1, 2 ** 30));
+        }),
+      ),
+    );
+    return new PhaseGraph(copy);
+  });
+}
+
+export interface SanityRecord {
+  method: string;
+  /** Mean Spearman correlation with the trained model's map, per stage. */
+  correlation: number[];
+}
+
+/** Maps under cascading randomisation: how much each method depends on the learned weights. */
+export function sanityChecks(
+  model: PhaseModel,
+  series: StudySeries[],
+  slicesPerSeries: number,
+  methods: MapSpec[],
+): SanityRecord[] {
+  const trained = graphOf(model);
+  const stages = cascadingRandomisations(model);
+  const sums = methods.map(() => RANDOMISATION_STAGES.map(() => [] as number[]));
+  for (const s of series) {
+    const chosen = informativeSlices(preprocessSeries(s.series), slicesPerSeries);
+    const count = chosen.length;
+    const input = new Float32Array(count * PIXELS * CHANNELS);
+    chosen.forEach((c, i) => input.set(c.data, i * PIXELS * CHANNELS));
+    const body = bodyMasks(input, count);
+    const x = tf.tensor4d(input, [count, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+    const target = tf.tidy(() => {
+      const p = trained.probabilities(x).dataSync();
+      const m = PHASES.map((_, k) => chosen.reduce((a, _c, i) => a + Math.log(p[i * 4 + k]), 0));
+      return m.indexOf(Math.max(...m));
+    });
+    methods.forEach((spec, m) => {
+      const reference = tf.tidy(
+        () =>
+          spec.method.explain(trained, x, target, { layer: spec.layer }).dataSync() as Float32Array,
+      );
+      stages.forEach((g, k) => {
+        const randomised = tf.tidy(
+          () => spec.method.explain(g, x, target, { layer: spec.layer }).dataSync() as Float32Array,
+        );
+        for (let i = 0; i < count; i++)
+          sums[m][k].push(
+            spearman(
+              reference.subarray(i * PIXELS, (i + 1) * PIXELS),
+              randomised.subarray(i * PIXELS, (i + 1) * PIXELS),
+              body[i],
+            ),
+          );
+      });
+    });
+    x.dispose();
+  }
+  stages.forEach((g) => g.dispose());
+  return methods.map((spec, m) => ({ method: spec.key, correlation: sums[m].map(mean) }));
+}
