@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import dcmjs from 'dcmjs';
+import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { PhaseReport } from '../src/derived/phase-report';
 import { derivedUids } from '../src/derived/common';
 import { InvalidInputError } from '../src/errors';
@@ -17,7 +17,7 @@ const result: PhaseResult = {
   model: { name: 'phaselens-phase', version: '1.0.0' },
 };
 
-async function written(ds: dcmjs.NaturalDataset): Promise<string> {
+async function written(ds: NaturalDataset): Promise<string> {
   const file = path.join(await tempDir(), 'object.dcm');
   await fs.writeFile(file, new Uint8Array(encodePart10(ds, '1.2.840.10008.1.2.1')));
   return file;
