@@ -2,6 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { PhaseReport } from '../src/derived/phase-report';
+import { MapParametricMap } from '../src/derived/parametric-map';
+import { MapSecondaryCapture } from '../src/derived/secondary-capture';
+import type { AttributionMap } from '../src/attribution/explain-series';
 import { derivedUids } from '../src/derived/common';
 import { InvalidInputError } from '../src/errors';
 import type { PhaseResult } from '../src/model/classify';
@@ -70,5 +73,113 @@ describe('phase report (Comprehensive SR)', () => {
           probabilities: { ...result.probabilities, delayed: 0.5 },
         }),
     ).toThrow(InvalidInputError);
+  });
+});
+
+function readBack(file: string): Promise<NaturalDataset> {
+  return fs.readFile(file).then((bytes) => {
+    const dict = dcmjs.data.DicomMessage.readFile(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+  });
+}
+
+describe('map objects: Secondary Capture and Parametric Map', () => {
+  const series = makeDemoSeries({ rows: 96, columns: 80, slices: 5, seed: 'maps' });
+  const plane = series.rows * series.columns;
+  // A map with a known shape: a ramp along the columns, strongest on slice 3.
+  const values = Float32Array.from(
+    { length: series.hu.length },
+    (_, i) => ((i % series.columns) / series.columns) * (Math.floor(i / plane) === 2 ? 2 : 1),
+  );
+  const map: AttributionMap = {
+    method: 'gradcam',
+    layer: 'conv5',
+    target: 'portal-venous',
+    values,
+  };
+
+  it('Secondary Capture: one RGB image per slice, annotated, each referencing its CT slice', async () => {
+    const sc = new MapSecondaryCapture(series, map, result);
+    expect(sc.datasets).toHaveLength(series.slices);
+    const file = await written(sc.datasets[2]);
+    expect(dciodvfy(file)).toEqual([]);
+    const ds = await readBack(file);
+    expect(ds.BurnedInAnnotation).toBe('YES');
+    expect(ds.SamplesPerPixel).toBe(3);
+    const source = ([] as NaturalDataset[]).concat(ds.SourceImageSequence as NaturalDataset[])[0];
+    expect(source.ReferencedSOPInstanceUID).toBe(series.instances[2].sopInstanceUid);
+    // The high end of the ramp is coloured (red dominant), the low end stays grey.
+    const rgb = new Uint8Array((ds.PixelData as ArrayBuffer[])[0]);
+    const at = (row: number, col: number): number[] =>
+      Array.from(
+        rgb.subarray((row * series.columns + col) * 3, (row * series.columns + col) * 3 + 3),
+      );
+    const [r, , b] = at(60, series.columns - 12);
+    expect(r).toBeGreaterThan(b + 40);
+    const [r0, g0, b0] = at(60, 2);
+    expect(r0).toBe(g0);
+    expect(g0).toBe(b0);
+  });
+
+  it.each(['uint16', 'float32'] as const)(
+    'Parametric Map (%s): the CT grid exactly, values through the real world value mapping',
+    async (format) => {
+      const pm = new MapParametricMap(series, map, result, { format });
+      const file = await written(pm.dataset);
+      expect(dciodvfy(file)).toEqual([]);
+      const ds = await readBack(file);
+      expect(ds.NumberOfFrames).toBe(series.slices);
+      expect(ds.Rows).toBe(series.rows);
+      expect(ds.Columns).toBe(series.columns);
+      expect(ds.FrameOfReferenceUID).toBe(series.frameOfReferenceUid);
+      const shared = ([] as NaturalDataset[]).concat(
+        ds.SharedFunctionalGroupsSequence as NaturalDataset[],
+      )[0];
+      const mapping = ([] as NaturalDataset[]).concat(
+        shared.RealWorldValueMappingSequence as NaturalDataset[],
+      )[0];
+      const quantity = ([] as NaturalDataset[]).concat(
+        mapping.QuantityDefinitionSequence as NaturalDataset[],
+      )[0];
+      const code = ([] as NaturalDataset[]).concat(
+        quantity.ConceptCodeSequence as NaturalDataset[],
+      )[0];
+      expect(code.CodeValue).toBe('130403'); // CID 217 Gradient-weighted class activation
+      const frames = ds.PerFrameFunctionalGroupsSequence as NaturalDataset[];
+      frames.forEach((f, s) => {
+        const pos = ([] as NaturalDataset[]).concat(f.PlanePositionSequence as NaturalDataset[])[0];
+        (pos.ImagePositionPatient as number[]).forEach((v, k) =>
+          expect(v).toBeCloseTo(series.geometry.positions[s][k], 4),
+        );
+        const derivation = ([] as NaturalDataset[]).concat(
+          f.DerivationImageSequence as NaturalDataset[],
+        )[0];
+        const src = ([] as NaturalDataset[]).concat(
+          derivation.SourceImageSequence as NaturalDataset[],
+        )[0];
+        expect(src.ReferencedSOPInstanceUID).toBe(series.instances[s].sopInstanceUid);
+      });
+      const slope = Number(mapping.RealWorldValueSlope);
+      const stored =
+        format === 'uint16'
+          ? new Uint16Array((ds.PixelData as ArrayBuffer[])[0])
+          : new Float32Array((ds.FloatPixelData as ArrayBuffer[])[0]);
+      let worst = 0;
+      for (let i = 0; i < values.length; i++)
+        worst = Math.max(worst, Math.abs(stored[i] * slope - values[i]));
+      expect(worst).toBeLessThanOrEqual(format === 'uint16' ? slope / 2 + 1e-9 : 1e-6);
+      const referenced = ([] as NaturalDataset[]).concat(
+        ds.ReferencedSeriesSequence as NaturalDataset[],
+      )[0];
+      expect(referenced.SeriesInstanceUID).toBe(series.seriesInstanceUid);
+    },
+  );
+
+  it('refuses a map that does not fit the series', () => {
+    const bad = { ...map, values: new Float32Array(10) };
+    expect(() => new MapParametricMap(series, bad, result)).toThrow(/has 10 values/);
+    expect(() => new MapSecondaryCapture(series, bad, result)).toThrow(InvalidInputError);
   });
 });

@@ -10,10 +10,17 @@ export class Canvas {
   constructor(
     readonly width: number,
     readonly height: number,
-    background: Rgb = [255, 255, 255],
+    background: Rgb | Uint8Array = [255, 255, 255],
   ) {
-    this.pixels = new Uint8Array(width * height * 3);
-    this.fill(0, 0, width, height, background);
+    if (background instanceof Uint8Array) {
+      // Draw onto existing RGB pixels (annotating an image in place).
+      if (background.length !== width * height * 3)
+        throw new RangeError(`canvas: ${background.length} bytes for ${width} x ${height} RGB`);
+      this.pixels = background;
+    } else {
+      this.pixels = new Uint8Array(width * height * 3);
+      this.fill(0, 0, width, height, background);
+    }
   }
 
   set(x: number, y: number, [r, g, b]: Rgb): void {

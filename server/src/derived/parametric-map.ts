@@ -1,0 +1,206 @@
+import type { NaturalDataset } from 'dcmjs';
+import type { AttributionMap } from '../attribution/explain-series';
+import { InvalidInputError } from '../errors';
+import type { PhaseResult } from '../model/classify';
+import type { CtSeries } from '../series/types';
+import { deterministicUid } from '../util/uid';
+import { copiedModules, derivedUids, SOFTWARE_NAME, SOFTWARE_VERSION } from './common';
+
+export const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
+
+const code = (value: string, scheme: string, meaning: string): NaturalDataset => ({
+  CodeValue: value,
+  CodingSchemeDesignator: scheme,
+  CodeMeaning: meaning,
+});
+
+/** CID 217 "Visual Explanation": the map methods DICOM has a code for. */
+const VISUAL_EXPLANATION: Record<string, NaturalDataset> = {
+  cam: code('130402', 'DCM', 'Class activation'),
+  gradcam: code('130403', 'DCM', 'Gradient-weighted class activation'),
+  saliency: code('130404', 'DCM', 'Saliency'),
+};
+
+const fmt = (v: number): number => Number(v.toFixed(6));
+
+export type PixelFormat = 'uint16' | 'float32';
+
+/**
+ * One map as a Parametric Map: a multi-frame object on exactly the CT's grid (same rows,
+ * columns, orientation, positions and frame of reference), one frame per slice. 16-bit pixels by
+ * default, mapped to map values by the Real World Value Mapping (Orthanc 1.10 cannot serve Float
+ * Pixel Data frames); float32 as an option. Each frame references its CT slice (Derivation Image
+ * with Source Image), and the object references the whole series, as OHIF's parametric-map
+ * overlay needs.
+ */
+export class MapParametricMap {
+  readonly dataset: NaturalDataset;
+
+  constructor(
+    series: CtSeries,
+    map: AttributionMap,
+    result: PhaseResult,
+    options: { format?: PixelFormat; created?: Date } = {},
+  ) {
+    const { rows, columns, slices } = series;
+    const plane = rows * columns;
+    if (map.values.length !== slices * plane)
+      throw new InvalidInputError(
+        `parametric map: the ${map.method} map has ${map.values.length} values, the series ${slices * plane}`,
+      );
+    const format = options.format ?? 'uint16';
+    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
+    const uids = derivedUids(series, result.model, `parametric-map/${name}-${format}`);
+    let max = 0;
+    for (let i = 0; i < map.values.length; i++) if (map.values[i] > max) max = map.values[i];
+    const slope = max > 0 ? max / 65535 : 1;
+    let pixels: Uint16Array | Float32Array;
+    if (format === 'uint16') {
+      pixels = new Uint16Array(map.values.length);
+      for (let i = 0; i < pixels.length; i++) {
+        const v = Math.round(Math.max(0, map.values[i]) / slope);
+        pixels[i] = v > 65535 ? 65535 : v;
+      }
+    } else {
+      pixels = Float32Array.from(map.values);
+    }
+    const quantity = VISUAL_EXPLANATION[map.method];
+    const mapping: NaturalDataset = {
+      LUTExplanation: `${map.method} attribution for ${map.target}`,
+      LUTLabel: name.slice(0, 16),
+      MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')],
+      RealWorldValueIntercept: 0,
+      RealWorldValueSlope: format === 'uint16' ? slope : 1,
+      ...(format === 'uint16'
+        ? {
+            RealWorldValueFirstValueMapped: 0,
+            RealWorldValueLastValueMapped: 65535,
+            _vrMap: { RealWorldValueFirstValueMapped: 'US', RealWorldValueLastValueMapped: 'US' },
+          }
+        : {
+            DoubleFloatRealWorldValueFirstValueMapped: 0,
+            DoubleFloatRealWorldValueLastValueMapped: max,
+          }),
+      ...(quantity
+        ? {
+            QuantityDefinitionSequence: [
+              {
+                ValueType: 'CODE',
+                ConceptNameCodeSequence: [code('246205007', 'SCT', 'Quantity')],
+                ConceptCodeSequence: [quantity],
+              },
+            ],
+          }
+        : {}),
+    };
+    const frameType = ['DERIVED', 'PRIMARY', 'VOLUME', 'NONE'];
+    const h = series.header;
+    const dimensionOrganizationUid = deterministicUid('dimensions', uids.seriesInstanceUid);
+    const thickness = Number(h.SliceThickness ?? series.geometry.sliceSpacing);
+    this.dataset = {
+      ...copiedModules(series, options.created ?? new Date()),
+      SOPClassUID: PARAMETRIC_MAP,
+      SOPInstanceUID: uids.instanceUid(1),
+      Modality: 'OT',
+      SeriesInstanceUID: uids.seriesInstanceUid,
+      SeriesNumber: 9903,
+      SeriesDescription: `PhaseLens ${name} parametric map (${result.phase})`,
+      BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
+      FrameOfReferenceUID: series.frameOfReferenceUid,
+      PositionReferenceIndicator: '',
+      DeviceSerialNumber: SOFTWARE_VERSION,
+      InstanceNumber: 1,
+      ImageType: frameType,
+      ContentLabel: name
+        .toUpperCase()
+        .replace(/[^A-Z0-9_ ]/g, '_')
+        .slice(0, 16),
+      ContentDescription: `${SOFTWARE_NAME} ${map.method} map for ${map.target}`,
+      ContentCreatorName: '',
+      ContentQualification: 'RESEARCH',
+      AcquisitionContextSequence: [],
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      PixelPresentation: 'MONOCHROME',
+      Rows: rows,
+      Columns: columns,
+      BitsAllocated: format === 'uint16' ? 16 : 32,
+      ...(format === 'uint16' ? { BitsStored: 16, HighBit: 15, PixelRepresentation: 0 } : {}),
+      PresentationLUTShape: 'IDENTITY',
+      LossyImageCompression: '00',
+      BurnedInAnnotation: 'NO',
+      RecognizableVisualFeatures: 'NO',
+      NumberOfFrames: slices,
+      DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+      DimensionIndexSequence: [
+        {
+          DimensionOrganizationUID: dimensionOrganizationUid,
+          DimensionIndexPointer: 0x00200032,
+          FunctionalGroupPointer: 0x00209113,
+          DimensionDescriptionLabel: 'Image Position',
+        },
+      ],
+      SharedFunctionalGroupsSequence: [
+        {
+          PixelMeasuresSequence: [
+            {
+              PixelSpacing: series.geometry.pixelSpacing.map(fmt),
+              SliceThickness: fmt(thickness),
+            },
+          ],
+          PlaneOrientationSequence: [
+            { ImageOrientationPatient: series.geometry.orientation.map(fmt) },
+          ],
+          RealWorldValueMappingSequence: [mapping],
+          ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
+          PixelValueTransformationSequence: [
+            { RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'US' },
+          ],
+          ...(format === 'uint16'
+            ? {
+                FrameVOILUTSequence: [
+                  { WindowCenter: 32768, WindowWidth: 65536, VOILUTFunction: 'LINEAR' },
+                ],
+              }
+            : {}),
+        },
+      ],
+      PerFrameFunctionalGroupsSequence: Array.from({ length: slices }, (_, s) => {
+        const source = series.instances[s];
+        return {
+          FrameContentSequence: [{ DimensionIndexValues: [s + 1] }],
+          PlanePositionSequence: [{ ImagePositionPatient: series.geometry.positions[s].map(fmt) }],
+          DerivationImageSequence: [
+            {
+              DerivationCodeSequence: [code('112187', 'DCM', 'Unspecified method of calculation')],
+              SourceImageSequence: [
+                {
+                  ReferencedSOPClassUID: source.sopClassUid,
+                  ReferencedSOPInstanceUID: source.sopInstanceUid,
+                  ...(source.frameNumber ? { ReferencedFrameNumber: source.frameNumber } : {}),
+                  PurposeOfReferenceCodeSequence: [
+                    code('121322', 'DCM', 'Source image for image processing operation'),
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+      }),
+      ReferencedSeriesSequence: [
+        {
+          SeriesInstanceUID: series.seriesInstanceUid,
+          ReferencedInstanceSequence: [
+            ...new Map(series.instances.map((i) => [i.sopInstanceUid, i])).values(),
+          ].map((i) => ({
+            ReferencedSOPClassUID: i.sopClassUid,
+            ReferencedSOPInstanceUID: i.sopInstanceUid,
+          })),
+        },
+      ],
+      ...(format === 'uint16'
+        ? { PixelData: [pixels.buffer], _vrMap: { PixelData: 'OW' } }
+        : { FloatPixelData: [pixels.buffer] }),
+    };
+  }
+}

@@ -1,0 +1,103 @@
+import type { NaturalDataset } from 'dcmjs';
+import type { AttributionMap } from '../attribution/explain-series';
+import { InvalidInputError } from '../errors';
+import type { PhaseResult } from '../model/classify';
+import { Canvas } from '../render/canvas';
+import { heat, positiveQuantile } from '../render/colormap';
+import { fuseSlice } from '../render/overlay';
+import type { CtSeries } from '../series/types';
+import { copiedModules, derivedUids } from './common';
+
+export const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
+
+const fmt = (v: number): number => Number(v.toFixed(6));
+
+/**
+ * One map as a Secondary Capture series: per CT slice an RGB image of the map fused in colour
+ * over the soft-tissue window, a colour bar, and a burned-in line naming the method, the phase
+ * and the confidence (BurnedInAnnotation YES). Single-frame objects, one per slice: every
+ * viewer and PACS shows those as a scrollable stack in slice order (InstanceNumber), where
+ * multi-frame true-colour support varies; each image references its CT slice.
+ */
+export class MapSecondaryCapture {
+  readonly datasets: NaturalDataset[];
+
+  constructor(series: CtSeries, map: AttributionMap, result: PhaseResult, created = new Date()) {
+    const plane = series.rows * series.columns;
+    if (map.values.length !== series.slices * plane)
+      throw new InvalidInputError(
+        `secondary capture: the ${map.method} map has ${map.values.length} values, the series ${series.slices * plane}`,
+      );
+    if (series.rows < 64 || series.columns < 64)
+      throw new InvalidInputError(
+        'secondary capture: the series is too small to annotate (< 64 px)',
+      );
+    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
+    const uids = derivedUids(series, result.model, `secondary-capture/${name}`);
+    const scale = positiveQuantile(map.values, 0.995);
+    const label = `PHASELENS ${name.toUpperCase()} - ${result.phase.toUpperCase()} ${(result.confidence * 100).toFixed(0)}% - RESEARCH ONLY`;
+    const common = copiedModules(series, created);
+    const description = `PhaseLens ${name} map (${result.phase})`;
+    this.datasets = Array.from({ length: series.slices }, (_, s) => {
+      const rgb = fuseSlice(series, s, map.values, { scale });
+      annotate(rgb, series.columns, series.rows, label);
+      const source = series.instances[s];
+      return {
+        ...common,
+        SOPClassUID: SECONDARY_CAPTURE,
+        SOPInstanceUID: uids.instanceUid(s + 1),
+        Modality: 'OT',
+        ConversionType: 'WSD',
+        BodyPartExamined: String(series.header.BodyPartExamined ?? 'ABDOMEN'),
+        SeriesInstanceUID: uids.seriesInstanceUid,
+        SeriesNumber: 9902,
+        SeriesDescription: description,
+        InstanceNumber: s + 1,
+        PatientOrientation: '',
+        ImageType: ['DERIVED', 'SECONDARY'],
+        DerivationDescription: `${map.method} attribution map for ${map.target}, fused over the CT (window 40/400)`,
+        BurnedInAnnotation: 'YES',
+        ContentQualification: 'RESEARCH',
+        ImageComments: `Slice ${s + 1} of ${series.slices}; z ${fmt(series.geometry.positions[s][2])} mm`,
+        SourceImageSequence: [
+          {
+            ReferencedSOPClassUID: source.sopClassUid,
+            ReferencedSOPInstanceUID: source.sopInstanceUid,
+            ...(source.frameNumber ? { ReferencedFrameNumber: source.frameNumber } : {}),
+          },
+        ],
+        SamplesPerPixel: 3,
+        PhotometricInterpretation: 'RGB',
+        PlanarConfiguration: 0,
+        Rows: series.rows,
+        Columns: series.columns,
+        BitsAllocated: 8,
+        BitsStored: 8,
+        HighBit: 7,
+        PixelRepresentation: 0,
+        PixelData: [rgb.buffer],
+        _vrMap: { PixelData: 'OB' },
+      };
+    });
+  }
+}
+
+/** Burns the label line (top left, on a dark band) and a colour bar (right edge) into RGB pixels. */
+function annotate(rgb: Uint8Array, width: number, height: number, label: string): void {
+  const c = new Canvas(width, height, rgb);
+  const scale = width >= 384 ? 2 : 1;
+  c.fill(0, 0, width, 12 * scale, [0, 0, 0]);
+  c.text(
+    label.slice(0, Math.floor((width - 8) / (6 * scale))),
+    4,
+    2 * scale,
+    [255, 255, 255],
+    scale,
+  );
+  const barHeight = Math.floor(height / 3);
+  const top = Math.floor(height / 3);
+  const x = width - 10 * scale;
+  for (let y = 0; y < barHeight; y++) c.fill(x, top + y, 6 * scale, 1, heat(1 - y / barHeight));
+  c.text('HIGH', x - 2, top - 10 * scale, [255, 255, 255], 1, 'right');
+  c.text('LOW', x - 2, top + barHeight + 2, [255, 255, 255], 1, 'right');
+}
