@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
+import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
+import { DicomWebClient } from '../dicomweb/client';
 import { mapPreview, previewSlices } from '../attribution/preview';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
@@ -12,13 +14,13 @@ import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';
 
 export const explainUsage =
-  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--model DIR]';
+  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--stow DICOMWEB_ROOT] [--float] [--model DIR]';
 
 /** Classifies a series and writes its attribution maps as PNG previews (map over CT). */
 export async function explain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['out', 'maps', 'layer', 'target', 'model', 'series', 'acquisition'],
-    booleans: [],
+    values: ['out', 'maps', 'layer', 'target', 'model', 'series', 'acquisition', 'stow'],
+    booleans: ['float'],
   });
   const [source, ...extra] = args.positional;
   const dir = stringFlag(args, 'out');
@@ -52,12 +54,23 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
     await fs.writeFile(path.join(dir, name), mapPreview(series, map, result, shown));
     written.push(name);
   }
+  // DICOM objects: a Secondary Capture and a Parametric Map series per map, the phase report.
+  const objects = deriveObjects(series, result, maps, {
+    format: args.flags.has('float') ? 'float32' : 'uint16',
+  });
+  const files = await writeDerivedFolder(objects, path.join(dir, 'dicom'));
+  const stow = stringFlag(args, 'stow');
+  if (stow) {
+    const client = new DicomWebClient({ url: stow, auth: pacsAuthFromEnv() });
+    const stored = await storeDerived(objects, client, progressBar('storing objects'));
+    out.write(`Stored ${stored} objects in ${stow}\n`);
+  }
   await fs.writeFile(
     path.join(dir, 'result.json'),
     `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result }, null, 2)}\n`,
   );
   out.write(
-    `Phase: ${result.phase} (confidence ${result.confidence.toFixed(2)})\nWrote ${written.join(', ')} and result.json to ${dir}\n`,
+    `Phase: ${result.phase} (confidence ${result.confidence.toFixed(2)})\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects to ${path.join(dir, 'dicom')}\n`,
   );
   return 0;
 }

@@ -1,0 +1,100 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { NaturalDataset } from 'dcmjs';
+import type { AttributionMap } from '../attribution/explain-series';
+import type { DicomWebClient } from '../dicomweb/client';
+import type { PhaseResult } from '../model/classify';
+import { TransferSyntax } from '../series/transfer-syntax';
+import type { CtSeries } from '../series/types';
+import { encodePart10 } from '../series/write-ct';
+import { MapParametricMap, type PixelFormat } from './parametric-map';
+import { PhaseReport } from './phase-report';
+import { MapSecondaryCapture } from './secondary-capture';
+
+/** Everything an analysis writes back: map series first, the phase report (the "done" mark) last. */
+export interface DerivedObjects {
+  secondaryCaptures: NaturalDataset[][];
+  parametricMaps: NaturalDataset[];
+  phaseReport: NaturalDataset;
+}
+
+export function deriveObjects(
+  series: CtSeries,
+  result: PhaseResult,
+  maps: AttributionMap[],
+  options: { format?: PixelFormat; created?: Date } = {},
+): DerivedObjects {
+  const created = options.created ?? new Date();
+  return {
+    secondaryCaptures: maps.map(
+      (m) => new MapSecondaryCapture(series, m, result, created).datasets,
+    ),
+    parametricMaps: maps.map(
+      (m) => new MapParametricMap(series, m, result, { format: options.format, created }).dataset,
+    ),
+    phaseReport: new PhaseReport(series, result, created).dataset,
+  };
+}
+
+/** In write order: the phase report last, so a failure part-way never leaves it behind. */
+export function inWriteOrder(objects: DerivedObjects): NaturalDataset[] {
+  return [...objects.secondaryCaptures.flat(), ...objects.parametricMaps, objects.phaseReport];
+}
+
+const encode = (ds: NaturalDataset): ArrayBuffer =>
+  encodePart10(ds, TransferSyntax.ExplicitVRLittleEndian);
+
+/**
+ * Writes the objects as Part 10 files under `dir`, one folder per derived series. Written into a
+ * temporary sibling folder and renamed into place at the end: `dir` holds a complete result or
+ * nothing new (a previous complete result is replaced only once the new one is whole).
+ */
+export async function writeDerivedFolder(objects: DerivedObjects, dir: string): Promise<string[]> {
+  const parent = path.dirname(path.resolve(dir));
+  await fs.mkdir(parent, { recursive: true });
+  const staging = await fs.mkdtemp(path.join(parent, `.${path.basename(dir)}.partial-`));
+  const files: string[] = [];
+  try {
+    for (const ds of inWriteOrder(objects)) {
+      const folder = path.join(
+        staging,
+        `series-${String(ds.SeriesNumber)}-${String(ds.SeriesInstanceUID)}`,
+      );
+      await fs.mkdir(folder, { recursive: true });
+      const name = `${String(ds.SOPInstanceUID)}.dcm`;
+      await fs.writeFile(path.join(folder, name), new Uint8Array(encode(ds)));
+      files.push(path.join(dir, path.basename(folder), name));
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rename(staging, dir);
+  } catch (error) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return files;
+}
+
+/**
+ * Stores the objects by STOW-RS in batches, the phase report last: if any batch fails the error
+ * names the PACS and the report is never stored, so nothing in the PACS claims a complete result.
+ * Deterministic UIDs make a repeated analysis replace its objects (Orthanc: OverwriteInstances).
+ */
+export async function storeDerived(
+  objects: DerivedObjects,
+  client: DicomWebClient,
+  onProgress?: (done: number, total: number) => void,
+  batch = 16,
+): Promise<number> {
+  const ordered = inWriteOrder(objects);
+  const body = ordered.slice(0, -1);
+  let done = 0;
+  for (let i = 0; i < body.length; i += batch) {
+    const chunk = body.slice(i, i + batch);
+    await client.storeInstances(chunk.map(encode));
+    done += chunk.length;
+    onProgress?.(done, ordered.length);
+  }
+  await client.storeInstances([encode(objects.phaseReport)]);
+  onProgress?.(ordered.length, ordered.length);
+  return ordered.length;
+}

@@ -1,0 +1,172 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { startProxy } from './fixtures/proxy';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import {
+  deriveObjects,
+  inWriteOrder,
+  storeDerived,
+  writeDerivedFolder,
+} from '../server/src/derived/derive';
+import { PhaseReport } from '../server/src/derived/phase-report';
+import { PacsError } from '../server/src/errors';
+import type { AttributionMap } from '../server/src/attribution/explain-series';
+import type { PhaseResult } from '../server/src/model/classify';
+import { makeDemoSeries } from '../server/src/series/demo-series';
+
+const result: PhaseResult = {
+  phase: 'arterial',
+  confidence: 0.91,
+  probabilities: { 'non-contrast': 0.03, arterial: 0.91, 'portal-venous': 0.05, delayed: 0.01 },
+  slices: [],
+  model: { name: 'phaselens-phase', version: 'test' },
+};
+
+describe('write-back of derived objects', () => {
+  let orthanc: OrthancServer;
+  let client: DicomWebClient;
+  const series = makeDemoSeries({ rows: 64, columns: 64, slices: 6, seed: 'write-back' });
+  const maps: AttributionMap[] = ['sam', 'gradcam'].map((method, k) => ({
+    method,
+    target: 'arterial',
+    values: Float32Array.from({ length: series.hu.length }, (_, i) => ((i * (k + 3)) % 97) / 97),
+  }));
+  const objects = deriveObjects(series, result, maps);
+
+  beforeAll(async () => {
+    orthanc = await startOrthanc();
+    client = new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    });
+  });
+  afterAll(async () => {
+    await orthanc?.stop();
+  });
+
+  const count = async (): Promise<{ series: number; instances: number }> => {
+    const stats = (await (await orthanc.rest('GET', '/statistics')).json()) as {
+      CountSeries: number;
+      CountInstances: number;
+    };
+    return { series: stats.CountSeries, instances: stats.CountInstances };
+  };
+
+  it('stores every object by STOW-RS, reads them back identical, and replaces them when rerun', async () => {
+    const total = await storeDerived(objects, client);
+    const ordered = inWriteOrder(objects);
+    expect(total).toBe(2 * series.slices + 2 + 1);
+    expect(await count()).toEqual({ series: 5, instances: total });
+    // Read back: the SR through Orthanc's REST (Part 10 bytes) parses to the same phase report.
+    const found = (await (
+      await orthanc.rest(
+        'POST',
+        '/tools/find',
+        JSON.stringify({
+          Level: 'Instance',
+          Query: { SOPInstanceUID: objects.phaseReport.SOPInstanceUID },
+        }),
+      )
+    ).json()) as string[];
+    const bytes = new Uint8Array(
+      await (await orthanc.rest('GET', `/instances/${found[0]}/file`)).arrayBuffer(),
+    );
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+      dcmjs.data.DicomMessage.readFile(bytes.buffer).dict,
+    );
+    expect(PhaseReport.read(ds)?.phase).toBe('arterial');
+    // Every stored instance is byte-identical to what was sent (pixel data included).
+    for (const sent of [ordered[0], objects.parametricMaps[1]]) {
+      const ids = (await (
+        await orthanc.rest(
+          'POST',
+          '/tools/find',
+          JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: sent.SOPInstanceUID } }),
+        )
+      ).json()) as string[];
+      const back = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+        dcmjs.data.DicomMessage.readFile(
+          new Uint8Array(
+            await (await orthanc.rest('GET', `/instances/${ids[0]}/file`)).arrayBuffer(),
+          ).buffer,
+        ).dict,
+      ) as NaturalDataset;
+      expect(
+        Buffer.from((back.PixelData as ArrayBuffer[])[0]).equals(
+          Buffer.from((sent.PixelData as ArrayBuffer[])[0]),
+        ),
+      ).toBe(true);
+      expect(back.SeriesInstanceUID).toBe(sent.SeriesInstanceUID);
+    }
+    // The same analysis again (new creation time): same UIDs, replaced, no copies.
+    await storeDerived(
+      deriveObjects(series, result, maps, { created: new Date(Date.now() + 60000) }),
+      client,
+    );
+    expect(await count()).toEqual({ series: 5, instances: total });
+  });
+
+  it('a STOW failure is reported with the PACS named and leaves no phase report behind', async () => {
+    const fresh = makeDemoSeries({ rows: 64, columns: 64, slices: 4, seed: 'write-back-fail' });
+    const failing = deriveObjects(
+      fresh,
+      result,
+      maps.map((m) => ({ ...m, values: m.values.slice(0, fresh.hu.length) })),
+    );
+    // The PACS answers the second STOW request with 500 from then on.
+    let stows = 0;
+    const proxy = await startProxy(orthanc.url, {
+      decide: (_n, req) => (req.method === 'POST' && ++stows >= 2 ? { status: 500 } : 'forward'),
+    });
+    try {
+      const flaky = new DicomWebClient({
+        url: `${proxy.url}/dicom-web`,
+        auth: { username: orthanc.username, password: orthanc.password },
+        retries: 0,
+      });
+      await expect(storeDerived(failing, flaky, undefined, 4)).rejects.toThrow(PacsError);
+      await expect(storeDerived(failing, flaky, undefined, 4)).rejects.toThrow(
+        /PACS http:\/\/127\.0\.0\.1:\d+\/dicom-web/,
+      );
+    } finally {
+      await proxy.close();
+    }
+    const sr = (await (
+      await orthanc.rest(
+        'POST',
+        '/tools/find',
+        JSON.stringify({
+          Level: 'Instance',
+          Query: { SOPInstanceUID: failing.phaseReport.SOPInstanceUID },
+        }),
+      )
+    ).json()) as string[];
+    expect(sr).toEqual([]);
+  });
+
+  it('writes a folder atomically: a complete set or nothing', async () => {
+    const dir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-derived-')), 'dicom');
+    const files = await writeDerivedFolder(objects, dir);
+    expect(files).toHaveLength(inWriteOrder(objects).length);
+    const folders = await fs.readdir(dir);
+    expect(folders).toHaveLength(5);
+    const parent = await fs.readdir(path.dirname(dir));
+    expect(parent.filter((n) => n.includes('partial'))).toEqual([]);
+    // A failure after most objects are written (the last one cannot be named: a full disk, say).
+    const failingReport = new Proxy(objects.phaseReport, {
+      get: (target, key) => {
+        if (key === 'SOPInstanceUID') throw new Error('no space left on device');
+        return target[key as string];
+      },
+    });
+    await expect(
+      writeDerivedFolder({ ...objects, phaseReport: failingReport }, dir),
+    ).rejects.toThrow(/no space left/);
+    // The previous complete result is still there, and no staging folder is left behind.
+    expect(await fs.readdir(dir)).toHaveLength(5);
+    expect((await fs.readdir(path.dirname(dir))).filter((n) => n.includes('partial'))).toEqual([]);
+  });
+});
