@@ -88,6 +88,29 @@ describe('wasm training kernels, checked against the cpu backend', () => {
     },
   );
 
+  it.each<[string, number[], number, number, 'same' | 'valid']>([
+    ['2x2 stride 2', [2, 8, 10, 3], 2, 2, 'valid'],
+    ['3x3 stride 2 same (overlapping windows)', [1, 9, 7, 2], 3, 2, 'same'],
+    ['3x3 stride 1 valid', [2, 6, 6, 2], 3, 1, 'valid'],
+  ])(
+    'MaxPoolGrad as a scatter of the argmax, behind a ReLU: %s',
+    async (_n, shape, size, stride, pad) => {
+      const inputs = [random(shape, 41)];
+      const grad = (x: tf.Tensor): tf.Tensor[] => {
+        const pooledShape = tf.maxPool(tf.relu(x) as tf.Tensor4D, size, stride, pad).shape;
+        const dy = tf.randomNormal(pooledShape, 0, 1, 'float32', 43);
+        const g = tf.grad((xx: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(tf.relu(xx) as tf.Tensor4D, size, stride, pad), dy)),
+        )(x);
+        return [g];
+      };
+      const [cpu] = await on('cpu', inputs, grad);
+      const [wasm] = await on('wasm', inputs, grad);
+      expectClose(wasm, cpu);
+      expect(Math.max(...Array.from(wasm).map(Math.abs))).toBeGreaterThan(0);
+    },
+  );
+
   it('batch normalisation: the closed-form training gradient equals autodiff of the definition', async () => {
     const inputs = [
       random([3, 5, 4, 6], 23),
