@@ -56,7 +56,11 @@ describe('phase report (Comprehensive SR)', () => {
     const b = new PhaseReport(series, result, new Date(0)).dataset;
     expect(b.SOPInstanceUID).toBe(a.SOPInstanceUID);
     expect(b.SeriesInstanceUID).toBe(a.SeriesInstanceUID);
-    const other = derivedUids(series, { ...result.model, version: '1.0.1' }, 'phase-report');
+    const other = derivedUids(
+      series.seriesInstanceUid,
+      { ...result.model, version: '1.0.1' },
+      'phase-report',
+    );
     expect(other.seriesInstanceUid).not.toBe(a.SeriesInstanceUID);
     for (const uid of [a.SOPInstanceUID, a.SeriesInstanceUID] as string[]) {
       expect(uid).toMatch(/^2\.25\.\d+$/);

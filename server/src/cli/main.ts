@@ -8,6 +8,7 @@ import { evaluate, evaluateUsage } from './evaluate';
 import { train, trainUsage } from './train';
 import { explain, explainUsage } from './explain';
 import { study, studyUsage } from './study';
+import { serve, serveUsage } from './serve';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -27,6 +28,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: explain,
     usage: explainUsage,
     summary: 'classify a series and write its attribution maps (CAM, Grad-CAM, saliency, ...)',
+  },
+  serve: {
+    run: serve,
+    usage: serveUsage,
+    summary: 'run the HTTP service the OHIF extension calls (analyses, SSE progress, phase lookup)',
   },
   study: {
     run: study,

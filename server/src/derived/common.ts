@@ -15,11 +15,11 @@ export type DerivedKind =
  * the same UIDs, so a repeated analysis replaces its objects in the PACS instead of adding copies.
  */
 export function derivedUids(
-  series: CtSeries,
+  sourceSeriesInstanceUid: string,
   model: PhaseResult['model'],
   kind: DerivedKind,
 ): { seriesInstanceUid: string; instanceUid: (n: number) => string } {
-  const base = [series.seriesInstanceUid, model.name, model.version, kind];
+  const base = [sourceSeriesInstanceUid, model.name, model.version, kind];
   return {
     seriesInstanceUid: deterministicUid('series', ...base),
     instanceUid: (n: number) => deterministicUid('instance', ...base, n),

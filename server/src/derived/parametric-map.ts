@@ -50,7 +50,11 @@ export class MapParametricMap {
       );
     const format = options.format ?? 'uint16';
     const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
-    const uids = derivedUids(series, result.model, `parametric-map/${name}-${format}`);
+    const uids = derivedUids(
+      series.seriesInstanceUid,
+      result.model,
+      `parametric-map/${name}-${format}`,
+    );
     let max = 0;
     for (let i = 0; i < map.values.length; i++) if (map.values[i] > max) max = map.values[i];
     const slope = max > 0 ? max / 65535 : 1;

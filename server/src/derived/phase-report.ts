@@ -45,7 +45,7 @@ export class PhaseReport {
       );
     if (series.instances.length === 0)
       throw new InvalidInputError('phase report: the source series has no instances to reference');
-    const uids = derivedUids(series, result.model, 'phase-report');
+    const uids = derivedUids(series.seriesInstanceUid, result.model, 'phase-report');
     const phaseText = (p: Phase): NaturalDataset => ({
       RelationshipType: 'HAS CONCEPT MOD',
       ValueType: 'TEXT',

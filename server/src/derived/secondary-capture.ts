@@ -33,7 +33,7 @@ export class MapSecondaryCapture {
         'secondary capture: the series is too small to annotate (< 64 px)',
       );
     const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
-    const uids = derivedUids(series, result.model, `secondary-capture/${name}`);
+    const uids = derivedUids(series.seriesInstanceUid, result.model, `secondary-capture/${name}`);
     const scale = positiveQuantile(map.values, 0.995);
     const label = `PHASELENS ${name.toUpperCase()} - ${result.phase.toUpperCase()} ${(result.confidence * 100).toFixed(0)}% - RESEARCH ONLY`;
     const common = copiedModules(series, created);

@@ -1,0 +1,132 @@
+import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { METHODS } from '../attribution/index';
+import { explainSeries } from '../attribution/explain-series';
+import { derivedUids } from '../derived/common';
+import { deriveObjects, storeDerived } from '../derived/derive';
+import { PhaseReport } from '../derived/phase-report';
+import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
+import type { PhaseModel } from '../model/phase-model';
+import type { Phase } from '../phantom/enhancement';
+import { readDicomWebSeries } from '../series/read-dicomweb';
+import type { AnalysisResult, Job, JobProgress, RunAnalysis } from './jobs';
+
+/** PACS credentials for a job: the viewer's header in pass-through mode, else the service's. */
+export function authFor(
+  authorization: string | undefined,
+  own: PacsAuth | undefined,
+): PacsAuth | undefined {
+  if (!authorization) return own;
+  const [scheme, value] = authorization.split(/\s+/, 2);
+  if (/^bearer$/i.test(scheme) && value) return { token: value };
+  if (/^basic$/i.test(scheme) && value) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const at = decoded.indexOf(':');
+    if (at > 0) return { username: decoded.slice(0, at), password: decoded.slice(at + 1) };
+  }
+  return own;
+}
+
+/**
+ * One analysis: read the series over DICOMweb, classify it, compute the maps, and (with
+ * write-back) store the Secondary Capture and Parametric Map series and the phase report.
+ * Progress: reading 0-0.35, classifying and maps 0.35-0.8, writing 0.8-1.
+ */
+export function analysisRunner(
+  model: PhaseModel,
+  pacsUrl: string,
+  pacsAuth: PacsAuth | undefined,
+): RunAnalysis {
+  return async (job: Job, report: (p: JobProgress) => void): Promise<AnalysisResult> => {
+    const { request } = job;
+    const auth = authFor(job.authorization, pacsAuth);
+    const client = new DicomWebClient({ url: pacsUrl, auth });
+    const series = await readDicomWebSeries(
+      {
+        root: pacsUrl,
+        studyInstanceUid: request.studyInstanceUid,
+        seriesInstanceUid: request.seriesInstanceUid,
+      },
+      {
+        client,
+        auth,
+        onProgress: (done, total) => report({ stage: 'reading', fraction: 0.35 * (done / total) }),
+      },
+    );
+    report({ stage: 'classifying', fraction: 0.35 });
+    const { result, maps } = await explainSeries(model, series, {
+      methods: request.maps.map((m) => METHODS[m]),
+      onProgress: (done, total) =>
+        report({ stage: 'maps', fraction: 0.35 + 0.45 * (done / total) }),
+    });
+    const derivedSeries: AnalysisResult['derivedSeries'] = {
+      secondaryCaptures: {},
+      parametricMaps: {},
+    };
+    if (request.writeBack) {
+      report({ stage: 'writing', fraction: 0.8 });
+      const objects = deriveObjects(series, result, maps);
+      await storeDerived(objects, client, (done, total) =>
+        report({ stage: 'writing', fraction: 0.8 + 0.2 * (done / total) }),
+      );
+      derivedSeries.phaseReport = String(objects.phaseReport.SeriesInstanceUID);
+      maps.forEach((m, k) => {
+        const name = `${m.method}${m.layer ? `-${m.layer}` : ''}`;
+        derivedSeries.secondaryCaptures[name] = String(
+          objects.secondaryCaptures[k][0].SeriesInstanceUID,
+        );
+        derivedSeries.parametricMaps[name] = String(objects.parametricMaps[k].SeriesInstanceUID);
+      });
+    }
+    return {
+      phase: result.phase,
+      confidence: result.confidence,
+      probabilities: result.probabilities,
+      slices: result.slices,
+      model: result.model,
+      derivedSeries,
+    };
+  };
+}
+
+export interface StoredPhase {
+  phase: Phase;
+  probabilities: Record<Phase, number>;
+  model: { name: string; version: string };
+  studyInstanceUid: string;
+  phaseReportSeriesInstanceUid: string;
+}
+
+/**
+ * The phase of a series as a PhaseLens report in the PACS says it (auto-tagged by the watcher
+ * or an earlier analysis): QIDO finds the series' study, the report's series UID follows from
+ * the source series and the model (deterministic UIDs), and its metadata holds the phase.
+ */
+export async function phaseFromPacs(
+  client: DicomWebClient,
+  seriesInstanceUid: string,
+  model: { name: string; version: string },
+): Promise<StoredPhase | undefined> {
+  const found = await client.searchForSeries({ SeriesInstanceUID: seriesInstanceUid });
+  const study = found[0]?.['0020000D']?.Value?.[0] as string | undefined;
+  if (!study) return undefined;
+  const reportSeries = derivedUids(seriesInstanceUid, model, 'phase-report').seriesInstanceUid;
+  let metadata;
+  try {
+    metadata = await client.retrieveSeriesMetadata(study, reportSeries);
+  } catch {
+    return undefined;
+  }
+  for (const json of metadata) {
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(json) as NaturalDataset;
+    const read = PhaseReport.read(ds);
+    if (read && read.sourceSeriesInstanceUid === seriesInstanceUid)
+      return {
+        phase: read.phase,
+        probabilities: read.probabilities,
+        model: read.model,
+        studyInstanceUid: study,
+        phaseReportSeriesInstanceUid: reportSeries,
+      };
+  }
+  return undefined;
+}

@@ -1,0 +1,326 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { METHODS } from '../attribution/index';
+import { DicomWebClient } from '../dicomweb/client';
+import { PacsError } from '../errors';
+import type { PhaseModel } from '../model/phase-model';
+import { authFor, phaseFromPacs } from './analysis';
+import type { ServiceConfig } from './config';
+import { JobQueue, jobView, QueueFullError, type AnalysisRequest, type Job } from './jobs';
+import type { Logger } from './log';
+import { openApiDocument } from './openapi';
+
+const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isUid = (v: unknown): v is string =>
+  typeof v === 'string' && v.length <= 64 && UID.test(v);
+
+class BadRequest extends Error {}
+
+/** Checks an analysis request strictly: known fields only, valid UIDs and map names. */
+export function parseAnalysisRequest(body: unknown, config: ServiceConfig): AnalysisRequest {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequest('the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter(
+    (k) => !['studyInstanceUid', 'seriesInstanceUid', 'maps', 'writeBack'].includes(k),
+  );
+  if (unknown.length) throw new BadRequest(`unknown field(s): ${unknown.join(', ')}`);
+  if (!isUid(b.studyInstanceUid)) throw new BadRequest('studyInstanceUid is not a valid DICOM UID');
+  if (!isUid(b.seriesInstanceUid))
+    throw new BadRequest('seriesInstanceUid is not a valid DICOM UID');
+  let maps = config.defaultMaps;
+  if (b.maps !== undefined) {
+    if (!Array.isArray(b.maps) || b.maps.length > 8 || b.maps.some((m) => typeof m !== 'string'))
+      throw new BadRequest('maps must be an array of at most 8 method names');
+    const bad = (b.maps as string[]).filter((m) => !METHODS[m]);
+    if (bad.length)
+      throw new BadRequest(
+        `unknown map(s): ${bad.join(', ')} (known: ${Object.keys(METHODS).join(', ')})`,
+      );
+    maps = [...new Set(b.maps as string[])];
+  }
+  if (b.writeBack !== undefined && typeof b.writeBack !== 'boolean')
+    throw new BadRequest('writeBack must be true or false');
+  return {
+    studyInstanceUid: b.studyInstanceUid,
+    seriesInstanceUid: b.seriesInstanceUid,
+    maps,
+    writeBack: (b.writeBack as boolean | undefined) ?? config.writeBack,
+  };
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface ServiceDeps {
+  config: ServiceConfig;
+  model: PhaseModel;
+  queue: JobQueue;
+  log: Logger;
+}
+
+/**
+ * The HTTP service: analyses (submit, state, SSE progress), the phase of a series, health and
+ * readiness, and its OpenAPI document. Thin: parsing, auth and responses; the work is the queue's.
+ */
+export function createApp({ config, model, queue, log }: ServiceDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Request id and structured access log.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const id = given && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () =>
+      log.info('request', {
+        requestId: id,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }),
+    );
+    next();
+  });
+
+  // Path tricks: encoded slashes, dot segments, NUL.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (/%2f|%5c|%00|\/\.\.?(\/|$)/i.test(req.originalUrl.split('?')[0]))
+      return void res.status(400).json({ error: 'invalid path', requestId: res.locals.requestId });
+    next();
+  });
+
+  // CORS for configured origins only.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const origin = req.get('origin');
+    if (origin && config.corsOrigins.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Request-Id');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id, Location, Retry-After');
+    }
+    if (req.method === 'OPTIONS') {
+      if (!origin || !config.corsOrigins.includes(origin))
+        return void res
+          .status(403)
+          .json({ error: 'origin not allowed', requestId: res.locals.requestId });
+      return void res.status(204).end();
+    }
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/api/v1/openapi.json', (_req, res) => void res.json(openApiDocument));
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {
+      model: `${model.metadata.name} ${model.metadata.version}`,
+    };
+    try {
+      await new DicomWebClient({
+        url: config.pacsUrl,
+        auth: config.pacsAuth,
+        retries: 0,
+        timeoutMs: 5000,
+      }).searchForSeries({ limit: '1' });
+      checks.pacs = 'reachable';
+    } catch (error) {
+      checks.pacs = (error as Error).message;
+      return void res.status(503).json({ status: 'not ready', checks });
+    }
+    res.json({ status: 'ok', checks });
+  });
+
+  // Authentication for the API.
+  app.use('/api', (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const deny = (): void => {
+      res.setHeader(
+        'WWW-Authenticate',
+        config.auth === 'basic' ? 'Basic realm="PhaseLens"' : 'Bearer',
+      );
+      res.status(401).json({ error: 'authentication required', requestId: res.locals.requestId });
+    };
+    if (config.auth === 'none') return next();
+    if (config.auth === 'passthrough') {
+      if (!/^(Bearer|Basic) \S+$/i.test(header)) return deny();
+      res.locals.passAuthorization = header;
+      return next();
+    }
+    if (config.auth === 'token') {
+      const m = /^Bearer (\S+)$/i.exec(header);
+      if (!m || !sameSecret(m[1], config.apiToken ?? '')) return deny();
+      return next();
+    }
+    const m = /^Basic (\S+)$/i.exec(header);
+    const user = config.apiUser;
+    if (!m || !user) return deny();
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    if (!sameSecret(decoded, `${user.username}:${user.password}`)) return deny();
+    next();
+  });
+
+  app.use('/api', express.json({ limit: config.bodyLimit, strict: true, type: () => true }));
+
+  app.post('/api/v1/analyses', (req: Request, res: Response) => {
+    let request: AnalysisRequest;
+    try {
+      request = parseAnalysisRequest(req.body, config);
+    } catch (error) {
+      return void res
+        .status(400)
+        .json({ error: (error as Error).message, requestId: res.locals.requestId });
+    }
+    try {
+      const { job, joined } = queue.submit(
+        request,
+        res.locals.passAuthorization as string | undefined,
+      );
+      log.info(joined ? 'analysis joined' : 'analysis queued', {
+        requestId: res.locals.requestId,
+        analysisId: job.id,
+        seriesInstanceUid: request.seriesInstanceUid,
+      });
+      res.setHeader('Location', `/api/v1/analyses/${job.id}`);
+      res.status(202).json({ id: job.id, state: job.state, joined });
+    } catch (error) {
+      if (error instanceof QueueFullError) {
+        res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        return void res.status(429).json({
+          error: 'too many analyses queued; retry later',
+          requestId: res.locals.requestId,
+        });
+      }
+      throw error;
+    }
+  });
+
+  const findJob = (req: Request, res: Response): Job | undefined => {
+    const id = String(req.params.id);
+    if (!UUID.test(id)) {
+      res.status(400).json({ error: 'invalid analysis id', requestId: res.locals.requestId });
+      return undefined;
+    }
+    const job = queue.get(id);
+    if (!job) res.status(404).json({ error: `no analysis ${id}`, requestId: res.locals.requestId });
+    return job;
+  };
+
+  app.get('/api/v1/analyses/:id', (req, res) => {
+    const job = findJob(req, res);
+    if (job) res.json(jobView(job));
+  });
+
+  app.get('/api/v1/analyses/:id/events', (req, res) => {
+    const job = findJob(req, res);
+    if (!job) return;
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Connection', 'keep-alive');
+    res.flushHeaders();
+    const send = (j: Job): void =>
+      void res.write(`event: analysis\ndata: ${JSON.stringify(jobView(j))}\n\n`);
+    send(job);
+    if (job.state === 'done' || job.state === 'failed') return void res.end();
+    const onUpdate = (j: Job): void => send(j);
+    const onEnd = (): void => {
+      cleanup();
+      res.end();
+    };
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+    const cleanup = (): void => {
+      clearInterval(heartbeat);
+      job.events.off('update', onUpdate);
+      job.events.off('end', onEnd);
+    };
+    job.events.on('update', onUpdate);
+    job.events.on('end', onEnd);
+    req.on('close', cleanup);
+  });
+
+  app.get('/api/v1/series/:uid/phase', async (req, res) => {
+    const uid = String(req.params.uid);
+    if (!isUid(uid))
+      return void res
+        .status(400)
+        .json({ error: 'not a valid DICOM UID', requestId: res.locals.requestId });
+    const job = queue.latestFor(uid);
+    if (job?.result) {
+      const r = job.result;
+      return void res.json({
+        seriesInstanceUid: uid,
+        phase: r.phase,
+        probabilities: r.probabilities,
+        model: r.model,
+        source: 'service',
+        analysisId: job.id,
+      });
+    }
+    try {
+      const client = new DicomWebClient({
+        url: config.pacsUrl,
+        auth: authFor(res.locals.passAuthorization as string | undefined, config.pacsAuth),
+      });
+      const stored = await phaseFromPacs(client, uid, {
+        name: model.metadata.name,
+        version: model.metadata.version,
+      });
+      if (!stored)
+        return void res.status(404).json({
+          error: `no PhaseLens result for series ${uid}`,
+          requestId: res.locals.requestId,
+        });
+      res.json({
+        seriesInstanceUid: uid,
+        phase: stored.phase,
+        probabilities: stored.probabilities,
+        model: stored.model,
+        source: 'pacs',
+      });
+    } catch (error) {
+      if (error instanceof PacsError)
+        return void res.status(502).json({ error: error.message, requestId: res.locals.requestId });
+      throw error;
+    }
+  });
+
+  app.use(
+    '/api',
+    (_req: Request, res: Response) =>
+      void res.status(404).json({ error: 'not found', requestId: res.locals.requestId }),
+  );
+
+  // Errors: body parser problems are the client's (400); anything else is logged and 500.
+  app.use(
+    (
+      error: Error & { type?: string; status?: number },
+      _req: Request,
+      res: Response,
+      next: NextFunction,
+    ) => {
+      void next;
+      if (error.type === 'entity.too.large')
+        return void res.status(400).json({
+          error: `request body over ${config.bodyLimit} bytes`,
+          requestId: res.locals.requestId,
+        });
+      if (error.type === 'entity.parse.failed' || error.status === 400)
+        return void res
+          .status(400)
+          .json({ error: 'the body is not valid JSON', requestId: res.locals.requestId });
+      log.error('unexpected failure', { requestId: res.locals.requestId, error: error.message });
+      res.status(500).json({ error: 'internal error', requestId: res.locals.requestId });
+    },
+  );
+  return app;
+}

@@ -1,0 +1,176 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { InvalidInputError } from '../errors';
+import { METHODS, PAPER_METHODS } from '../attribution/index';
+
+export type AuthMode = 'token' | 'basic' | 'passthrough' | 'none';
+
+/** Everything the service needs, validated once at start. */
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  /** DICOMweb root of the PACS, e.g. http://orthanc:8042/dicom-web */
+  pacsUrl: string;
+  /** The service's own PACS credentials (unless the viewer's are passed through). */
+  pacsAuth?: { username: string; password: string } | { token: string };
+  /** Orthanc REST root, for series user metadata and the /changes feed (the watcher). */
+  orthancUrl?: string;
+  auth: AuthMode;
+  apiToken?: string;
+  apiUser?: { username: string; password: string };
+  corsOrigins: string[];
+  defaultMaps: string[];
+  writeBack: boolean;
+  concurrency: number;
+  queueSize: number;
+  modelDir?: string;
+  /** Request body limit in bytes. */
+  bodyLimit: number;
+}
+
+export class ConfigError extends InvalidInputError {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the configuration from environment variables (PHASELENS_*), with an optional JSON file
+ * (PHASELENS_CONFIG) for defaults; the environment wins. Every problem gets one line, all at
+ * once, so an administrator fixes the file in one go.
+ */
+export function loadConfig(env: Env = process.env): ServiceConfig {
+  const problems: string[] = [];
+  let file: Record<string, unknown> = {};
+  if (env.PHASELENS_CONFIG) {
+    if (!existsSync(env.PHASELENS_CONFIG))
+      problems.push(`PHASELENS_CONFIG: ${env.PHASELENS_CONFIG} does not exist`);
+    else {
+      try {
+        file = JSON.parse(readFileSync(env.PHASELENS_CONFIG, 'utf8')) as Record<string, unknown>;
+      } catch (error) {
+        problems.push(
+          `PHASELENS_CONFIG: ${env.PHASELENS_CONFIG} is not valid JSON (${(error as Error).message})`,
+        );
+      }
+    }
+  }
+  const get = (name: string, key: string): string | undefined => {
+    const v = env[name] ?? file[key];
+    return v === undefined || v === null || v === '' ? undefined : String(v);
+  };
+  const int = (name: string, key: string, fallback: number, min: number, max: number): number => {
+    const v = get(name, key);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${v}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, key: string, fallback: boolean): boolean => {
+    const v = get(name, key);
+    if (v === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+    problems.push(`${name}: expected true or false, got "${v}"`);
+    return fallback;
+  };
+  const url = (name: string, key: string, required: boolean): string | undefined => {
+    const v = get(name, key);
+    if (v === undefined) {
+      if (required)
+        problems.push(
+          `${name}: required (the PACS DICOMweb root, e.g. http://orthanc:8042/dicom-web)`,
+        );
+      return undefined;
+    }
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+      return v.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name}: not an http(s) URL: "${v}"`);
+      return undefined;
+    }
+  };
+
+  const pacsUrl = url('PHASELENS_PACS_URL', 'pacsUrl', true) ?? '';
+  const orthancUrl = url('PHASELENS_ORTHANC_URL', 'orthancUrl', false);
+  const pacsToken = get('PHASELENS_PACS_TOKEN', 'pacsToken');
+  const pacsUser = get('PHASELENS_PACS_USER', 'pacsUser');
+  const pacsPassword = get('PHASELENS_PACS_PASSWORD', 'pacsPassword');
+  if ((pacsUser === undefined) !== (pacsPassword === undefined))
+    problems.push('PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD: give both or neither');
+  const pacsAuth = pacsToken
+    ? { token: pacsToken }
+    : pacsUser && pacsPassword
+      ? { username: pacsUser, password: pacsPassword }
+      : undefined;
+
+  const auth = (get('PHASELENS_AUTH', 'auth') ?? 'token') as AuthMode;
+  if (!['token', 'basic', 'passthrough', 'none'].includes(auth))
+    problems.push(`PHASELENS_AUTH: expected token, basic, passthrough or none, got "${auth}"`);
+  const apiToken = get('PHASELENS_API_TOKEN', 'apiToken');
+  const apiUserName = get('PHASELENS_API_USER', 'apiUser');
+  const apiPassword = get('PHASELENS_API_PASSWORD', 'apiPassword');
+  if (auth === 'token' && !apiToken)
+    problems.push(
+      'PHASELENS_API_TOKEN: required with PHASELENS_AUTH=token (the bearer token clients send)',
+    );
+  if (auth === 'token' && apiToken && apiToken.length < 16)
+    problems.push('PHASELENS_API_TOKEN: use at least 16 characters');
+  if (auth === 'basic' && !(apiUserName && apiPassword))
+    problems.push(
+      'PHASELENS_API_USER and PHASELENS_API_PASSWORD: required with PHASELENS_AUTH=basic',
+    );
+  const host = get('PHASELENS_HOST', 'host') ?? (auth === 'none' ? '127.0.0.1' : '0.0.0.0');
+  if (auth === 'none' && !['127.0.0.1', 'localhost', '::1'].includes(host))
+    problems.push(
+      `PHASELENS_HOST: without authentication the service binds to loopback only, not "${host}"`,
+    );
+  if (auth === 'none' && !bool('PHASELENS_ALLOW_NO_AUTH', 'allowNoAuth', false))
+    problems.push(
+      'PHASELENS_AUTH=none: also set PHASELENS_ALLOW_NO_AUTH=true to run without authentication',
+    );
+
+  const maps = (get('PHASELENS_DEFAULT_MAPS', 'defaultMaps') ?? PAPER_METHODS.join(','))
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of maps)
+    if (!METHODS[m])
+      problems.push(
+        `PHASELENS_DEFAULT_MAPS: unknown map "${m}" (known: ${Object.keys(METHODS).join(', ')})`,
+      );
+  const corsOrigins = (get('PHASELENS_CORS_ORIGINS', 'corsOrigins') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(o))
+      problems.push(`PHASELENS_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
+  }
+  const config: ServiceConfig = {
+    port: int('PHASELENS_PORT', 'port', 3000, 0, 65535),
+    host,
+    pacsUrl,
+    pacsAuth,
+    orthancUrl,
+    auth,
+    apiToken,
+    apiUser:
+      apiUserName && apiPassword ? { username: apiUserName, password: apiPassword } : undefined,
+    corsOrigins,
+    defaultMaps: maps,
+    writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
+    concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
+    queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
+    modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
+    bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

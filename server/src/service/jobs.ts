@@ -1,0 +1,175 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Phase } from '../phantom/enhancement';
+
+export interface AnalysisRequest {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  maps: string[];
+  writeBack: boolean;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobProgress {
+  stage: 'queued' | 'reading' | 'classifying' | 'maps' | 'writing' | 'done' | 'failed';
+  /** 0 to 1 over the whole analysis. */
+  fraction: number;
+}
+
+export interface AnalysisResult {
+  phase: Phase;
+  confidence: number;
+  probabilities: Record<Phase, number>;
+  slices: { index: number; probabilities: Record<Phase, number> }[];
+  model: { name: string; version: string };
+  derivedSeries: {
+    phaseReport?: string;
+    secondaryCaptures: Record<string, string>;
+    parametricMaps: Record<string, string>;
+  };
+}
+
+export interface Job {
+  id: string;
+  key: string;
+  request: AnalysisRequest;
+  state: JobState;
+  progress: JobProgress;
+  result?: AnalysisResult;
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** 'update' events carry the job; 'end' when done or failed. */
+  events: EventEmitter;
+  /** The viewer's Authorization header in pass-through mode; never serialised or logged. */
+  authorization?: string;
+}
+
+export class QueueFullError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the analysis queue is full');
+  }
+}
+
+export type RunAnalysis = (job: Job, report: (p: JobProgress) => void) => Promise<AnalysisResult>;
+
+/**
+ * The in-process job queue: bounded concurrency and size, and a request for a series already
+ * queued or running with the same options (and credentials) joins that job instead of adding one.
+ */
+export class JobQueue {
+  private readonly jobs = new Map<string, Job>();
+  private readonly waiting: Job[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly run: RunAnalysis,
+    private readonly options: { concurrency: number; size: number; modelVersion: string },
+  ) {}
+
+  /** The job for a request: an existing live one with the same key, or a new one. */
+  submit(request: AnalysisRequest, authorization?: string): { job: Job; joined: boolean } {
+    const key = [
+      request.seriesInstanceUid,
+      this.options.modelVersion,
+      [...request.maps].sort().join(','),
+      request.writeBack,
+      authorization ?? '',
+    ].join('|');
+    for (const job of this.jobs.values())
+      if (job.key === key && (job.state === 'queued' || job.state === 'running'))
+        return { job, joined: true };
+    if (this.waiting.length >= this.options.size)
+      throw new QueueFullError(
+        Math.max(1, Math.ceil(this.waiting.length / this.options.concurrency) * 5),
+      );
+    const job: Job = {
+      id: randomUUID(),
+      key,
+      request,
+      state: 'queued',
+      progress: { stage: 'queued', fraction: 0 },
+      createdAt: new Date().toISOString(),
+      events: new EventEmitter(),
+      authorization,
+    };
+    job.events.setMaxListeners(0);
+    this.jobs.set(job.id, job);
+    this.waiting.push(job);
+    this.pump();
+    return { job, joined: false };
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** The newest finished result for a series, if this process has one. */
+  latestFor(seriesInstanceUid: string): Job | undefined {
+    let latest: Job | undefined;
+    for (const job of this.jobs.values())
+      if (job.request.seriesInstanceUid === seriesInstanceUid && job.state === 'done')
+        if (!latest || (job.finishedAt ?? '') > (latest.finishedAt ?? '')) latest = job;
+    return latest;
+  }
+
+  get depth(): { waiting: number; running: number } {
+    return { waiting: this.waiting.length, running: this.running };
+  }
+
+  /** Resolves when nothing is queued or running (for a graceful stop). */
+  async idle(): Promise<void> {
+    while (this.running > 0 || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private pump(): void {
+    while (this.running < this.options.concurrency && this.waiting.length > 0) {
+      const job = this.waiting.shift() as Job;
+      this.running++;
+      void this.execute(job).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async execute(job: Job): Promise<void> {
+    job.state = 'running';
+    job.startedAt = new Date().toISOString();
+    const report = (p: JobProgress): void => {
+      job.progress = p;
+      job.events.emit('update', job);
+    };
+    report({ stage: 'reading', fraction: 0 });
+    try {
+      job.result = await this.run(job, report);
+      job.state = 'done';
+      job.progress = { stage: 'done', fraction: 1 };
+    } catch (error) {
+      job.state = 'failed';
+      job.error = (error as Error).message;
+      job.progress = { stage: 'failed', fraction: job.progress.fraction };
+    }
+    job.finishedAt = new Date().toISOString();
+    job.authorization = undefined;
+    job.events.emit('update', job);
+    job.events.emit('end', job);
+  }
+}
+
+/** The public view of a job (what the API returns): no credentials, no emitter. */
+export function jobView(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    state: job.state,
+    progress: job.progress,
+    request: job.request,
+    createdAt: job.createdAt,
+    ...(job.startedAt ? { startedAt: job.startedAt } : {}),
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    ...(job.result ? { result: job.result } : {}),
+    ...(job.error ? { error: job.error } : {}),
+  };
+}

@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import { selectBackend } from '../model/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { analysisRunner } from './analysis';
+import { createApp } from './app';
+import type { ServiceConfig } from './config';
+import { JobQueue } from './jobs';
+import { jsonLogger, type Logger } from './log';
+
+export interface RunningService {
+  url: string;
+  queue: JobQueue;
+  close(): Promise<void>;
+}
+
+/** Loads the model, starts the queue and the HTTP server; resolves once listening. */
+export async function startService(
+  config: ServiceConfig,
+  log: Logger = jsonLogger(),
+): Promise<RunningService> {
+  const backend = await selectBackend(() => undefined);
+  const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
+  const queue = new JobQueue(analysisRunner(model, config.pacsUrl, config.pacsAuth), {
+    concurrency: config.concurrency,
+    size: config.queueSize,
+    modelVersion: model.metadata.version,
+  });
+  const app = createApp({ config, model, queue, log });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.on('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const url = `http://${host}:${port}`;
+  log.info('service started', {
+    url,
+    backend,
+    model: `${model.metadata.name} ${model.metadata.version}`,
+    pacs: config.pacsUrl,
+    auth: config.auth,
+    writeBack: config.writeBack,
+    concurrency: config.concurrency,
+  });
+  return {
+    url,
+    queue,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
