@@ -9,6 +9,7 @@ import { train, trainUsage } from './train';
 import { explain, explainUsage } from './explain';
 import { study, studyUsage } from './study';
 import { serve, serveUsage } from './serve';
+import { watch, watchUsage } from './watch';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -33,6 +34,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: serve,
     usage: serveUsage,
     summary: 'run the HTTP service the OHIF extension calls (analyses, SSE progress, phase lookup)',
+  },
+  watch: {
+    run: watch,
+    usage: watchUsage,
+    summary: 'tag the phase of every new CT series in Orthanc (phase report + series metadata)',
   },
   study: {
     run: study,

@@ -1,0 +1,215 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
+import { PacsError } from '../errors';
+import type { PhaseModel } from '../model/phase-model';
+import { analysisRunner, phaseFromPacs } from './analysis';
+import type { AnalysisResult, Job } from './jobs';
+import type { Logger } from './log';
+
+export interface WatcherOptions {
+  /** Orthanc REST root (the /changes feed, series details, user metadata). */
+  orthancUrl: string;
+  /** DICOMweb root of the same Orthanc (reading series, storing results). */
+  pacsUrl: string;
+  auth?: PacsAuth;
+  /** Where the feed position is kept between runs. */
+  cursorFile: string;
+  /** Maps to compute and store besides the phase report (none by default: tagging only). */
+  maps: string[];
+  pollMs?: number;
+  /** Orthanc user metadata key set to the phase on each analysed series. */
+  metadataKey?: string;
+  signal?: AbortSignal;
+  /** Called after each series is decided (tagged or skipped), with the reason. */
+  onSeries?: (event: WatchEvent) => void;
+}
+
+export interface WatchEvent {
+  orthancId: string;
+  seriesInstanceUid?: string;
+  action: 'analysed' | 'skipped';
+  reason?: string;
+  phase?: string;
+}
+
+interface OrthancChange {
+  ChangeType: string;
+  ID: string;
+  ResourceType: string;
+  Seq: number;
+}
+
+/** Orthanc's REST API, the few calls the watcher needs. */
+class OrthancRest {
+  private readonly headers: Record<string, string> = {};
+
+  constructor(
+    private readonly root: string,
+    auth: PacsAuth | undefined,
+  ) {
+    if (auth && 'token' in auth) this.headers.Authorization = `Bearer ${auth.token}`;
+    else if (auth)
+      this.headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  }
+
+  async call<T>(method: string, route: string, body?: string): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.root}${route}`, { method, headers: this.headers, body });
+    } catch (error) {
+      throw new PacsError(`Orthanc ${this.root} unreachable: ${(error as Error).message}`);
+    }
+    if (!res.ok) throw new PacsError(`Orthanc ${this.root}${route}: HTTP ${res.status}`);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+async function readCursor(file: string): Promise<number> {
+  if (!existsSync(file)) return 0;
+  const value = Number(JSON.parse(await fs.readFile(file, 'utf8')).last);
+  return Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/** Written to a temporary file and renamed: a crash never leaves a half-written cursor. */
+async function writeCursor(file: string, last: number): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(`${file}.tmp`, JSON.stringify({ last }));
+  await fs.rename(`${file}.tmp`, file);
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * Follows Orthanc's /changes feed and tags every new axial CT series with its phase (a phase
+ * report in the PACS and the series' user metadata). The cursor advances only after a series is
+ * decided, and a series whose report already exists is skipped: a restart after a crash loses
+ * no series and analyses none twice. Orthanc going away is retried until it is back.
+ */
+export async function watchOrthanc(
+  options: WatcherOptions,
+  model: PhaseModel,
+  log: Logger,
+): Promise<void> {
+  const rest = new OrthancRest(options.orthancUrl.replace(/\/+$/, ''), options.auth);
+  const pacs = new DicomWebClient({ url: options.pacsUrl, auth: options.auth });
+  const run = analysisRunner(model, options.pacsUrl, options.auth);
+  const modelId = { name: model.metadata.name, version: model.metadata.version };
+  const key = options.metadataKey ?? 'PhaseLensPhase';
+  let cursor = await readCursor(options.cursorFile);
+  log.info('watcher started', { orthanc: options.orthancUrl, cursor });
+  let failures = 0;
+  while (!options.signal?.aborted) {
+    let page: { Changes: OrthancChange[]; Done: boolean; Last: number };
+    try {
+      page = await rest.call('GET', `/changes?since=${cursor}&limit=100`);
+      if (failures) log.info('Orthanc reachable again', { orthanc: options.orthancUrl });
+      failures = 0;
+    } catch (error) {
+      failures++;
+      if (failures === 1 || failures % 30 === 0)
+        log.warn('Orthanc unreachable; retrying', { error: (error as Error).message });
+      await sleep(Math.min(10000, 500 * failures), options.signal);
+      continue;
+    }
+    let interrupted = false;
+    for (const change of page.Changes) {
+      if (options.signal?.aborted) return;
+      if (change.ChangeType === 'StableSeries' && change.ResourceType === 'Series') {
+        let event: WatchEvent;
+        try {
+          event = await decide(change.ID);
+        } catch (error) {
+          // Orthanc went away mid-series: keep the cursor before it and try again later.
+          log.warn('series not decided; will retry', {
+            orthancId: change.ID,
+            error: (error as Error).message,
+          });
+          interrupted = true;
+          break;
+        }
+        options.onSeries?.(event);
+        log.info(`series ${event.action}`, { ...event });
+      }
+      cursor = change.Seq;
+      await writeCursor(options.cursorFile, cursor);
+    }
+    if (interrupted) {
+      await sleep(options.pollMs ?? 2000, options.signal);
+      continue;
+    }
+    if (page.Changes.length === 0 && page.Last > cursor) {
+      cursor = page.Last;
+      await writeCursor(options.cursorFile, cursor);
+    }
+    if (page.Done) await sleep(options.pollMs ?? 2000, options.signal);
+  }
+
+  async function decide(orthancId: string): Promise<WatchEvent> {
+    const series = await rest.call<{
+      MainDicomTags: Record<string, string>;
+      ParentStudy: string;
+      Instances: string[];
+    }>('GET', `/series/${orthancId}`);
+    const uid = series.MainDicomTags.SeriesInstanceUID;
+    const skip = (reason: string): WatchEvent => ({
+      orthancId,
+      seriesInstanceUid: uid,
+      action: 'skipped',
+      reason,
+    });
+    if (series.MainDicomTags.Modality !== 'CT')
+      return skip(`modality ${series.MainDicomTags.Modality}`);
+    if (series.Instances.length < 3)
+      return skip(`${series.Instances.length} instances (localiser or single image)`);
+    const tags = await rest.call<Record<string, string>>(
+      'GET',
+      `/instances/${series.Instances[0]}/simplified-tags`,
+    );
+    const imageType = String(tags.ImageType ?? '').toUpperCase();
+    if (imageType.includes('LOCALIZER')) return skip('localiser');
+    if (imageType.startsWith('DERIVED')) return skip('derived images');
+    if (String(tags.Manufacturer ?? '') === 'PhaseLens') return skip('PhaseLens output');
+    const orientation = String(tags.ImageOrientationPatient ?? '')
+      .split('\\')
+      .map(Number);
+    if (orientation.length === 6) {
+      const nz = orientation[0] * orientation[4] - orientation[1] * orientation[3];
+      if (Math.abs(nz) < 0.9) return skip('not axial');
+    }
+    const existing = await phaseFromPacs(pacs, uid, modelId).catch(() => undefined);
+    if (existing) return skip(`already tagged ${existing.phase}`);
+    const study = await rest.call<{ MainDicomTags: Record<string, string> }>(
+      'GET',
+      `/studies/${series.ParentStudy}`,
+    );
+    const job = {
+      id: `watch-${orthancId}`,
+      request: {
+        studyInstanceUid: study.MainDicomTags.StudyInstanceUID,
+        seriesInstanceUid: uid,
+        maps: options.maps,
+        writeBack: true,
+      },
+    } as Job;
+    let result: AnalysisResult;
+    try {
+      result = await run(job, () => undefined);
+    } catch (error) {
+      // A PACS fault is transient: the caller retries this series. Anything else is the
+      // series itself (not CT we can read): skip it with the reason.
+      if (error instanceof PacsError) throw error;
+      return skip(`analysis failed: ${(error as Error).message}`);
+    }
+    await rest.call('PUT', `/series/${orthancId}/metadata/${key}`, result.phase);
+    return { orthancId, seriesInstanceUid: uid, action: 'analysed', phase: result.phase };
+  }
+}

@@ -1,0 +1,135 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { deriveObjects } from '../server/src/derived/derive';
+import { selectBackend } from '../server/src/model/backend';
+import { loadPhaseModel, type PhaseModel } from '../server/src/model/phase-model';
+import { generateCase } from '../server/src/phantom/render';
+import { encodePart10, writeCtSeries } from '../server/src/series/write-ct';
+import { makeDemoSeries } from '../server/src/series/demo-series';
+import { jsonLogger } from '../server/src/service/log';
+import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
+
+async function filesOf(dir: string): Promise<ArrayBuffer[]> {
+  return Promise.all(
+    (await fs.readdir(dir)).sort().map(async (n) => {
+      const b = await fs.readFile(path.join(dir, n));
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    }),
+  );
+}
+
+describe('the watcher (auto-tagging) against a real Orthanc', () => {
+  let orthanc: OrthancServer;
+  let model: PhaseModel;
+  let work: string;
+  const ctUids: string[] = [];
+
+  beforeAll(async () => {
+    await selectBackend(() => undefined);
+    model = await loadPhaseModel();
+    orthanc = await startOrthanc({ StableAge: 1 });
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-watch-'));
+    const pacs = new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    });
+    for (let i = 0; i < 3; i++) {
+      const c = await generateCase('watch', i, { matrix: 64, slices: 12 });
+      const dir = path.join(work, `ct-${i}`);
+      await writeCtSeries(c.series, dir);
+      await pacs.storeInstances(await filesOf(dir));
+      ctUids.push(c.series.seriesInstanceUid);
+    }
+    // A non-CT series: secondary captures (modality OT).
+    const other = makeDemoSeries({ rows: 64, columns: 64, slices: 3, seed: 'watch-ot' });
+    const objects = deriveObjects(
+      other,
+      {
+        phase: 'arterial',
+        confidence: 1,
+        probabilities: { 'non-contrast': 0, arterial: 1, 'portal-venous': 0, delayed: 0 },
+        slices: [],
+        model: { name: 'other', version: '0' },
+      },
+      [{ method: 'sam', target: 'arterial', values: new Float32Array(other.hu.length) }],
+    );
+    await pacs.storeInstances(
+      objects.secondaryCaptures[0].map((d) => encodePart10(d, '1.2.840.10008.1.2.1')),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await orthanc?.stop();
+    if (work) await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('tags each new CT series once, skips the rest, and survives a crash without losing or repeating', async () => {
+    const options = {
+      orthancUrl: orthanc.url,
+      pacsUrl: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+      cursorFile: path.join(work, 'cursor.json'),
+      maps: [],
+      pollMs: 300,
+    };
+    const log = jsonLogger(() => undefined);
+    // First run: stops ("crashes") right after the first series is tagged.
+    const first: WatchEvent[] = [];
+    const stopFirst = new AbortController();
+    await watchOrthanc(
+      {
+        ...options,
+        signal: stopFirst.signal,
+        onSeries: (e) => {
+          first.push(e);
+          if (e.action === 'analysed') stopFirst.abort();
+        },
+      },
+      model,
+      log,
+    );
+    expect(first.filter((e) => e.action === 'analysed')).toHaveLength(1);
+    // The crash came before the cursor was saved: the feed is replayed from the start.
+    await fs.rm(options.cursorFile, { force: true });
+    const second: WatchEvent[] = [];
+    const stopSecond = new AbortController();
+    const deadline = setTimeout(() => stopSecond.abort(), 90_000);
+    await watchOrthanc(
+      {
+        ...options,
+        signal: stopSecond.signal,
+        onSeries: (e) => {
+          second.push(e);
+          if (second.length >= 4) stopSecond.abort();
+        },
+      },
+      model,
+      log,
+    );
+    clearTimeout(deadline);
+    const analysed = [...first, ...second]
+      .filter((e) => e.action === 'analysed')
+      .map((e) => e.seriesInstanceUid);
+    expect([...analysed].sort()).toEqual([...ctUids].sort());
+    const skipped = second.filter((e) => e.action === 'skipped').map((e) => e.reason);
+    expect(skipped).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^already tagged/), 'modality OT']),
+    );
+    // Three phase reports in the PACS, and the phase as user metadata on each CT series.
+    const reports = (await (
+      await orthanc.rest(
+        'POST',
+        '/tools/find',
+        JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
+      )
+    ).json()) as string[];
+    expect(reports).toHaveLength(3);
+    for (const e of [...first, ...second].filter((x) => x.action === 'analysed')) {
+      const res = await orthanc.rest('GET', `/series/${e.orthancId}/metadata/PhaseLensPhase`);
+      expect(await res.text()).toBe(e.phase);
+    }
+  }, 180_000);
+});
