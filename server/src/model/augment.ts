@@ -61,22 +61,43 @@ function elasticField(random: Random, amplitude: number): Float32Array {
   return field;
 }
 
-/** 3x3 blur (amount > 0) or unsharp mask (amount < 0) of one channel-last image, in place. */
-function kernelFilter(data: Float32Array, amount: number): void {
-  const copy = data.slice();
+const LOWS = WINDOWS.map(([c, w]) => c - w / 2);
+const WIDTHS = WINDOWS.map(([, w]) => w);
+
+/**
+ * HU of each pixel back from its windows: the narrowest window that does not clip it says it
+ * most precisely; below every window's floor is air.
+ */
+function toHu(data: Float32Array): Float32Array {
+  const hu = new Float32Array(N * N);
+  const order = WIDTHS.map((w, k) => [w, k])
+    .sort((a, b) => a[0] - b[0])
+    .map(([, k]) => k);
+  const widest = order[order.length - 1];
+  for (let p = 0; p < N * N; p++) {
+    let k = widest;
+    for (const c of order) {
+      const v = data[p * CHANNELS + c];
+      if (v > 0 && v < 1) {
+        k = c;
+        break;
+      }
+    }
+    const v = data[p * CHANNELS + k];
+    // Below every window floor: air or lung, kept out of the intensity changes.
+    hu[p] = k === widest && v <= 0 ? -1000 : LOWS[k] + v * WIDTHS[k];
+  }
+  return hu;
+}
+
+/** 3x3 blur (amount > 0) or unsharp mask (amount < 0) of a HU image, in place. */
+function kernelFilter(hu: Float32Array, amount: number): void {
+  const copy = hu.slice();
   for (let y = 1; y < N - 1; y++) {
     for (let x = 1; x < N - 1; x++) {
-      for (let k = 0; k < CHANNELS; k++) {
-        const i = (y * N + x) * CHANNELS + k;
-        const mean =
-          (copy[i - CHANNELS] +
-            copy[i + CHANNELS] +
-            copy[i - N * CHANNELS] +
-            copy[i + N * CHANNELS] +
-            copy[i]) /
-          5;
-        data[i] = copy[i] + (mean - copy[i]) * amount;
-      }
+      const i = y * N + x;
+      const mean = (copy[i - 1] + copy[i + 1] + copy[i - N] + copy[i + N] + copy[i]) / 5;
+      hu[i] = copy[i] + (mean - copy[i]) * amount;
     }
   }
 }
@@ -133,21 +154,19 @@ export function augmentSlice(
       }
     }
   }
-  const filter = random.uniform(-0.6, 0.8) * scale;
-  if (Math.abs(filter) > 0.05) kernelFilter(out, filter);
+  // Intensities in HU (the windows clip, so changes are made before re-windowing): kernel,
+  // calibration offset and noise, inside the body only (air stays air).
+  const hu = toHu(out);
+  const filter = random.uniform(-0.4, 0.8) * scale;
+  if (Math.abs(filter) > 0.05) kernelFilter(hu, filter);
   const offsetHu = random.uniform(-1, 1) * options.maxOffsetHu * scale;
   const noiseHu = random.uniform(0, options.maxNoiseHu) * scale;
-  const widths = WINDOWS.map(([, w]) => w);
   for (let p = 0; p < N * N; p++) {
-    // One noise value per pixel, seen through every window (it is one HU value).
-    const noise = noiseHu > 0 ? random.normal() * noiseHu : 0;
+    if (hu[p] <= -900) continue;
+    const value = hu[p] + offsetHu + (noiseHu > 0 ? random.normal() * noiseHu : 0);
     for (let k = 0; k < CHANNELS; k++) {
-      const i = p * CHANNELS + k;
-      const value = out[i];
-      // Values clipped at the window floor say nothing of their HU (air stays black).
-      if (value <= 0) continue;
-      const shifted = value + (offsetHu + noise) / widths[k];
-      out[i] = shifted < 0 ? 0 : shifted > 1 ? 1 : shifted;
+      const v = (value - LOWS[k]) / WIDTHS[k];
+      out[p * CHANNELS + k] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
   return out;
