@@ -43,4 +43,18 @@ describe('labelled series for training and evaluation', () => {
     expect(set.labels).toEqual([1]);
     expect(set.bySeries()).toEqual([[0]]);
   });
+
+  it('saves and loads a slice set unchanged', async () => {
+    const set = new SliceSet();
+    const slice = (v: number): Float32Array => new Float32Array(128 * 128 * 3).fill(v);
+    set.add('a', 'delayed', [slice(0.2), slice(0.4)]);
+    set.add('b', 'non-contrast', [slice(0.9)]);
+    const file = path.join(await tempDir(), 'set.slices');
+    await set.save(file);
+    const back = await SliceSet.load(file);
+    expect(back.labels).toEqual([3, 3, 0]);
+    expect(back.seriesIds).toEqual(['a', 'b']);
+    expect(back.bySeries()).toEqual([[0, 1], [2]]);
+    expect(Array.from(back.slices[2])).toEqual(Array.from(set.slices[2]));
+  });
 });

@@ -8,7 +8,7 @@ import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 
 export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--no-augment]';
+  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--no-augment] [--cache DIR]';
 
 /**
  * Trains the phase network: on phantoms generated in memory (`--phantoms N`, the shipped
@@ -58,6 +58,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       augment: !args.flags.has('no-augment'),
       version: stringFlag(args, 'version') ?? `1.0.0-seed${seed}`,
       command: `phaselens train ${argv.join(' ')}`.replace(` --out ${outDir}`, ''),
+      cache: stringFlag(args, 'cache'),
     },
     {
       preparing: progressBar('preparing series'),

@@ -51,6 +51,44 @@ export class SliceSet {
     return out;
   }
 
+  /** Writes the set to one file (training runs on the same data reuse it). */
+  async save(file: string): Promise<void> {
+    const header = JSON.stringify({
+      labels: this.labels,
+      seriesOf: this.seriesOf,
+      seriesIds: this.seriesIds,
+      seriesLabels: this.seriesLabels,
+      sliceBytes: this.slices[0]?.length ?? 0,
+    });
+    const head = Buffer.from(header);
+    const size = Buffer.alloc(4);
+    size.writeUInt32LE(head.length);
+    await fs.writeFile(`${file}.partial`, Buffer.concat([size, head, ...this.slices]));
+    await fs.rename(`${file}.partial`, file);
+  }
+
+  static async load(file: string): Promise<SliceSet> {
+    const bytes = await fs.readFile(file);
+    const length = bytes.readUInt32LE(0);
+    const h = JSON.parse(bytes.subarray(4, 4 + length).toString()) as {
+      labels: number[];
+      seriesOf: number[];
+      seriesIds: string[];
+      seriesLabels: number[];
+      sliceBytes: number;
+    };
+    const set = new SliceSet();
+    set.labels.push(...h.labels);
+    set.seriesOf.push(...h.seriesOf);
+    set.seriesIds.push(...h.seriesIds);
+    set.seriesLabels.push(...h.seriesLabels);
+    for (let i = 0; i < h.labels.length; i++) {
+      const start = 4 + length + i * h.sliceBytes;
+      set.slices.push(new Uint8Array(bytes.subarray(start, start + h.sliceBytes)));
+    }
+    return set;
+  }
+
   /** Slice indices of each series, in order. */
   bySeries(): number[][] {
     const groups: number[][] = this.seriesIds.map(() => []);

@@ -2,7 +2,15 @@ import { InvalidInputError } from '../errors';
 import { Random } from '../phantom/random';
 import { DEFAULT_AUGMENT } from './augment';
 import { selectBackend } from './backend';
-import { collectSlices, labelledFolder, phantomSeries, type LabelledSeries } from './dataset';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import {
+  collectSlices,
+  labelledFolder,
+  phantomSeries,
+  SliceSet,
+  type LabelledSeries,
+} from './dataset';
 import { inputDescription, type ModelMetadata } from './phase-model';
 import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainResult } from './train';
 
@@ -19,6 +27,8 @@ export interface RecipeOptions {
   augment: boolean;
   version: string;
   command: string;
+  /** A folder where the preprocessed slices are kept, so runs on the same data skip preparing. */
+  cache?: string;
 }
 
 export interface RecipeProgress {
@@ -71,11 +81,21 @@ export async function trainModel(
     throw new InvalidInputError('training needs --data or --phantoms');
   }
   const total = trainSeries.length + validationSeries.length;
-  const trainSet = await collectSlices(trainSeries, options.perSeries, (d) =>
-    progress.preparing?.(d, total),
+  const cached = async (name: string, make: () => Promise<SliceSet>): Promise<SliceSet> => {
+    if (!options.cache) return make();
+    const file = path.join(options.cache, `${name}.slices`);
+    if (existsSync(file)) return SliceSet.load(file);
+    const set = await make();
+    await fs.mkdir(options.cache, { recursive: true });
+    await set.save(file);
+    return set;
+  };
+  const key = `${options.phantoms ?? path.basename(options.data ?? 'data')}-${seed}-${matrix}`;
+  const trainSet = await cached(`train-${key}-${options.perSeries}`, () =>
+    collectSlices(trainSeries, options.perSeries, (d) => progress.preparing?.(d, total)),
   );
-  const validationSet = await collectSlices(validationSeries, 48, (d) =>
-    progress.preparing?.(trainSeries.length + d, total),
+  const validationSet = await cached(`validation-${key}`, () =>
+    collectSlices(validationSeries, 48, (d) => progress.preparing?.(trainSeries.length + d, total)),
   );
   progress.line?.(
     `Training on ${trainSet.size} slices of ${trainSeries.length} series, validating on ${validationSet.size} slices of ${validationSeries.length} series (${backend})`,
