@@ -5,12 +5,17 @@ import { PhaseReport } from '../src/derived/phase-report';
 import { MapParametricMap } from '../src/derived/parametric-map';
 import { MapSecondaryCapture } from '../src/derived/secondary-capture';
 import type { AttributionMap } from '../src/attribution/explain-series';
+import type { CtSeries } from '../src/series/types';
 import { derivedUids } from '../src/derived/common';
 import { InvalidInputError } from '../src/errors';
 import type { PhaseResult } from '../src/model/classify';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { encodePart10 } from '../src/series/write-ct';
-import { dciodvfy, tempDir } from './helpers/series';
+import { existsSync } from 'node:fs';
+import { readSeries } from '../src/series/read-series';
+import { generateCase } from '../src/phantom/render';
+import { deriveObjects } from '../src/derived/derive';
+import { dciodvfy, REAL_CT, tempDir } from './helpers/series';
 
 const result: PhaseResult = {
   phase: 'portal-venous',
@@ -186,4 +191,47 @@ describe('map objects: Secondary Capture and Parametric Map', () => {
     expect(() => new MapParametricMap(series, bad, result)).toThrow(/has 10 values/);
     expect(() => new MapSecondaryCapture(series, bad, result)).toThrow(InvalidInputError);
   });
+});
+
+describe('derived objects pass dciodvfy, for phantom and real CT', () => {
+  const sources: [string, () => Promise<CtSeries>, string | undefined][] = [
+    [
+      'phantom',
+      async () => (await generateCase('derived', 1, { matrix: 128, slices: 8 })).series,
+      undefined,
+    ],
+  ];
+  const pv = path.join(REAL_CT, 'hcc048-portal-venous');
+  if (existsSync(pv)) sources.push(['real portal-venous', () => readSeries(pv), pv]);
+  it.each(sources)(
+    '%s: no finding of their own (only what the copied patient and study modules already carry)',
+    async (_name, load, sourceDir) => {
+      const source = await load();
+      // The source's own findings on the attributes derived objects copy verbatim.
+      let inherited: string[] = [];
+      if (sourceDir) {
+        const first = (await fs.readdir(sourceDir)).sort()[0];
+        inherited = dciodvfy(path.join(sourceDir, first)).filter((l) =>
+          /Patient's Name|Study Time|Study ID|Study Date/.test(l),
+        );
+      }
+      const values = Float32Array.from({ length: source.hu.length }, (_, i) => (i % 251) / 251);
+      const objects = deriveObjects(source, result, [
+        { method: 'sam', layer: 'input', target: 'portal-venous', values },
+        { method: 'cam', target: 'portal-venous', values },
+      ]);
+      const datasets = [
+        objects.phaseReport,
+        objects.parametricMaps[0],
+        objects.parametricMaps[1],
+        objects.secondaryCaptures[0][0],
+        objects.secondaryCaptures[1][source.slices - 1],
+      ];
+      for (const ds of datasets) {
+        const own = dciodvfy(await written(ds)).filter((l) => !inherited.includes(l));
+        expect([ds.SOPClassUID, own]).toEqual([ds.SOPClassUID, []]);
+      }
+    },
+    60_000,
+  );
 });

@@ -12,7 +12,14 @@ const STOPS: [number, Rgb][] = [
   [1, [255, 255, 220]],
 ];
 
+const LUT: Rgb[] = Array.from({ length: 256 }, (_, i) => heatExact(i / 255));
+
+/** The heat colour of t in [0, 1], from a 256-entry table (per-pixel use). */
 export function heat(t: number): Rgb {
+  return LUT[t <= 0 ? 0 : t >= 1 ? 255 : (t * 255 + 0.5) | 0];
+}
+
+function heatExact(t: number): Rgb {
   const v = t < 0 ? 0 : t > 1 ? 1 : t;
   for (let i = 1; i < STOPS.length; i++) {
     const [t1, c1] = STOPS[i];

@@ -29,22 +29,29 @@ export function fuseSlice(
   const threshold = options.threshold ?? 0.2;
   const opacity = options.opacity ?? 0.7;
   const [rx, , , , cy] = series.geometry.orientation;
+  const inverseScale = options.scale > 0 ? 1 / options.scale : 0;
   const out = new Uint8Array(plane * 3);
   for (let y = 0; y < rows; y++) {
     const r = cy < 0 ? rows - 1 - y : y;
     for (let x = 0; x < columns; x++) {
       const c = rx < 0 ? columns - 1 - x : x;
       const i = r * columns + c;
-      const g = Math.max(0, Math.min(255, ((hu[i] - lo) / width) * 255));
-      const t = options.scale > 0 ? values[i] / options.scale : 0;
+      // No Math.* in this loop: it runs for every pixel of every slice (and global lookups are
+      // slow in some runtimes, jest's vm among them).
+      const gv = ((hu[i] - lo) / width) * 255;
+      const g = gv < 0 ? 0 : gv > 255 ? 255 : gv;
+      const t = inverseScale * values[i];
       const o = (y * columns + x) * 3;
       if (t <= threshold) {
         out[o] = out[o + 1] = out[o + 2] = g;
         continue;
       }
-      const a = opacity * Math.min(1, (t - threshold) / (1 - threshold) + 0.25);
+      const ramp = (t - threshold) / (1 - threshold) + 0.25;
+      const a = opacity * (ramp > 1 ? 1 : ramp);
       const colour = heat(t);
-      for (let k = 0; k < 3; k++) out[o + k] = Math.round(g * (1 - a) + colour[k] * a);
+      out[o] = g * (1 - a) + colour[0] * a + 0.5;
+      out[o + 1] = g * (1 - a) + colour[1] * a + 0.5;
+      out[o + 2] = g * (1 - a) + colour[2] * a + 0.5;
     }
   }
   return out;
