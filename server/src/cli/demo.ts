@@ -1,33 +1,55 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { makeDemoSeries } from '../series/demo-series';
+import { METHODS, PAPER_METHODS } from '../attribution/index';
+import { explainSeries } from '../attribution/explain-series';
+import { mapPreview, previewSlices } from '../attribution/preview';
+import { selectBackend } from '../model/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { PHASES, type Phase } from '../phantom/enhancement';
+import { generateCase } from '../phantom/render';
+import { writePhantomCase } from '../phantom/write-case';
 import { readSeries } from '../series/read-series';
-import { formatSummary, summarizeSeries } from '../series/summary';
-import { writeCtSeries } from '../series/write-ct';
-import { parseArgs, stringFlag } from './args';
+import { parseArgs, stringFlag, UsageError } from './args';
 
-export const demoUsage = 'phaselens demo [--out DIR]';
+export const demoUsage = 'phaselens demo [--out DIR] [--phase PHASE]';
 
 /**
- * The built-in demo, no PACS needed: writes a small CT series as DICOM files, reads it back the
- * way any series is read, and prints its summary.
+ * The built-in demo, no PACS needed: generates a synthetic abdominal CT series in a known phase,
+ * writes it as DICOM, reads it back the way any series is read, classifies it with the shipped
+ * model and writes the five attribution maps of the paper as PNG previews.
  */
 export async function demo(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const args = parseArgs(argv, { values: ['out'], booleans: [] });
-  const dir =
-    stringFlag(args, 'out') ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-demo-')));
-  const series = makeDemoSeries({
-    rows: 128,
-    columns: 128,
-    slices: 24,
-    pixelSpacing: 3,
-    noiseHu: 12,
+  const args = parseArgs(argv, { values: ['out', 'phase'], booleans: [] });
+  const dir = path.resolve(stringFlag(args, 'out') ?? 'phaselens-demo');
+  const phase = (stringFlag(args, 'phase') ?? 'arterial') as Phase;
+  if (!PHASES.includes(phase)) throw new UsageError(`--phase must be one of ${PHASES.join(', ')}`);
+  await selectBackend(() => undefined);
+  const model = await loadPhaseModel(DEFAULT_MODEL_DIR);
+  const c = await generateCase('demo', 0, { phase, matrix: 256, range: 'abdomen-pelvis' });
+  await fs.mkdir(dir, { recursive: true });
+  const written = await writePhantomCase(c, dir, false);
+  const series = await readSeries(path.join(dir, written.path));
+  out.write(
+    `Generated a synthetic ${phase} CT series (${series.slices} slices of ${series.columns} x ${series.rows}) in ${path.join(dir, written.path)}\n`,
+  );
+  const { result, maps, slices } = await explainSeries(model, series, {
+    methods: PAPER_METHODS.map((m) => METHODS[m]),
   });
-  await writeCtSeries(series, dir);
-  out.write(`Wrote a ${series.slices}-slice demo CT series to ${dir}\n\n`);
-  const read = await readSeries(dir);
-  out.write(`${formatSummary(summarizeSeries(read))}\n\n`);
-  out.write('Next: phaselens info <folder | file.nii.gz | DICOMweb series URL>\n');
+  out.write(
+    `\nPhase: ${result.phase} (confidence ${result.confidence.toFixed(2)}; truth: ${phase})\n  ${PHASES.map((p) => `${p} ${result.probabilities[p].toFixed(2)}`).join('  ')}\n  model ${result.model.name} ${result.model.version}, ${result.slices.length} slices used\n\n`,
+  );
+  const shown = previewSlices(slices);
+  const files: string[] = [];
+  for (const map of maps) {
+    const name = `map-${map.method}.png`;
+    await fs.writeFile(path.join(dir, name), mapPreview(series, map, result, shown));
+    files.push(name);
+  }
+  out.write(
+    `Attribution maps: ${files.map((f) => path.join(dir, f)).join('\n                  ')}\n\n`,
+  );
+  out.write(
+    'Next: phaselens classify <folder | file.nii.gz | DICOMweb series URL>, phaselens explain SOURCE --out DIR\n',
+  );
   return 0;
 }

@@ -10,6 +10,7 @@ import { explain, explainUsage } from './explain';
 import { study, studyUsage } from './study';
 import { serve, serveUsage } from './serve';
 import { watch, watchUsage } from './watch';
+import { worker, workerUsage } from './worker';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
@@ -34,6 +35,11 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     run: serve,
     usage: serveUsage,
     summary: 'run the HTTP service the OHIF extension calls (analyses, SSE progress, phase lookup)',
+  },
+  worker: {
+    run: worker,
+    usage: workerUsage,
+    summary: 'run analyses from the shared Redis queue (scale-out: one per machine or core)',
   },
   watch: {
     run: watch,

@@ -6,7 +6,7 @@ import { PacsError } from '../errors';
 import type { PhaseModel } from '../model/phase-model';
 import { authFor, phaseFromPacs } from './analysis';
 import type { ServiceConfig } from './config';
-import { JobQueue, jobView, QueueFullError, type AnalysisRequest, type Job } from './jobs';
+import { QueueFullError, type AnalysisQueue, type AnalysisRequest, type JobView } from './jobs';
 import type { Logger } from './log';
 import { openApiDocument } from './openapi';
 
@@ -60,7 +60,7 @@ function sameSecret(given: string, expected: string): boolean {
 export interface ServiceDeps {
   config: ServiceConfig;
   model: PhaseModel;
-  queue: JobQueue;
+  queue: AnalysisQueue;
   log: Logger;
 }
 
@@ -171,7 +171,7 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
 
   app.use('/api', express.json({ limit: config.bodyLimit, strict: true, type: () => true }));
 
-  app.post('/api/v1/analyses', (req: Request, res: Response) => {
+  app.post('/api/v1/analyses', async (req: Request, res: Response) => {
     let request: AnalysisRequest;
     try {
       request = parseAnalysisRequest(req.body, config);
@@ -181,17 +181,17 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
         .json({ error: (error as Error).message, requestId: res.locals.requestId });
     }
     try {
-      const { job, joined } = queue.submit(
+      const { id, state, joined } = await queue.submit(
         request,
         res.locals.passAuthorization as string | undefined,
       );
       log.info(joined ? 'analysis joined' : 'analysis queued', {
         requestId: res.locals.requestId,
-        analysisId: job.id,
+        analysisId: id,
         seriesInstanceUid: request.seriesInstanceUid,
       });
-      res.setHeader('Location', `/api/v1/analyses/${job.id}`);
-      res.status(202).json({ id: job.id, state: job.state, joined });
+      res.setHeader('Location', `/api/v1/analyses/${id}`);
+      res.status(202).json({ id, state, joined });
     } catch (error) {
       if (error instanceof QueueFullError) {
         res.setHeader('Retry-After', String(error.retryAfterSeconds));
@@ -204,48 +204,51 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
     }
   });
 
-  const findJob = (req: Request, res: Response): Job | undefined => {
+  const findJob = async (req: Request, res: Response): Promise<JobView | undefined> => {
     const id = String(req.params.id);
     if (!UUID.test(id)) {
       res.status(400).json({ error: 'invalid analysis id', requestId: res.locals.requestId });
       return undefined;
     }
-    const job = queue.get(id);
+    const job = await queue.view(id);
     if (!job) res.status(404).json({ error: `no analysis ${id}`, requestId: res.locals.requestId });
     return job;
   };
 
-  app.get('/api/v1/analyses/:id', (req, res) => {
-    const job = findJob(req, res);
-    if (job) res.json(jobView(job));
+  app.get('/api/v1/analyses/:id', async (req, res) => {
+    const job = await findJob(req, res);
+    if (job) res.json(job);
   });
 
-  app.get('/api/v1/analyses/:id/events', (req, res) => {
-    const job = findJob(req, res);
+  app.get('/api/v1/analyses/:id/events', async (req, res) => {
+    const job = await findJob(req, res);
     if (!job) return;
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Connection', 'keep-alive');
     res.flushHeaders();
-    const send = (j: Job): void =>
-      void res.write(`event: analysis\ndata: ${JSON.stringify(jobView(j))}\n\n`);
-    send(job);
-    if (job.state === 'done' || job.state === 'failed') return void res.end();
-    const onUpdate = (j: Job): void => send(j);
-    const onEnd = (): void => {
-      cleanup();
+    const ended = (j: JobView): boolean => j.state === 'done' || j.state === 'failed';
+    const send = (j: JobView): void =>
+      void res.write(`event: analysis\ndata: ${JSON.stringify(j)}\n\n`);
+    let finished = false;
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
+    const stop = (): void => {
+      if (finished) return;
+      finished = true;
+      clearInterval(heartbeat);
+      unsubscribe();
       res.end();
     };
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15000);
-    const cleanup = (): void => {
-      clearInterval(heartbeat);
-      job.events.off('update', onUpdate);
-      job.events.off('end', onEnd);
-    };
-    job.events.on('update', onUpdate);
-    job.events.on('end', onEnd);
-    req.on('close', cleanup);
+    const unsubscribe = queue.watch(job.id, (j) => {
+      send(j);
+      if (ended(j)) stop();
+    });
+    req.on('close', stop);
+    // The state now (after subscribing, so no change falls between).
+    const now = await queue.view(job.id);
+    if (now) send(now);
+    if (!now || ended(now)) stop();
   });
 
   app.get('/api/v1/series/:uid/phase', async (req, res) => {
@@ -254,16 +257,16 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
       return void res
         .status(400)
         .json({ error: 'not a valid DICOM UID', requestId: res.locals.requestId });
-    const job = queue.latestFor(uid);
-    if (job?.result) {
-      const r = job.result;
+    const latest = await queue.latestFor(uid);
+    if (latest) {
+      const r = latest.result;
       return void res.json({
         seriesInstanceUid: uid,
         phase: r.phase,
         probabilities: r.probabilities,
         model: r.model,
         source: 'service',
-        analysisId: job.id,
+        analysisId: latest.id,
       });
     }
     try {

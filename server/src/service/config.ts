@@ -25,6 +25,8 @@ export interface ServiceConfig {
   modelDir?: string;
   /** Request body limit in bytes. */
   bodyLimit: number;
+  /** With Redis, jobs go to a shared queue that `phaselens worker` processes run. */
+  redisUrl?: string;
 }
 
 export class ConfigError extends InvalidInputError {
@@ -153,6 +155,11 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     if (!/^https?:\/\/[^/]+$/.test(o))
       problems.push(`PHASELENS_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
   }
+  const redis = get('REDIS_URL', 'redisUrl');
+  if (redis !== undefined && !/^rediss?:\/\/[^/]+/.test(redis))
+    problems.push(
+      `REDIS_URL: expected redis://host:port, got "${redis.replace(/\/\/[^@]*@/, '//***@')}"`,
+    );
   const config: ServiceConfig = {
     port: int('PHASELENS_PORT', 'port', 3000, 0, 65535),
     host,
@@ -170,6 +177,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
+    redisUrl: redis,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

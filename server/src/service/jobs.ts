@@ -47,6 +47,21 @@ export interface Job {
   authorization?: string;
 }
 
+/** Same series, model, maps, write-back and credentials: the same analysis. */
+export function analysisKey(
+  request: AnalysisRequest,
+  modelVersion: string,
+  authorization?: string,
+): string {
+  return [
+    request.seriesInstanceUid,
+    modelVersion,
+    [...request.maps].sort().join(','),
+    request.writeBack,
+    authorization ?? '',
+  ].join('|');
+}
+
 export class QueueFullError extends Error {
   constructor(readonly retryAfterSeconds: number) {
     super('the analysis queue is full');
@@ -55,11 +70,31 @@ export class QueueFullError extends Error {
 
 export type RunAnalysis = (job: Job, report: (p: JobProgress) => void) => Promise<AnalysisResult>;
 
+/** What the API returns for an analysis (no credentials, no emitter). */
+export type JobView = Record<string, unknown> & { id: string; state: JobState };
+
+/**
+ * The queue as the HTTP service sees it: in-process (JobQueue) or in Redis shared by worker
+ * processes (RedisJobQueue).
+ */
+export interface AnalysisQueue {
+  submit(
+    request: AnalysisRequest,
+    authorization?: string,
+  ): Promise<{ id: string; state: JobState; joined: boolean }>;
+  view(id: string): Promise<JobView | undefined>;
+  /** Calls `listener` on every change of the analysis until it ends; returns an unsubscribe. */
+  watch(id: string, listener: (view: JobView) => void): () => void;
+  latestFor(seriesInstanceUid: string): Promise<{ id: string; result: AnalysisResult } | undefined>;
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * The in-process job queue: bounded concurrency and size, and a request for a series already
  * queued or running with the same options (and credentials) joins that job instead of adding one.
  */
-export class JobQueue {
+export class JobQueue implements AnalysisQueue {
   private readonly jobs = new Map<string, Job>();
   private readonly waiting: Job[] = [];
   private running = 0;
@@ -69,15 +104,41 @@ export class JobQueue {
     private readonly options: { concurrency: number; size: number; modelVersion: string },
   ) {}
 
+  async submit(
+    request: AnalysisRequest,
+    authorization?: string,
+  ): Promise<{ id: string; state: JobState; joined: boolean }> {
+    const { job, joined } = this.enqueue(request, authorization);
+    return { id: job.id, state: job.state, joined };
+  }
+
+  async view(id: string): Promise<JobView | undefined> {
+    const job = this.jobs.get(id);
+    return job ? jobView(job) : undefined;
+  }
+
+  watch(id: string, listener: (view: JobView) => void): () => void {
+    const job = this.jobs.get(id);
+    if (!job) return () => undefined;
+    const onUpdate = (j: Job): void => listener(jobView(j));
+    job.events.on('update', onUpdate);
+    return () => job.events.off('update', onUpdate);
+  }
+
+  async latestFor(
+    seriesInstanceUid: string,
+  ): Promise<{ id: string; result: AnalysisResult } | undefined> {
+    const job = this.latestJob(seriesInstanceUid);
+    return job?.result ? { id: job.id, result: job.result } : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+  }
+
   /** The job for a request: an existing live one with the same key, or a new one. */
-  submit(request: AnalysisRequest, authorization?: string): { job: Job; joined: boolean } {
-    const key = [
-      request.seriesInstanceUid,
-      this.options.modelVersion,
-      [...request.maps].sort().join(','),
-      request.writeBack,
-      authorization ?? '',
-    ].join('|');
+  enqueue(request: AnalysisRequest, authorization?: string): { job: Job; joined: boolean } {
+    const key = analysisKey(request, this.options.modelVersion, authorization);
     for (const job of this.jobs.values())
       if (job.key === key && (job.state === 'queued' || job.state === 'running'))
         return { job, joined: true };
@@ -106,8 +167,8 @@ export class JobQueue {
     return this.jobs.get(id);
   }
 
-  /** The newest finished result for a series, if this process has one. */
-  latestFor(seriesInstanceUid: string): Job | undefined {
+  /** The newest finished job for a series, if this process has one. */
+  latestJob(seriesInstanceUid: string): Job | undefined {
     let latest: Job | undefined;
     for (const job of this.jobs.values())
       if (job.request.seriesInstanceUid === seriesInstanceUid && job.state === 'done')
@@ -160,7 +221,7 @@ export class JobQueue {
 }
 
 /** The public view of a job (what the API returns): no credentials, no emitter. */
-export function jobView(job: Job): Record<string, unknown> {
+export function jobView(job: Job): JobView {
   return {
     id: job.id,
     state: job.state,

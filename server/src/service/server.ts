@@ -4,12 +4,13 @@ import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { analysisRunner } from './analysis';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
-import { JobQueue } from './jobs';
+import { JobQueue, type AnalysisQueue } from './jobs';
+import { RedisJobQueue } from './redis-queue';
 import { jsonLogger, type Logger } from './log';
 
 export interface RunningService {
   url: string;
-  queue: JobQueue;
+  queue: AnalysisQueue;
   close(): Promise<void>;
 }
 
@@ -20,11 +21,16 @@ export async function startService(
 ): Promise<RunningService> {
   const backend = await selectBackend(() => undefined);
   const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
-  const queue = new JobQueue(analysisRunner(model, config.pacsUrl, config.pacsAuth), {
-    concurrency: config.concurrency,
-    size: config.queueSize,
-    modelVersion: model.metadata.version,
-  });
+  const queue: AnalysisQueue = config.redisUrl
+    ? new RedisJobQueue(config.redisUrl, {
+        size: config.queueSize,
+        modelVersion: model.metadata.version,
+      })
+    : new JobQueue(analysisRunner(model, config.pacsUrl, config.pacsAuth), {
+        concurrency: config.concurrency,
+        size: config.queueSize,
+        modelVersion: model.metadata.version,
+      });
   const app = createApp({ config, model, queue, log });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -42,6 +48,7 @@ export async function startService(
     auth: config.auth,
     writeBack: config.writeBack,
     concurrency: config.concurrency,
+    queue: config.redisUrl ? 'redis' : 'in-process',
   });
   return {
     url,
@@ -49,7 +56,9 @@ export async function startService(
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(
+          () => void (config.redisUrl ? queue.close() : Promise.resolve()).then(() => resolve()),
+        );
       }),
   };
 }

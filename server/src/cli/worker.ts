@@ -1,0 +1,48 @@
+import os from 'node:os';
+import { selectBackend } from '../model/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { analysisRunner } from '../service/analysis';
+import { loadConfig } from '../service/config';
+import { jsonLogger } from '../service/log';
+import { startWorker } from '../service/redis-queue';
+import { parseArgs, UsageError } from './args';
+
+export const workerUsage =
+  'phaselens worker   (REDIS_URL, PHASELENS_PACS_URL and PACS credentials; PHASELENS_CONCURRENCY)';
+
+/** Runs analyses from the Redis queue until SIGINT or SIGTERM (the current ones finish first). */
+export async function worker(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const args = parseArgs(argv, { values: [], booleans: [] });
+  if (args.positional.length) throw new UsageError(`usage: ${workerUsage}`);
+  const config = loadConfig({
+    ...process.env,
+    PHASELENS_AUTH: 'none',
+    PHASELENS_ALLOW_NO_AUTH: 'true',
+    PHASELENS_HOST: '127.0.0.1',
+  });
+  if (!config.redisUrl) throw new UsageError('REDIS_URL is required (redis://host:port)');
+  await selectBackend(() => undefined);
+  const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
+  const log = jsonLogger();
+  const name = `${os.hostname()}-${process.pid}`;
+  const lock = Number(process.env.PHASELENS_WORKER_LOCK_MS ?? 30000);
+  const w = startWorker(config.redisUrl, analysisRunner(model, config.pacsUrl, config.pacsAuth), {
+    concurrency: config.concurrency,
+    name,
+    lockDurationMs: lock,
+    stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
+  });
+  w.on('completed', (job) => log.info('analysis done', { analysisId: job.id, worker: name }));
+  w.on('failed', (job, error) =>
+    log.warn('analysis failed', { analysisId: job?.id, worker: name, error: error.message }),
+  );
+  w.on('active', (job) => log.info('analysis started', { analysisId: job.id, worker: name }));
+  await w.waitUntilReady();
+  out.write(`PhaseLens worker ${name} taking analyses from the Redis queue\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await w.close();
+  return 0;
+}
