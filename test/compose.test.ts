@@ -24,15 +24,19 @@ describe('deployment files', () => {
       'viewer',
       'watcher',
     ]);
+    // Scale-out profile: Redis and the worker processes.
+    expect(
+      compose('--profile', 'scale', 'config', '--services').out.trim().split('\n').sort(),
+    ).toEqual(['orthanc', 'phaselens', 'redis', 'viewer', 'watcher', 'worker']);
   });
 
   it('runs the same commands and configuration the tests run natively', async () => {
-    const config = compose('config').out;
+    const config = compose('--profile', 'scale', 'config').out;
     // Orthanc: the Debian binary with the project's configuration file, as test/fixtures/orthanc.ts.
     expect(config).toMatch(/\/usr\/sbin\/Orthanc\s*\n\s*- \/etc\/orthanc\/orthanc\.json/);
     expect(config).toMatch(/orthanc-config\/orthanc\.json:\/etc\/orthanc\/orthanc\.json:ro/);
     // The service and the watcher run CLI commands that exist.
-    for (const command of ['serve', 'watch']) {
+    for (const command of ['serve', 'watch', 'worker']) {
       expect(config).toContain(`- ${command}`);
       const out = { write: () => true } as unknown as NodeJS.WritableStream;
       const help: string[] = [];
