@@ -109,7 +109,7 @@ export async function trainModel(
     onBatch: progress.batch,
     onEpoch: (r) =>
       progress.line?.(
-        `epoch ${r.epoch}: loss ${r.loss.toFixed(3)} acc ${r.accuracy.toFixed(3)}, validation loss ${r.validationLoss.toFixed(3)} acc ${r.validationAccuracy.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
+        `epoch ${r.epoch}: loss ${r.loss.toFixed(3)} acc ${r.accuracy.toFixed(3)}, validation loss ${r.validationLoss.toFixed(3)} acc ${r.validationAccuracy.toFixed(3)}, series ${r.validationSeriesAccuracy.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
       ),
   });
   const metadata: ModelMetadata = {

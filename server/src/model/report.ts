@@ -23,6 +23,15 @@ export async function writeTrainingCurve(history: EpochRecord[], file: string): 
         colour: [90, 170, 240],
         points: at((r) => r.validationAccuracy),
       },
+      ...(history.every((r) => r.validationSeriesAccuracy !== undefined)
+        ? [
+            {
+              label: 'validation series accuracy',
+              colour: [30, 150, 60] as [number, number, number],
+              points: at((r) => r.validationSeriesAccuracy),
+            },
+          ]
+        : []),
     ],
   });
   await fs.writeFile(file, png);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PHASES } from '../phantom/enhancement';
 import { Random } from '../phantom/random';
 import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
-import { fitTemperature } from './calibrate';
+import { fitTemperature, seriesProbabilities } from './calibrate';
 import type { SliceSet } from './dataset';
 import { buildPhaseNetwork } from './network';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
@@ -35,6 +35,8 @@ export interface EpochRecord {
   accuracy: number;
   validationLoss: number;
   validationAccuracy: number;
+  /** Series-level accuracy on the validation series (slices combined as in classification). */
+  validationSeriesAccuracy: number;
   seconds: number;
 }
 
@@ -128,16 +130,22 @@ export async function trainPhaseNetwork(
       options.onBatch?.(epoch, b + 1, batches, lossSum / (b + 1), accSum / (b + 1));
     }
     trainingSeconds += (Date.now() - started) / 1000;
+    const validationProbabilities = predictSet(network, validation);
     const [validationLoss, validationAccuracy] = lossAndAccuracy(
-      predictSet(network, validation),
+      validationProbabilities,
       validation.labels,
     );
+    const seriesRight = validation.bySeries().filter((slices, s) => {
+      const p = seriesProbabilities(slices.map((i) => validationProbabilities[i]));
+      return p.indexOf(Math.max(...p)) === validation.seriesLabels[s];
+    }).length;
     const record: EpochRecord = {
       epoch,
       loss: lossSum / Math.max(1, batches),
       accuracy: accSum / Math.max(1, batches),
       validationLoss,
       validationAccuracy,
+      validationSeriesAccuracy: seriesRight / Math.max(1, validation.seriesIds.length),
       seconds: (Date.now() - started) / 1000,
     };
     history.push(record);
