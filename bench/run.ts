@@ -2,7 +2,14 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const benchmarks = ['read-series.ts', 'phantom.ts', 'classifier.ts', 'maps.ts', 'write-back.ts'];
+const benchmarks = [
+  'read-series.ts',
+  'phantom.ts',
+  'classifier.ts',
+  'maps.ts',
+  'write-back.ts',
+  'service-load.ts',
+];
 for (const b of benchmarks) {
   console.log(`== ${b}`);
   execFileSync(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, b)], {
