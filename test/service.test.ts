@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { startProxy } from './fixtures/proxy';
+import { derivedUids } from '../server/src/derived/common';
+import { loadPhaseModel } from '../server/src/model/phase-model';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
@@ -14,6 +17,8 @@ import { jsonLogger } from '../server/src/service/log';
 import type { CtSeries } from '../server/src/series/types';
 
 const TOKEN = 'test-token-0123456789abcdef';
+/** The model analyses run with (the shipped one), for the derived UIDs. */
+let shippedModel: { name: string; version: string } = { name: '', version: '' };
 const ajv = new Ajv({ strict: false, allErrors: true });
 ajv.addSchema({ ...openApiDocument, $id: 'openapi' });
 /** Validates a body against a component schema of the OpenAPI document. */
@@ -317,6 +322,61 @@ describe('the PhaseLens service against a real Orthanc', () => {
     }
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
   });
+
+  it('fails a job clearly when the PACS goes away mid-job, leaving no report that claims a result', async () => {
+    // A series never analysed, and the PACS behind a proxy that is shut once the job is past
+    // reading (as if Orthanc stopped).
+    const fresh = (await generateCase('service-outage', 1, { matrix: 128, slices: 30 })).series;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-outage-'));
+    await writeCtSeries(fresh, dir);
+    const pacs = new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    });
+    await pacs.storeInstances(await filesOf(dir));
+    const proxy = await startProxy(orthanc.url);
+    const viaProxy = await startService(
+      { ...config, pacsUrl: `${proxy.url}/dicom-web` },
+      jsonLogger((line) => logs.push(line)),
+    );
+    try {
+      const res = await fetch(`${viaProxy.url}/api/v1/analyses`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          studyInstanceUid: fresh.studyInstanceUid,
+          seriesInstanceUid: fresh.seriesInstanceUid,
+          maps: ['occlusion', 'sam'],
+        }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      let view = (await viaProxy.queue.view(id)) as unknown as {
+        state: string;
+        progress: { stage: string };
+      };
+      while (view.progress.stage === 'queued' || view.progress.stage === 'reading') {
+        await new Promise((r) => setTimeout(r, 20));
+        view = (await viaProxy.queue.view(id)) as unknown as typeof view;
+      }
+      await proxy.close();
+      await viaProxy.queue.idle();
+      const failed = (await viaProxy.queue.view(id)) as unknown as { state: string; error: string };
+      expectSchema('Analysis', failed);
+      expect(failed.state).toBe('failed');
+      expect(failed.error).toContain(`${proxy.url}/dicom-web`);
+      // No phase report for the series: nothing claims a complete result.
+      const report = derivedUids(fresh.seriesInstanceUid, shippedModel, 'phase-report');
+      expect(await pacs.searchForSeries({ SeriesInstanceUID: report.seriesInstanceUid })).toEqual(
+        [],
+      );
+      expect(
+        await pacs.searchForSeries({ SeriesInstanceUID: fresh.seriesInstanceUid }),
+      ).toHaveLength(1);
+    } finally {
+      await viaProxy.close();
+      await proxy.close().catch(() => undefined);
+    }
+  }, 120_000);
 
   it('never writes a token or password to its logs', () => {
     const all = logs.join('');

@@ -132,4 +132,51 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       expect(await res.text()).toBe(e.phase);
     }
   }, 180_000);
+
+  it('reconnects when Orthanc restarts, and tags what arrives afterwards', async () => {
+    const log: string[] = [];
+    const stop = new AbortController();
+    const cursorFile = path.join(work, 'cursor-restart.json');
+    // Start from the end of the feed: only what arrives from now on.
+    const last = (
+      (await (await orthanc.rest('GET', '/changes?limit=1&last')).json()) as { Last: number }
+    ).Last;
+    await fs.writeFile(cursorFile, JSON.stringify({ last }));
+    const events: WatchEvent[] = [];
+    const watcher = watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 200,
+        signal: stop.signal,
+        onSeries: (e) => {
+          events.push(e);
+          if (e.action === 'analysed') stop.abort();
+        },
+      },
+      model,
+      jsonLogger((line) => log.push(line)),
+    );
+    await orthanc.halt();
+    await new Promise((r) => setTimeout(r, 1500));
+    await orthanc.start();
+    const c = await generateCase('watch-restart', 0, { matrix: 64, slices: 12 });
+    const dir = path.join(work, 'after-restart');
+    await writeCtSeries(c.series, dir);
+    await new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    }).storeInstances(await filesOf(dir));
+    const timer = setTimeout(() => stop.abort(), 60_000);
+    await watcher;
+    clearTimeout(timer);
+    expect(log.join('')).toContain('Orthanc unreachable; retrying');
+    expect(log.join('')).toContain('Orthanc reachable again');
+    expect(events.filter((e) => e.action === 'analysed').map((e) => e.seriesInstanceUid)).toEqual([
+      c.series.seriesInstanceUid,
+    ]);
+  }, 120_000);
 });
