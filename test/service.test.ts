@@ -103,6 +103,8 @@ describe('the PhaseLens service against a real Orthanc', () => {
       config,
       jsonLogger((line) => logs.push(line)),
     );
+    const m = await loadPhaseModel();
+    shippedModel = { name: m.metadata.name, version: m.metadata.version };
   }, 60_000);
 
   afterAll(async () => {
