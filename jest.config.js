@@ -1,4 +1,4 @@
-/** Unit tests live in server/test, cross-package tests (real Orthanc, browser) in test/. */
+/** Unit tests live in server/test and extension/test, cross-package tests (real Orthanc) in test/. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json' }];
 
 /** @type {import('jest').Config} */
@@ -8,6 +8,12 @@ module.exports = {
       displayName: 'server',
       testEnvironment: 'node',
       roots: ['<rootDir>/server/test'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'extension',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/extension/test'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {

@@ -1,0 +1,32 @@
+/** What the PhaseLens service returns (its OpenAPI document is the reference). */
+export type Phase = 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed';
+export const PHASES: readonly Phase[] = ['non-contrast', 'arterial', 'portal-venous', 'delayed'];
+
+export type Probabilities = Record<Phase, number>;
+
+export interface SliceProbabilities {
+  index: number;
+  probabilities: Probabilities;
+}
+
+export interface PhaseSummary {
+  phase: Phase;
+  confidence: number;
+  probabilities: Probabilities;
+  model: { name: string; version: string };
+}
+
+export interface AnalysisView {
+  id: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  progress: { stage: string; fraction: number };
+  error?: string;
+  result?: PhaseSummary & {
+    slices: SliceProbabilities[];
+    derivedSeries: {
+      phaseReport?: string;
+      secondaryCaptures: Record<string, string>;
+      parametricMaps: Record<string, string>;
+    };
+  };
+}
