@@ -1,5 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { main } from '../src/cli/main';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { generateCase } from '../src/phantom/render';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';
 import { tempDir } from './helpers/series';
@@ -46,11 +49,46 @@ describe('phaselens CLI', () => {
     expect((await run(['frobnicate'])).code).toBe(2);
   });
 
-  it('demo writes a series and reads it back without a PACS', async () => {
+  it('demo generates a phantom, classifies it with the shipped model and writes the five maps', async () => {
     const dir = await tempDir();
-    const result = await run(['demo', '--out', dir]);
+    const result = await run(['demo', '--out', dir, '--phase', 'portal-venous']);
     expect(result.code).toBe(0);
-    expect(result.out).toContain(`Wrote a 24-slice demo CT series to ${dir}`);
-    expect(result.out).toMatch(/slices\s+24 of 128 x 128 px/);
+    expect(result.out).toMatch(/Phase: portal-venous \(confidence 0\.\d\d; truth: portal-venous\)/);
+    for (const m of ['cam', 'gradcam', 'saliency', 'guided', 'sam']) {
+      const png = await fs.readFile(path.join(dir, `map-${m}.png`));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+    }
+  }, 120_000);
+
+  it('classify prints the phase, and JSON with per-slice probabilities with --json', async () => {
+    const dir = await tempDir();
+    const c = await generateCase('cli-classify', 3, { matrix: 128, phase: 'delayed' });
+    await writeCtSeries(c.series, dir);
+    const text = await run(['classify', dir]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(
+      /^Phase: (non-contrast|arterial|portal-venous|delayed) \(confidence [01]\.\d\d\)/,
+    );
+    const json = JSON.parse((await run(['classify', dir, '--json'])).out) as {
+      phase: string;
+      probabilities: Record<string, number>;
+      slices: { index: number; probabilities: Record<string, number> }[];
+      seriesInstanceUid: string;
+    };
+    expect(json.seriesInstanceUid).toBe(c.series.seriesInstanceUid);
+    expect(Object.values(json.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(json.slices.length).toBeGreaterThan(3);
+    expect(text.out).toContain(`Phase: ${json.phase}`);
+  }, 60_000);
+
+  it('refuses unknown maps, layers and models with one line and exit code 2', async () => {
+    const bad = await run(['explain', '/nonexistent', '--out', '/tmp/x', '--maps', 'cam,xray']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^phaselens explain: unknown map method "xray" \(known: cam, /);
+    const layer = await run(['explain', '/nonexistent', '--out', '/tmp/x', '--layer', 'conv9']);
+    expect(layer.err).toMatch(/unknown layer "conv9"/);
+    const model = await run(['classify', '/nonexistent', '--model', '/nonexistent-model']);
+    expect(model.code).toBe(2);
+    expect(model.err).toMatch(/is not a PhaseLens model folder/);
   });
 });
