@@ -127,7 +127,7 @@ export class PhaseLensClient {
           onUpdate(last);
         }
       }
-    } catch (error) {
+    } catch {
       if (signal?.aborted) return last;
       throw new ServiceError({});
     }
