@@ -1,6 +1,9 @@
 import type { Random } from '../phantom/random';
 import { CHANNELS, INPUT_SIZE, WINDOWS } from './preprocess';
 
+// Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
+const { abs, floor, min } = Math;
+
 /**
  * Training-time augmentation on preprocessed slices, for what phantoms cannot vary enough:
  * body shape and organ layout (a random affine and a smooth elastic warp), scanner calibration
@@ -44,11 +47,11 @@ function elasticField(random: Random, amplitude: number): Float32Array {
   const field = new Float32Array(N * N * 2);
   for (let y = 0; y < N; y++) {
     const gy = (y / (N - 1)) * (GRID - 1);
-    const y0 = Math.min(GRID - 2, Math.floor(gy));
+    const y0 = min(GRID - 2, floor(gy));
     const ty = gy - y0;
     for (let x = 0; x < N; x++) {
       const gx = (x / (N - 1)) * (GRID - 1);
-      const x0 = Math.min(GRID - 2, Math.floor(gx));
+      const x0 = min(GRID - 2, floor(gx));
       const tx = gx - x0;
       for (let k = 0; k < 2; k++) {
         const at = (yy: number, xx: number): number => lattice[(yy * GRID + xx) * 2 + k];
@@ -138,8 +141,8 @@ export function augmentSlice(
       const v = (-sin * dx + cos * dy) / sy + c;
       const o = (y * N + x) * CHANNELS;
       if (u < 0 || v < 0 || u > N - 1 || v > N - 1) continue; // air: zero in every window
-      const x0 = Math.min(N - 2, Math.floor(u));
-      const y0 = Math.min(N - 2, Math.floor(v));
+      const x0 = min(N - 2, floor(u));
+      const y0 = min(N - 2, floor(v));
       const tx = u - x0;
       const ty = v - y0;
       const i = (y0 * N + x0) * CHANNELS;
@@ -158,7 +161,7 @@ export function augmentSlice(
   // calibration offset and noise, inside the body only (air stays air).
   const hu = toHu(out);
   const filter = random.uniform(-0.4, 0.8) * scale;
-  if (Math.abs(filter) > 0.05) kernelFilter(hu, filter);
+  if (abs(filter) > 0.05) kernelFilter(hu, filter);
   const offsetHu = random.uniform(-1, 1) * options.maxOffsetHu * scale;
   const noiseHu = random.uniform(0, options.maxNoiseHu) * scale;
   for (let p = 0; p < N * N; p++) {

@@ -2,6 +2,9 @@ import { InvalidInputError } from '../errors';
 import { sliceNormal } from '../series/assemble';
 import type { CtSeries, Vec3 } from '../series/types';
 
+// Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
+const { abs, ceil, floor, max, min, round } = Math;
+
 /** Network input: INPUT_SIZE x INPUT_SIZE pixels covering FOV_MM, one channel per HU window. */
 export const INPUT_SIZE = 128;
 export const FOV_MM = 400;
@@ -77,10 +80,10 @@ class BoxMean {
   }
 
   mean(fr: number, fc: number): number {
-    const r0 = Math.round(fr - this.halfRows);
-    const r1 = Math.round(fr + this.halfRows);
-    const c0 = Math.round(fc - this.halfCols);
-    const c1 = Math.round(fc + this.halfCols);
+    const r0 = round(fr - this.halfRows);
+    const r1 = round(fr + this.halfRows);
+    const c0 = round(fc - this.halfCols);
+    const c1 = round(fc + this.halfCols);
     const area = (r1 - r0) * (c1 - c0);
     const a0 = r0 < 0 ? 0 : r0 > this.rows ? this.rows : r0;
     const a1 = r1 < 0 ? 0 : r1 > this.rows ? this.rows : r1;
@@ -105,7 +108,7 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
   const rowDir: Vec3 = [o[0], o[1], o[2]];
   const colDir: Vec3 = [o[3], o[4], o[5]];
   const normal = sliceNormal(o);
-  if (Math.abs(normal[2]) < 0.9) {
+  if (abs(normal[2]) < 0.9) {
     throw new InvalidInputError(
       `series ${series.seriesInstanceUid} is not axial (slice normal ${normal.map((v) => v.toFixed(2)).join(', ')})`,
     );
@@ -136,8 +139,8 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
       }
     }
   }
-  for (let r = Math.max(0, r0); r <= r1; r++) {
-    for (let c = Math.max(0, c0); c <= c1; c++) {
+  for (let r = max(0, r0); r <= r1; r++) {
+    for (let c = max(0, c0); c <= c1; c++) {
       const v = hu[r * columns + c];
       if (v > -950 && v <= BODY_HU) lung++;
     }
@@ -175,8 +178,8 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
       if (box) {
         value = box.mean(fr, fc);
       } else if (fr >= 0 && fc >= 0 && fr <= rows - 1 && fc <= columns - 1) {
-        const r = Math.min(rows - 2, Math.floor(fr));
-        const c = Math.min(columns - 2, Math.floor(fc));
+        const r = min(rows - 2, floor(fr));
+        const c = min(columns - 2, floor(fc));
         const tr = fr - r;
         const tc = fc - c;
         const i = r * columns + c;
@@ -212,7 +215,7 @@ export function informativeSlices(slices: PreprocessedSlice[], max = 48): Prepro
     (s) => s.bodyAreaMm2 >= 0.2 * largest && s.bodyAreaMm2 > 10000 && s.lungFraction < 0.35,
   );
   if (kept.length === 0)
-    kept = slices.slice(Math.floor(slices.length / 3), Math.ceil((2 * slices.length) / 3) || 1);
+    kept = slices.slice(floor(slices.length / 3), ceil((2 * slices.length) / 3) || 1);
   if (kept.length <= max) return kept;
-  return Array.from({ length: max }, (_, i) => kept[Math.floor(((i + 0.5) * kept.length) / max)]);
+  return Array.from({ length: max }, (_, i) => kept[floor(((i + 0.5) * kept.length) / max)]);
 }

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { PhaseGraph } from '../model/phase-graph';
 import { CHANNELS, INPUT_SIZE } from '../model/preprocess';
 
+// Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
+const { max, min, round } = Math;
+
 const PIXELS = INPUT_SIZE * INPUT_SIZE;
 
 /** Slices under study with what every specificity measure needs. */
@@ -32,7 +35,7 @@ export function blurred(input: Float32Array, count: number, r = 8): Float32Array
           for (let k = 0; k < CHANNELS; k++) {
             let sum = 0;
             for (let d = -r; d <= r; d++) {
-              const q = Math.min(n - 1, Math.max(0, b + d));
+              const q = min(n - 1, max(0, b + d));
               const [y, x] = horizontal ? [a, q] : [q, a];
               sum += src[base + (y * n + x) * CHANNELS + k];
             }
@@ -87,7 +90,7 @@ function scores(
 /** Mask of the first `fraction` of `order` (the map's top voxels); `invert` keeps the rest. */
 function topMask(order: Int32Array, fraction: number, invert: boolean): Uint8Array {
   const m = new Uint8Array(PIXELS).fill(invert ? 1 : 0);
-  const count = Math.round(order.length * fraction);
+  const count = round(order.length * fraction);
   for (let i = 0; i < count; i++) m[order[i]] = invert ? 0 : 1;
   return m;
 }
@@ -185,7 +188,7 @@ export function groundTruth(
   const neg: number[] = [];
   for (let p = 0; p < PIXELS; p++) {
     if (!body[p]) continue;
-    const v = Math.max(0, map[p]);
+    const v = max(0, map[p]);
     total += v;
     if (truth[p]) {
       inside += v;
