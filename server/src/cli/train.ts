@@ -56,7 +56,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       matrix,
       validationFraction,
       augment: !args.flags.has('no-augment'),
-      version: stringFlag(args, 'version') ?? `1.0.0-seed${seed}`,
+      version: stringFlag(args, 'version') ?? '1.0.0',
       command: `phaselens train ${argv.join(' ')}`.replace(` --out ${outDir}`, ''),
       cache: stringFlag(args, 'cache'),
     },
