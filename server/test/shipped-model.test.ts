@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { METHODS } from '../src/attribution/index';
+import { selectBackend } from '../src/model/backend';
+import {
+  classifyWithModel,
+  graphOf,
+  preprocessSeries,
+  type PhaseResult,
+} from '../src/model/classify';
+import { loadPhaseModel, type PhaseModel } from '../src/model/phase-model';
+import { CHANNELS, INPUT_SIZE, informativeSlices } from '../src/model/preprocess';
+import { PHASES, type Phase } from '../src/phantom/enhancement';
+import { generateCase } from '../src/phantom/render';
+import { readSeries } from '../src/series/read-series';
+import type { CtSeries } from '../src/series/types';
+import { writeCtSeries, defaultCtEncoding } from '../src/series/write-ct';
+import { cascadingRandomisations } from '../src/study/run-study';
+import { bodyMasks, spearman } from '../src/study/metrics';
+import { REAL_CT, tempDir } from './helpers/series';
+import { cropSlices, resampleSlices } from './helpers/transform';
+
+const REAL: [string, Phase][] = [
+  ['totalseg-example-non-contrast', 'non-contrast'],
+  ['hcc002-arterial', 'arterial'],
+  ['hcc048-portal-venous', 'portal-venous'],
+];
+const realPresent = existsSync(REAL_CT);
+const describeReal = realPresent ? describe : describe.skip;
+
+let model: PhaseModel;
+
+beforeAll(async () => {
+  await selectBackend(() => undefined);
+  model = await loadPhaseModel();
+});
+
+describe('the shipped model', () => {
+  it('depends on pixels only: descriptive tags do not change the output', async () => {
+    const c = await generateCase('tags', 1, { matrix: 128, slices: 24, range: 'upper-abdomen' });
+    const results: PhaseResult[] = [];
+    for (const header of [
+      {
+        SeriesDescription: 'ABD PORTAL VENOUS 5mm',
+        ContrastBolusAgent: 'Omnipaque 350',
+        ProtocolName: 'Liver 3 phase',
+      },
+      { SeriesDescription: 'NON CONTRAST', ContrastBolusAgent: '', ProtocolName: 'Renal stone' },
+      {
+        SeriesDescription: 'DELAYED 10 MIN',
+        ContrastBolusAgent: 'Visipaque',
+        ProtocolName: 'Urogram',
+      },
+    ]) {
+      const dir = await tempDir();
+      await writeCtSeries({ ...c.series, header: { ...c.series.header, ...header } }, dir);
+      results.push(await classifyWithModel(model, await readSeries(dir)));
+    }
+    for (const r of results.slice(1)) {
+      expect(r.phase).toBe(results[0].phase);
+      PHASES.forEach((p) => expect(r.probabilities[p]).toBe(results[0].probabilities[p]));
+    }
+  });
+
+  it('gradient maps depend on the learned weights (Adebayo et al. 2018 cascading randomisation)', async () => {
+    const c = await generateCase('sanity', 2, { matrix: 256 });
+    const slices = informativeSlices(preprocessSeries(c.series), 3);
+    const data = new Float32Array(slices.length * INPUT_SIZE * INPUT_SIZE * CHANNELS);
+    slices.forEach((s, i) => data.set(s.data, i * s.data.length));
+    const x = tf.tensor4d(data, [slices.length, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+    const body = bodyMasks(data, slices.length);
+    const stages = cascadingRandomisations(model);
+    const fullyRandom = stages[stages.length - 1];
+    const plane = INPUT_SIZE * INPUT_SIZE;
+    for (const name of ['saliency', 'gradcam', 'sam']) {
+      const trained = METHODS[name].explain(graphOf(model), x, 1).dataSync() as Float32Array;
+      const random = METHODS[name].explain(fullyRandom, x, 1).dataSync() as Float32Array;
+      let r = 0;
+      slices.forEach((_, i) => {
+        r += spearman(
+          trained.subarray(i * plane, (i + 1) * plane),
+          random.subarray(i * plane, (i + 1) * plane),
+          body[i],
+        );
+      });
+      expect([name, r / slices.length < 0.5]).toEqual([name, true]);
+    }
+    stages.forEach((g) => g.dispose());
+    x.dispose();
+  });
+});
+
+describeReal('the shipped model on real CT (evaluation only)', () => {
+  const series = new Map<string, CtSeries>();
+  beforeAll(async () => {
+    for (const [name] of REAL) series.set(name, await readSeries(path.join(REAL_CT, name)));
+  });
+
+  it.each(REAL)('classifies %s as %s', async (name, truth) => {
+    const r = await classifyWithModel(model, series.get(name) as CtSeries);
+    expect(r.phase).toBe(truth);
+  });
+
+  it.each(REAL)(
+    'gives %s the same phase resampled to 1, 3 and 5 mm, cropped to the upper abdomen, and re-encoded with intercept 0 or -1024',
+    async (name) => {
+      const original = series.get(name) as CtSeries;
+      const expected = (await classifyWithModel(model, original)).phase;
+      const variants: CtSeries[] = [1, 3, 5].map((mm) => resampleSlices(original, mm));
+      // Upper abdomen: the cranial half of the scan (slices are sorted feet to head).
+      variants.push(cropSlices(original, Math.floor(original.slices / 2), original.slices));
+      for (const intercept of [0, -1024]) {
+        const dir = await tempDir();
+        await writeCtSeries(original, dir, {
+          ...defaultCtEncoding,
+          rescaleIntercept: intercept,
+          pixelRepresentation: intercept === 0 ? 1 : 0,
+        });
+        variants.push(await readSeries(dir));
+      }
+      for (const v of variants) {
+        const r = await classifyWithModel(model, v);
+        expect(`${v.slices} slices: ${r.phase}`).toBe(`${v.slices} slices: ${expected}`);
+      }
+    },
+    240_000,
+  );
+});
