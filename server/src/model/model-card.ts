@@ -43,6 +43,16 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   const phantoms = await readJson<EvaluationSummary>(
     path.join(dir, 'evaluation', 'phantoms', 'evaluation.json'),
   );
+  // Further held-out phantom sets (other seeds), if evaluated.
+  const more: [string, EvaluationSummary][] = [];
+  if (existsSync(path.join(dir, 'evaluation')))
+    for (const name of (await fs.readdir(path.join(dir, 'evaluation'))).sort())
+      if (name.startsWith('phantoms-')) {
+        const e = await readJson<EvaluationSummary>(
+          path.join(dir, 'evaluation', name, 'evaluation.json'),
+        );
+        if (e) more.push([name, e]);
+      }
   const real = await readCsv(path.join(dir, 'evaluation', 'real', 'series.csv'));
   const ablation = await readJson<{ rows: string[][]; header: string[]; note: string }>(
     path.join(dir, 'ablation.json'),
@@ -117,6 +127,12 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
       '![confusion matrix](evaluation/phantoms/confusion-matrix.png) ![reliability](evaluation/phantoms/reliability.png)',
     );
     lines.push('');
+    for (const [name, e] of more) {
+      lines.push(
+        `**Another held-out set** (\`evaluation/${name}\`, ${e.series} series): accuracy ${(e.accuracy * 100).toFixed(1)}%, expected calibration error ${e.ece.toFixed(3)}; per phase ${PHASES.map((p) => `${p} ${(e.perPhase[p].accuracy * 100).toFixed(0)}%`).join(', ')}.`,
+      );
+      lines.push('');
+    }
   } else {
     lines.push('No phantom evaluation yet (`phaselens evaluate --phantoms N --seed S`).');
     lines.push('');
