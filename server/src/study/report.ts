@@ -256,6 +256,10 @@ export async function writeStudyReport(
 
   lines.push("## Do the paper's results hold here?");
   lines.push('');
+  lines.push(
+    'A result holds when, for every comparison, SAM is better on at least one measure: the 95% bootstrap interval of the paired difference excludes zero in its favour.',
+  );
+  lines.push('');
   for (const [name, group] of groups) {
     if (group.length === 0) continue;
     lines.push(`**${name}.**`);
