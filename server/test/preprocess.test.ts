@@ -3,6 +3,7 @@ import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/network';
 import { selectBackend } from '../src/model/backend';
 import { makeDemoSeries } from '../src/series/demo-series';
+import { mapToSourceSlice } from '../src/attribution/explain-series';
 import type { CtSeries, Orientation, Vec3 } from '../src/series/types';
 
 function meanAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -94,5 +95,34 @@ describe('the phase network', () => {
     expect(out).toHaveLength(2);
     out.forEach((p) => expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5));
     model.dispose();
+  });
+});
+
+describe('maps back on the source CT grid', () => {
+  // The input's own soft-tissue channel, taken as a "map" and sent back to the CT grid, must be the
+  // source's soft-tissue window again (up to the resampling blur), whatever the orientation.
+  it.each([
+    ['supine', (s: CtSeries): CtSeries => s],
+    ['axes reversed', flipped],
+  ])('%s', (_name, orient) => {
+    const series = orient(
+      makeDemoSeries({ rows: 128, columns: 128, slices: 3, pixelSpacing: 3, seed: 'back' }),
+    );
+    const pre = preprocessSlice(series, 1);
+    const map = new Float32Array(INPUT_SIZE * INPUT_SIZE);
+    for (let p = 0; p < map.length; p++) map[p] = pre.data[p * CHANNELS];
+    const out = new Float32Array(series.rows * series.columns);
+    mapToSourceSlice(map, pre, series, out);
+    const plane = series.rows * series.columns;
+    const source = series.hu.subarray(plane, 2 * plane);
+    let err = 0;
+    let n = 0;
+    for (let r = 8; r < series.rows - 8; r++)
+      for (let c = 8; c < series.columns - 8; c++) {
+        const w = Math.min(1, Math.max(0, (source[r * series.columns + c] + 160) / 400));
+        err += Math.abs(out[r * series.columns + c] - w);
+        n++;
+      }
+    expect(err / n).toBeLessThan(0.05);
   });
 });

@@ -13,8 +13,6 @@ import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
 
-// Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
-const { floor, min } = Math;
 
 /** A map on the source CT grid (what the architecture document calls AttributionMap). */
 export interface AttributionMap {
@@ -50,24 +48,30 @@ export function mapToSourceSlice(
   const origin = series.geometry.positions[slice.slice];
   const n = INPUT_SIZE;
   const s = slice.spacing;
+  // Input-grid coordinates are affine in (row, column): step them instead of recomputing.
+  const du = (colSpacing * o[0]) / s;
+  const dv = (colSpacing * o[1]) / s;
+  const u00 = (origin[0] - slice.centre[0]) / s + n / 2 - 0.5;
+  const v00 = (origin[1] - slice.centre[1]) / s + n / 2 - 0.5;
+  const last = n - 1;
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      const px = origin[0] + c * colSpacing * o[0] + r * rowSpacing * o[3];
-      const py = origin[1] + c * colSpacing * o[1] + r * rowSpacing * o[4];
-      const u = (px - slice.centre[0]) / s + n / 2 - 0.5;
-      const v = (py - slice.centre[1]) / s + n / 2 - 0.5;
-      let value = 0;
-      if (u >= 0 && v >= 0 && u <= n - 1 && v <= n - 1) {
-        const u0 = min(n - 2, floor(u));
-        const v0 = min(n - 2, floor(v));
-        const tu = u - u0;
-        const tv = v - v0;
-        const i = v0 * n + u0;
-        const top = map[i] + (map[i + 1] - map[i]) * tu;
-        const bottom = map[i + n] + (map[i + n + 1] - map[i + n]) * tu;
-        value = top + (bottom - top) * tv;
+    let u = u00 + (r * rowSpacing * o[3]) / s;
+    let v = v00 + (r * rowSpacing * o[4]) / s;
+    const row = r * columns;
+    for (let c = 0; c < columns; c++, u += du, v += dv) {
+      if (u < 0 || v < 0 || u > last || v > last) {
+        out[row + c] = 0;
+        continue;
       }
-      out[r * columns + c] = value;
+      // u, v >= 0: truncation is floor.
+      const u0 = u >= last ? n - 2 : u | 0;
+      const v0 = v >= last ? n - 2 : v | 0;
+      const tu = u - u0;
+      const tv = v - v0;
+      const i = v0 * n + u0;
+      const top = map[i] + (map[i + 1] - map[i]) * tu;
+      const bottom = map[i + n] + (map[i + n + 1] - map[i + n]) * tu;
+      out[row + c] = top + (bottom - top) * tv;
     }
   }
 }
