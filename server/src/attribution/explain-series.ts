@@ -13,7 +13,6 @@ import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
 
-
 /** A map on the source CT grid (what the architecture document calls AttributionMap). */
 export interface AttributionMap {
   method: string;
