@@ -6,6 +6,7 @@
  * process. Goal: service throughput within 1.2x of back to back.
  */
 import { promises as fs } from 'node:fs';
+import { buffersOf } from '../test/fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import { DicomWebClient } from '../server/src/dicomweb/client';
@@ -44,14 +45,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     const c = await generateCase('load', i, { matrix: 96, slices: 16 });
     const files = await writeCtSeries(c.series, path.join(work, String(i)));
-    await pacs.storeInstances(
-      await Promise.all(
-        files.map(async (f) => {
-          const b = await fs.readFile(f);
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-        }),
-      ),
-    );
+    await pacs.storeInstances(await buffersOf(files));
     series.push({ study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid });
   }
   const requests = series.flatMap((s) =>

@@ -5,6 +5,7 @@
  *   npm run stack
  */
 import { randomBytes } from 'node:crypto';
+import { buffersOf } from '../test/fixtures/files';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,14 +56,7 @@ async function main(): Promise<void> {
   const dir = path.join(work, 'demo');
   const files = await writeCtSeries(c.series, dir);
   const client = new DicomWebClient({ url: orthanc.dicomWeb, auth: config.pacsAuth });
-  await client.storeInstances(
-    await Promise.all(
-      files.map(async (f) => {
-        const b = await fs.readFile(f);
-        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-      }),
-    ),
-  );
+  await client.storeInstances(await buffersOf(files));
   process.stdout.write(
     [
       '',

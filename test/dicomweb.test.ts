@@ -1,4 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
+import { filesOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -27,16 +28,6 @@ const REAL_PV = path.resolve(
   'real-ct',
   'hcc048-portal-venous',
 );
-
-async function filesOf(dir: string): Promise<ArrayBuffer[]> {
-  const names = (await fs.readdir(dir)).sort();
-  return Promise.all(
-    names.map(async (n) => {
-      const b = await fs.readFile(path.join(dir, n));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    }),
-  );
-}
 
 function seriesUrl(
   root: string,

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { buffersOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
@@ -28,14 +29,7 @@ describe('the extension client and panel state against the real service', () => 
     await new DicomWebClient({
       url: orthanc.dicomWeb,
       auth: { username: orthanc.username, password: orthanc.password },
-    }).storeInstances(
-      await Promise.all(
-        files.map(async (f) => {
-          const b = await fs.readFile(f);
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-        }),
-      ),
-    );
+    }).storeInstances(await buffersOf(files));
     study = c.series.studyInstanceUid;
     seriesUid = c.series.seriesInstanceUid;
     service = await startService(

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { buffersOf } from './fixtures/files';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,14 +101,7 @@ describe('scale-out: worker processes sharing the Redis queue', () => {
       const c = await generateCase('scale', i, { matrix: 96, slices: 16 });
       const dir = path.join(work, String(i));
       const files = await writeCtSeries(c.series, dir);
-      await pacs.storeInstances(
-        await Promise.all(
-          files.map(async (f) => {
-            const b = await fs.readFile(f);
-            return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-          }),
-        ),
-      );
+      await pacs.storeInstances(await buffersOf(files));
       uids.push({ study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid });
     }
   }, 120_000);

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { filesOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
@@ -27,16 +28,6 @@ function expectSchema(name: string, body: unknown): void {
   if (!validate) throw new Error(`no schema ${name}`);
   const ok = validate(body);
   expect([name, ok ? 'valid' : ajv.errorsText(validate.errors)]).toEqual([name, 'valid']);
-}
-
-async function filesOf(dir: string): Promise<ArrayBuffer[]> {
-  const names = (await fs.readdir(dir)).sort();
-  return Promise.all(
-    names.map(async (n) => {
-      const b = await fs.readFile(path.join(dir, n));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    }),
-  );
 }
 
 /** Follows an analysis' Server-Sent Events until it ends; returns the events' analyses. */

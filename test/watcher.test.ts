@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { filesOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
@@ -11,15 +12,6 @@ import { encodePart10, writeCtSeries } from '../server/src/series/write-ct';
 import { makeDemoSeries } from '../server/src/series/demo-series';
 import { jsonLogger } from '../server/src/service/log';
 import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
-
-async function filesOf(dir: string): Promise<ArrayBuffer[]> {
-  return Promise.all(
-    (await fs.readdir(dir)).sort().map(async (n) => {
-      const b = await fs.readFile(path.join(dir, n));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    }),
-  );
-}
 
 describe('the watcher (auto-tagging) against a real Orthanc', () => {
   let orthanc: OrthancServer;

@@ -1,11 +1,7 @@
 import { classifyWithModel } from '../model/classify';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { selectBackend } from '../model/backend';
 import { PHASES } from '../phantom/enhancement';
-import { readSeries } from '../series/read-series';
-import { intFlag, parseArgs, stringFlag, UsageError } from './args';
-import { pacsAuthFromEnv } from './pacs-auth';
-import { progressBar } from './progress';
+import { parseArgs, UsageError } from './args';
+import { modelAndSeries } from './source';
 
 export const classifyUsage =
   'phaselens classify SOURCE [--json] [--model DIR] [--series UID] [--acquisition N]';
@@ -18,14 +14,7 @@ export async function classify(argv: string[], out: NodeJS.WritableStream): Prom
   });
   const [source, ...extra] = args.positional;
   if (!source || extra.length > 0) throw new UsageError(`usage: ${classifyUsage}`);
-  await selectBackend(() => undefined);
-  const model = await loadPhaseModel(stringFlag(args, 'model') ?? DEFAULT_MODEL_DIR);
-  const series = await readSeries(source, {
-    seriesInstanceUid: stringFlag(args, 'series'),
-    acquisitionNumber: intFlag(args, 'acquisition'),
-    auth: pacsAuthFromEnv(),
-    onProgress: progressBar('reading slices'),
-  });
+  const { model, series } = await modelAndSeries(args, source);
   const result = await classifyWithModel(model, series);
   if (args.flags.has('json')) {
     out.write(

@@ -5,13 +5,11 @@ import { explainSeries } from '../attribution/explain-series';
 import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
 import { DicomWebClient } from '../dicomweb/client';
 import { mapPreview, previewSlices } from '../attribution/preview';
-import { selectBackend } from '../model/backend';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { PHASES, type Phase } from '../phantom/enhancement';
-import { readSeries } from '../series/read-series';
-import { UsageError, intFlag, parseArgs, stringFlag } from './args';
+import { UsageError, parseArgs, stringFlag } from './args';
 import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';
+import { modelAndSeries } from './source';
 
 export const explainUsage =
   'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--stow DICOMWEB_ROOT] [--float] [--model DIR]';
@@ -32,14 +30,7 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   const targetName = stringFlag(args, 'target');
   if (targetName && !(PHASES as readonly string[]).includes(targetName))
     throw new UsageError(`--target must be one of ${PHASES.join(', ')}`);
-  await selectBackend(() => undefined);
-  const model = await loadPhaseModel(stringFlag(args, 'model') ?? DEFAULT_MODEL_DIR);
-  const series = await readSeries(source, {
-    seriesInstanceUid: stringFlag(args, 'series'),
-    acquisitionNumber: intFlag(args, 'acquisition'),
-    auth: pacsAuthFromEnv(),
-    onProgress: progressBar('reading slices'),
-  });
+  const { model, series } = await modelAndSeries(args, source);
   const { result, maps, slices } = await explainSeries(model, series, {
     methods,
     layer,

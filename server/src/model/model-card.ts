@@ -1,4 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
+import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { PHASES } from '../phantom/enhancement';
 import type { ModelMetadata } from './phase-model';
@@ -14,14 +15,6 @@ async function readCsv(file: string): Promise<string[][] | undefined> {
     .trim()
     .split('\n')
     .map((l) => l.split(','));
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
 }
 
 /**
@@ -113,7 +106,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     );
     lines.push('');
     lines.push(
-      table(
+      markdownTable(
         ['phase', 'series', 'accuracy'],
         PHASES.map((p) => [
           p,
@@ -143,13 +136,13 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     );
     lines.push('');
     const [header, ...rows] = real;
-    lines.push(table(header, rows));
+    lines.push(markdownTable(header, rows));
     lines.push('');
   }
   if (ablation) {
     lines.push('## What mattered (ablation)');
     lines.push('');
-    lines.push(table(ablation.header, ablation.rows));
+    lines.push(markdownTable(ablation.header, ablation.rows));
     lines.push('');
     lines.push(ablation.note);
     lines.push('');

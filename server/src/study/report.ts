@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { lineChart, type Series } from '../render/chart';
 import type { Rgb } from '../render/canvas';
@@ -43,14 +44,6 @@ const fmt = (e: Estimate, digits = 3): string =>
 
 function values(records: SeriesRecord[], key: string, measure: Measure): number[] {
   return records.map((r) => (r.maps[key] as MapMeasures | undefined)?.[measure] ?? NaN);
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
 }
 
 /** Is `a` better than `b` on a measure, judged by the paired bootstrap interval of a - b? */
@@ -191,7 +184,7 @@ export async function writeStudyReport(
     ];
     if (name === 'synthetic') header.push('mass in phase structures', 'ROC AUC');
     lines.push(
-      table(
+      markdownTable(
         header,
         MAIN.map((key) => {
           const row = [
@@ -230,7 +223,7 @@ export async function writeStudyReport(
     ];
     if (name === 'synthetic') header.push('SAM mass', 'Grad-CAM mass');
     lines.push(
-      table(
+      markdownTable(
         header,
         LAYERS.map((layer) => {
           const sam = layerKey('sam', layer);
@@ -305,7 +298,7 @@ export async function writeStudyReport(
   );
   lines.push('');
   lines.push(
-    table(
+    markdownTable(
       ['map', ...RANDOMISATION_STAGES.map((s) => `${s} re-drawn`)],
       sanity.map((s) => [s.method, ...s.correlation.map((c) => c.toFixed(2))]),
     ),
@@ -322,7 +315,7 @@ export async function writeStudyReport(
   lines.push('## Series');
   lines.push('');
   lines.push(
-    table(
+    markdownTable(
       ['series', 'kind', 'truth', 'decided', 'confidence', 'slices studied'],
       records.map((r) => [
         r.id,
