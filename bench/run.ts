@@ -9,6 +9,7 @@ const benchmarks = [
   'maps.ts',
   'write-back.ts',
   'service-load.ts',
+  'scale-out.ts',
 ];
 for (const b of benchmarks) {
   console.log(`== ${b}`);
