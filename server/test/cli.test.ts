@@ -53,6 +53,13 @@ describe('phaselens CLI', () => {
     const dir = await tempDir();
     const result = await run(['demo', '--out', dir, '--phase', 'portal-venous']);
     expect(result.code).toBe(0);
+    // One synthetic series per phase, each with the model's decision, right or wrong.
+    for (const phase of ['non-contrast', 'arterial', 'portal-venous', 'delayed'])
+      expect(result.out).toMatch(
+        new RegExp(
+          `\\n  ${phase} +-> (non-contrast|arterial|portal-venous|delayed) +\\d+%  (right|WRONG)\\n`,
+        ),
+      );
     expect(result.out).toMatch(/Phase: portal-venous \(confidence 0\.\d\d; truth: portal-venous\)/);
     for (const m of ['cam', 'gradcam', 'saliency', 'guided', 'sam']) {
       const png = await fs.readFile(path.join(dir, `map-${m}.png`));

@@ -4,6 +4,7 @@ import { METHODS, PAPER_METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
 import { mapPreview, previewSlices } from '../attribution/preview';
 import { selectBackend } from '../model/backend';
+import { classifyWithModel } from '../model/classify';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { PHASES, type Phase } from '../phantom/enhancement';
 import { generateCase } from '../phantom/render';
@@ -13,24 +14,39 @@ import { parseArgs, stringFlag, UsageError } from './args';
 
 export const demoUsage = 'phaselens demo [--out DIR] [--phase PHASE]';
 
+const pct = (v: number): string => `${Math.round(v * 100)}%`;
+
 /**
- * The built-in demo, no PACS needed: generates a synthetic abdominal CT series in a known phase,
- * writes it as DICOM, reads it back the way any series is read, classifies it with the shipped
- * model and writes the five attribution maps of the paper as PNG previews.
+ * The built-in demo, no PACS needed: generates a synthetic abdominal CT series in each phase,
+ * classifies all four with the shipped model (right or wrong, as they come), then writes one of
+ * them (--phase, default portal-venous) as DICOM, reads it back the way any series is read and
+ * writes the five attribution maps of the paper as PNG previews.
  */
 export async function demo(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, { values: ['out', 'phase'], booleans: [] });
   const dir = path.resolve(stringFlag(args, 'out') ?? 'phaselens-demo');
-  const phase = (stringFlag(args, 'phase') ?? 'arterial') as Phase;
+  const phase = (stringFlag(args, 'phase') ?? 'portal-venous') as Phase;
   if (!PHASES.includes(phase)) throw new UsageError(`--phase must be one of ${PHASES.join(', ')}`);
   await selectBackend(() => undefined);
   const model = await loadPhaseModel(DEFAULT_MODEL_DIR);
+  out.write('Synthetic series, one per phase, classified by the shipped model:\n');
+  for (const truth of PHASES) {
+    const one = await generateCase('demo', 0, {
+      phase: truth,
+      matrix: 256,
+      range: 'abdomen-pelvis',
+    });
+    const r = await classifyWithModel(model, one.series);
+    out.write(
+      `  ${truth.padEnd(14)} -> ${r.phase.padEnd(14)} ${pct(r.confidence).padStart(4)}  ${r.phase === truth ? 'right' : 'WRONG'}\n`,
+    );
+  }
   const c = await generateCase('demo', 0, { phase, matrix: 256, range: 'abdomen-pelvis' });
   await fs.mkdir(dir, { recursive: true });
   const written = await writePhantomCase(c, dir, false);
   const series = await readSeries(path.join(dir, written.path));
   out.write(
-    `Generated a synthetic ${phase} CT series (${series.slices} slices of ${series.columns} x ${series.rows}) in ${path.join(dir, written.path)}\n`,
+    `\nThe ${phase} series (${series.slices} slices of ${series.columns} x ${series.rows}) as DICOM: ${path.join(dir, written.path)}\n`,
   );
   const { result, maps, slices } = await explainSeries(model, series, {
     methods: PAPER_METHODS.map((m) => METHODS[m]),
