@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  batchOf,
   classifyPreprocessed,
   graphOf,
   preprocessSeries,
@@ -105,16 +106,7 @@ export async function explainSeries(
   let done = 0;
   for (let start = 0; start < slices.length; start += batch) {
     const chunk = slices.slice(start, start + batch);
-    const input = tf.tidy(() => {
-      const data = new Float32Array(chunk.length * chunk[0].data.length);
-      chunk.forEach((s, i) => data.set(s.data, i * s.data.length));
-      return tf.tensor4d(data, [
-        chunk.length,
-        INPUT_SIZE,
-        INPUT_SIZE,
-        chunk[0].data.length / INPUT_SIZE / INPUT_SIZE,
-      ]);
-    });
+    const input = batchOf(chunk);
     options.methods.forEach((method, k) => {
       const layer = layerFor(method, options.layer);
       const values = tf.tidy(() => method.explain(graph, input, targetIndex, { layer }));

@@ -32,11 +32,16 @@ export interface PhaseResult extends PhaseDecision {
 const asRecord = (p: ArrayLike<number>): Record<Phase, number> =>
   Object.fromEntries(PHASES.map((phase, i) => [phase, p[i]])) as Record<Phase, number>;
 
-/** Stacks preprocessed slices into one input tensor. */
-export function batchOf(slices: PreprocessedSlice[]): tf.Tensor4D {
+/** Preprocessed slices' values one after the other (the layout of a network input batch). */
+export function stackSlices(slices: PreprocessedSlice[]): Float32Array {
   const data = new Float32Array(slices.length * INPUT_SIZE * INPUT_SIZE * CHANNELS);
   slices.forEach((s, i) => data.set(s.data, i * s.data.length));
-  return tf.tensor4d(data, [slices.length, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+  return data;
+}
+
+/** Stacks preprocessed slices into one input tensor. */
+export function batchOf(slices: PreprocessedSlice[]): tf.Tensor4D {
+  return tf.tensor4d(stackSlices(slices), [slices.length, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
 }
 
 const BATCH = 32;

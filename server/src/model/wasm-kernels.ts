@@ -21,6 +21,10 @@ interface BackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
+/** A stride or filter size attribute as [height, width]. */
+const pair = (v: [number, number] | number): [number, number] =>
+  typeof v === 'number' ? [v, v] : v;
+
 function run(
   name: string,
   backend: unknown,
@@ -42,8 +46,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   if (a.dataFormat === 'NCHW')
     throw new Error('Conv2DBackpropFilter on wasm: NCHW is not supported');
   const [kh, kw, ,] = a.filterShape;
-  const strides: [number, number] =
-    typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+  const strides = pair(a.strides);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     a.filterShape,
@@ -116,8 +119,7 @@ function conv2DBackpropInputVia(original: KernelFunc): KernelFunc {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as BackpropInputAttrs;
-    const strides: [number, number] =
-      typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+    const strides = pair(a.strides);
     if (a.dataFormat === 'NCHW' || strides[0] !== 1 || strides[1] !== 1) return original(args);
     const [kh, kw] = filter.shape;
     const info = tf.backend_util.computeConv2DInfo(

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../attribution/index';
 import type { AttributionMethod } from '../attribution/types';
-import { classifyPreprocessed, graphOf, preprocessSeries } from '../model/classify';
+import { classifyPreprocessed, graphOf, preprocessSeries, stackSlices } from '../model/classify';
+import { seriesProbabilities } from '../model/calibrate';
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../model/network';
 import { PhaseGraph, type MapLayer } from '../model/phase-graph';
 import type { PhaseModel } from '../model/phase-model';
@@ -107,8 +108,7 @@ export async function studySeries(
   const decision = await classifyPreprocessed(graph, all, model.metadata.temperature);
   const chosen = informativeSlices(all, slicesPerSeries);
   const count = chosen.length;
-  const input = new Float32Array(count * PIXELS * CHANNELS);
-  chosen.forEach((c, i) => input.set(c.data, i * PIXELS * CHANNELS));
+  const input = stackSlices(chosen);
   const batch: StudyBatch = {
     input,
     baseline: blurred(input, count),
@@ -206,15 +206,12 @@ export function sanityChecks(
   for (const s of series) {
     const chosen = informativeSlices(preprocessSeries(s.series), slicesPerSeries);
     const count = chosen.length;
-    const input = new Float32Array(count * PIXELS * CHANNELS);
-    chosen.forEach((c, i) => input.set(c.data, i * PIXELS * CHANNELS));
+    const input = stackSlices(chosen);
     const body = bodyMasks(input, count);
     const x = tf.tensor4d(input, [count, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
-    const target = tf.tidy(() => {
-      const p = trained.probabilities(x).dataSync();
-      const m = PHASES.map((_, k) => chosen.reduce((a, _c, i) => a + Math.log(p[i * 4 + k]), 0));
-      return m.indexOf(Math.max(...m));
-    });
+    // The series decision, as classification makes it.
+    const p = seriesProbabilities(tf.tidy(() => trained.probabilities(x).arraySync()));
+    const target = p.indexOf(Math.max(...p));
     methods.forEach((spec, m) => {
       const reference = tf.tidy(
         () =>
