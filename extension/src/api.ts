@@ -70,12 +70,12 @@ export class PhaseLensClient {
     return (await (await this.call(`/api/v1/analyses/${id}`)).json()) as AnalysisView;
   }
 
-  /** The stored phase of a series, or undefined when there is none (404). */
+  /** The stored phase of a series, or undefined when there is none (204, or 404 from older services). */
   async storedPhase(seriesInstanceUid: string): Promise<PhaseSummary | undefined> {
     try {
-      const body = (await (
-        await this.call(`/api/v1/series/${seriesInstanceUid}/phase`)
-      ).json()) as PhaseSummary & {
+      const res = await this.call(`/api/v1/series/${seriesInstanceUid}/phase?absent=204`);
+      if (res.status === 204) return undefined;
+      const body = (await res.json()) as PhaseSummary & {
         probabilities: PhaseSummary['probabilities'];
       };
       const confidence = Math.max(...Object.values(body.probabilities));

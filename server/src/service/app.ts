@@ -278,6 +278,8 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
         name: model.metadata.name,
         version: model.metadata.version,
       });
+      // A viewer asking "is there one?" gets 204 rather than an error the browser logs.
+      if (!stored && req.query.absent === '204') return void res.status(204).end();
       if (!stored)
         return void res.status(404).json({
           error: `no PhaseLens result for series ${uid}`,

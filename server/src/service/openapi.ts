@@ -84,7 +84,16 @@ export const openApiDocument = {
       get: {
         summary:
           'Latest phase of a series: from this service, or read back from the phase report in the PACS',
-        parameters: [{ name: 'seriesInstanceUid', in: 'path', required: true, schema: uid }],
+        parameters: [
+          { name: 'seriesInstanceUid', in: 'path', required: true, schema: uid },
+          {
+            name: 'absent',
+            in: 'query',
+            required: false,
+            description: "'204': answer 204 No Content instead of 404 when there is no result",
+            schema: { type: 'string', enum: ['204'] },
+          },
+        ],
         responses: {
           '200': {
             description: 'The phase',
@@ -92,6 +101,7 @@ export const openApiDocument = {
               'application/json': { schema: { $ref: '#/components/schemas/SeriesPhase' } },
             },
           },
+          '204': { description: 'No result for this series (with absent=204)' },
           '404': {
             description: 'No result for this series',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

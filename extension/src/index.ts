@@ -1,0 +1,82 @@
+import { render, h } from 'preact';
+import { PanelController } from './panel/controller';
+import { PhasePanel } from './panel/PhasePanel';
+import { reactHost } from './ohif/react-host';
+import type { ExtensionParams, PanelProps, PhaseLensConfiguration } from './ohif/types';
+
+/** The OHIF extension id; the panel is '@phaselens/extension.panelModule.phase'. */
+export const EXTENSION_ID = '@phaselens/extension';
+export const PANEL_ID = `${EXTENSION_ID}.panelModule.phase`;
+
+/** Configuration from app-config.js (`window.config.phaselens`), read when OHIF loads us. */
+function configuration(): PhaseLensConfiguration {
+  const w = globalThis as { config?: { phaselens?: PhaseLensConfiguration } };
+  return w.config?.phaselens ?? {};
+}
+
+/** The panel's UI (Preact) inside the div OHIF's React gives it. */
+function phasePanel() {
+  let controller: PanelController | undefined;
+  let node: HTMLElement | undefined;
+  return {
+    mount(el: HTMLElement, props: PanelProps) {
+      node = el;
+      controller = new PanelController(props, configuration());
+      render(h(PhasePanel, { controller }), el);
+    },
+    update() {
+      // The controller follows OHIF's services itself; new props carry nothing it needs.
+    },
+    unmount() {
+      if (node) render(null, node);
+      controller?.dispose();
+      controller = undefined;
+    },
+  };
+}
+
+const PhasePanelHost = reactHost<PanelProps>(phasePanel, { 'data-phaselens': 'panel' });
+
+const extension = {
+  id: EXTENSION_ID,
+  getPanelModule: ({ servicesManager, commandsManager, extensionManager }: ExtensionParams) => [
+    {
+      name: 'phase',
+      iconName: 'tab-linear',
+      iconLabel: 'Phase',
+      label: 'PhaseLens',
+      // OHIF renders panel components with its own props; ours also need the managers.
+      component: (props: Record<string, unknown>) =>
+        hostElement({ ...props, servicesManager, commandsManager, extensionManager }),
+    },
+  ],
+  /** Opens the panel once the study's viewports are ready, so the phase is in sight. */
+  onModeEnter: ({ servicesManager }: ExtensionParams) => {
+    const services = servicesManager.services as ExtensionParams['servicesManager']['services'] & {
+      panelService?: PanelService;
+    };
+    const grid = services.viewportGridService;
+    const ready = grid.subscribe(grid.EVENTS.VIEWPORTS_READY, () => {
+      ready.unsubscribe();
+      services.panelService?.activatePanel(PANEL_ID, true);
+    });
+  },
+};
+
+interface PanelService {
+  activatePanel(panelId: string, forceActive?: boolean): void;
+}
+
+/** A React element for the host class, as a plain object (see ohif/react-host). */
+function hostElement(props: PanelProps) {
+  return {
+    $$typeof: Symbol.for('react.element'),
+    type: PhasePanelHost,
+    key: null,
+    ref: null,
+    props,
+    _owner: null,
+  };
+}
+
+export default extension;

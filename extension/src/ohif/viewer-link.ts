@@ -1,0 +1,127 @@
+import type { DisplaySet, InstanceMetadata, PanelProps, Subscription } from './types';
+
+/** The series the radiologist is reading: the first display set of the active viewport. */
+export interface ActiveSeries {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality?: string;
+  description?: string;
+}
+
+/** Cornerstone3D's events for a new slice in a stack or volume viewport (they do not bubble). */
+const NEW_SLICE_EVENTS = ['CORNERSTONE_STACK_NEW_IMAGE', 'CORNERSTONE_VOLUME_NEW_IMAGE'];
+
+interface CornerstoneViewport {
+  getCurrentImageId?: () => string | undefined;
+}
+interface CornerstoneViewportService {
+  getCornerstoneViewport(viewportId: string): CornerstoneViewport | undefined;
+}
+
+/** SOP Instance UID of a WADO-RS image id ('wadors:/dicom-web/studies/../instances/UID/frames/1'). */
+export function sopInstanceOfImageId(imageId: string): string | undefined {
+  return /\/instances\/([0-9.]+)(?:\/|$)/.exec(imageId)?.[1];
+}
+
+/**
+ * Index of each instance in the series sorted along the slice normal, lowest first: the order
+ * the PhaseLens service numbers slices in (server/src/series/assemble.ts).
+ */
+export function sliceIndexBySop(images: InstanceMetadata[]): Map<string, number> {
+  const o = images.find((i) => i.ImageOrientationPatient)?.ImageOrientationPatient;
+  const n = o
+    ? [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]]
+    : [0, 0, 1];
+  const along = images.map((i) => {
+    const p = i.ImagePositionPatient ?? [0, 0, 0];
+    return { uid: i.SOPInstanceUID, d: p[0] * n[0] + p[1] * n[1] + p[2] * n[2] };
+  });
+  along.sort((a, b) => a.d - b.d);
+  return new Map(along.map((a, i) => [a.uid, i]));
+}
+
+/**
+ * Everything the panel needs from the viewer, in PhaseLens terms: which series is active, which
+ * of its slices the viewport shows, and the series of the study (to find derived objects).
+ */
+export class ViewerLink {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly sliceListener: (e: Event) => void;
+  private sliceIndex?: Map<string, number>;
+  private sliceIndexSeries?: string;
+
+  constructor(
+    private readonly props: PanelProps,
+    onSeries: (series: ActiveSeries | undefined) => void,
+    onSlice: (index: number) => void,
+  ) {
+    const { displaySetService, viewportGridService } = props.servicesManager.services;
+    const seriesChanged = (): void => onSeries(this.activeSeries());
+    for (const event of [
+      viewportGridService.EVENTS.ACTIVE_VIEWPORT_ID_CHANGED,
+      viewportGridService.EVENTS.GRID_STATE_CHANGED,
+      viewportGridService.EVENTS.VIEWPORTS_READY,
+    ])
+      if (event) this.subscriptions.push(viewportGridService.subscribe(event, seriesChanged));
+    this.subscriptions.push(
+      displaySetService.subscribe(displaySetService.EVENTS.DISPLAY_SETS_ADDED, seriesChanged),
+    );
+    this.sliceListener = (e: Event) => {
+      const detail = (e as CustomEvent<{ viewportId?: string }>).detail;
+      const index = this.currentSlice(detail?.viewportId);
+      if (index !== undefined) onSlice(index);
+    };
+    // Capture on the document: the viewport elements dispatch these without bubbling.
+    for (const type of NEW_SLICE_EVENTS) document.addEventListener(type, this.sliceListener, true);
+  }
+
+  private activeDisplaySet(): { viewportId: string; displaySet: DisplaySet } | undefined {
+    const { displaySetService, viewportGridService } = this.props.servicesManager.services;
+    const { activeViewportId, viewports } = viewportGridService.getState();
+    if (!activeViewportId) return undefined;
+    const uid = viewports.get(activeViewportId)?.displaySetInstanceUIDs?.[0];
+    const displaySet = uid ? displaySetService.getDisplaySetByUID(uid) : undefined;
+    return displaySet ? { viewportId: activeViewportId, displaySet } : undefined;
+  }
+
+  activeSeries(): ActiveSeries | undefined {
+    const active = this.activeDisplaySet();
+    if (!active) return undefined;
+    const ds = active.displaySet;
+    return {
+      studyInstanceUid: ds.StudyInstanceUID,
+      seriesInstanceUid: ds.SeriesInstanceUID,
+      modality: ds.Modality,
+      description: ds.SeriesDescription,
+    };
+  }
+
+  get activeViewportId(): string | undefined {
+    return this.activeDisplaySet()?.viewportId;
+  }
+
+  /** The slice the active viewport shows, as the service numbers slices. */
+  currentSlice(viewportId?: string): number | undefined {
+    const active = this.activeDisplaySet();
+    if (!active || (viewportId && viewportId !== active.viewportId)) return undefined;
+    const services = this.props.servicesManager.services as unknown as {
+      cornerstoneViewportService?: CornerstoneViewportService;
+    };
+    const imageId = services.cornerstoneViewportService
+      ?.getCornerstoneViewport(active.viewportId)
+      ?.getCurrentImageId?.();
+    const sop = imageId ? sopInstanceOfImageId(imageId) : undefined;
+    if (!sop) return undefined;
+    if (this.sliceIndexSeries !== active.displaySet.displaySetInstanceUID) {
+      this.sliceIndex = sliceIndexBySop(active.displaySet.images ?? []);
+      this.sliceIndexSeries = active.displaySet.displaySetInstanceUID;
+    }
+    return this.sliceIndex?.get(sop);
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.unsubscribe();
+    for (const type of NEW_SLICE_EVENTS)
+      document.removeEventListener(type, this.sliceListener, true);
+  }
+}
