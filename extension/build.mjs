@@ -20,4 +20,6 @@ await build({
 const code = readFileSync(outfile);
 const size = { bytes: code.length, gzipBytes: gzipSync(code).length };
 writeFileSync(new URL('./dist/size.json', import.meta.url), JSON.stringify(size, null, 2) + '\n');
-console.log(`extension.mjs: ${(size.bytes / 1024).toFixed(1)} KiB (${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped)`);
+console.log(
+  `extension.mjs: ${(size.bytes / 1024).toFixed(1)} KiB (${(size.gzipBytes / 1024).toFixed(1)} KiB gzipped)`,
+);

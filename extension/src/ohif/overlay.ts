@@ -12,23 +12,53 @@ export interface OverlayStyle {
   threshold: number;
 }
 
-export const DEFAULT_STYLE: OverlayStyle = { colormap: 'jet', opacity: 0.5, threshold: 0.2 };
-
-/** PhaseLens writes 16-bit maps with the series maximum at 65535 (server/src/derived). */
-const MAP_MAX = 65535;
+// Attribution maps are heavy-tailed (a few voxels near the maximum, most near zero), so the
+// default threshold is low and the opacity ramps up over the next tenth of the range.
+export const DEFAULT_STYLE: OverlayStyle = { colormap: 'jet', opacity: 0.7, threshold: 0.02 };
 
 /**
- * The opacity transfer function for a style: transparent up to the threshold, then the chosen
- * opacity. OHIF ignores the map's Real World Value Mapping and windows on the stored values.
+ * The opacity transfer function for a style: transparent up to the threshold, half the chosen
+ * opacity just above it, the full opacity a tenth of the range higher. OHIF ignores the map's
+ * Real World Value Mapping and windows on the stored values.
  */
-export function opacityPoints(style: OverlayStyle): { value: number; opacity: number }[] {
-  const cut = Math.round(Math.min(Math.max(style.threshold, 0), 1) * MAP_MAX);
+export function opacityPoints(
+  style: OverlayStyle,
+  max: number,
+): { value: number; opacity: number }[] {
+  const cut = Math.min(Math.max(style.threshold, 0), 0.99) * max;
+  const full = Math.min(cut + 0.1 * max, max);
   return [
     { value: 0, opacity: 0 },
     { value: cut, opacity: 0 },
-    { value: Math.min(cut + 1, MAP_MAX), opacity: style.opacity },
-    { value: MAP_MAX, opacity: style.opacity },
+    { value: cut + 1e-3 * max, opacity: style.opacity / 2 },
+    { value: full, opacity: style.opacity },
+    ...(full < max ? [{ value: max, opacity: style.opacity }] : []),
   ];
+}
+
+/** The slice of Cornerstone3D's viewport API used here. */
+interface LayerViewport {
+  getAllVolumeIds?: () => string[];
+}
+
+type OneOrMany<T> = T | T[] | undefined;
+const first = <T>(v: OneOrMany<T>): T | undefined => (Array.isArray(v) ? v[0] : v);
+
+/**
+ * The largest stored value of a PhaseLens Parametric Map, from its Real World Value Mapping
+ * (16-bit maps map 0..65535; float maps record their maximum as the last value mapped).
+ */
+export function storedMaximum(instance: Record<string, unknown> | undefined): number {
+  const shared = first(
+    instance?.SharedFunctionalGroupsSequence as OneOrMany<Record<string, unknown>>,
+  );
+  const mapping = first(
+    shared?.RealWorldValueMappingSequence as OneOrMany<Record<string, unknown>>,
+  );
+  const last = Number(
+    mapping?.DoubleFloatRealWorldValueLastValueMapped ?? mapping?.RealWorldValueLastValueMapped,
+  );
+  return Number.isFinite(last) && last > 0 ? last : 65535;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +68,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * own parametric-map support (its display set, a volume viewport, the cornerstone commands).
  */
 export class MapOverlay {
-  private shown?: { viewportId: string; displaySetInstanceUID: string };
+  private shown?: { viewportId: string; displaySetInstanceUID: string; max: number };
 
   constructor(private readonly props: PanelProps) {}
 
@@ -89,38 +119,50 @@ export class MapOverlay {
       viewportId,
       displaySetInstanceUID: displaySet.displaySetInstanceUID,
     });
-    this.shown = { viewportId, displaySetInstanceUID: displaySet.displaySetInstanceUID };
+    this.shown = {
+      viewportId,
+      displaySetInstanceUID: displaySet.displaySetInstanceUID,
+      max: storedMaximum(displaySet.instance),
+    };
     // The layer is in the viewport once its volume has loaded; styling it earlier would colour
     // the CT instead (OHIF falls back to the viewport's first volume).
-    for (let waited = 0; !this.layerReady(); waited += 200) {
+    for (let waited = 0; !this.restyle(style); waited += 200) {
       if (waited > 30000) throw new Error('the viewer did not load the map in 30 s.');
       await sleep(200);
     }
-    this.restyle(style);
+  }
+
+  private viewport(): LayerViewport | undefined {
+    if (!this.shown) return undefined;
+    const services = this.props.servicesManager.services as unknown as {
+      cornerstoneViewportService?: {
+        getCornerstoneViewport(id: string): LayerViewport | undefined;
+      };
+    };
+    return services.cornerstoneViewportService?.getCornerstoneViewport(this.shown.viewportId);
   }
 
   private layerReady(): boolean {
-    if (!this.shown) return false;
-    const services = this.props.servicesManager.services as unknown as {
-      cornerstoneViewportService?: {
-        getCornerstoneViewport(id: string): { getAllVolumeIds?: () => string[] } | undefined;
-      };
-    };
-    const uid = this.shown.displaySetInstanceUID;
-    const viewport = services.cornerstoneViewportService?.getCornerstoneViewport(
-      this.shown.viewportId,
+    const uid = this.shown?.displaySetInstanceUID;
+    return (
+      (uid &&
+        this.viewport()
+          ?.getAllVolumeIds?.()
+          .some((id) => id.includes(uid))) ||
+      false
     );
-    return viewport?.getAllVolumeIds?.().some((id) => id.includes(uid)) ?? false;
   }
 
   /** Applies a style to the shown layer; false while the layer is not ready for it. */
   restyle(style: OverlayStyle): boolean {
-    if (!this.layerReady() || !this.shown) return false;
+    if (!this.shown || !this.layerReady()) return false;
+    const opacity = opacityPoints(style, this.shown.max);
     try {
       this.props.commandsManager.runCommand('setViewportColormap', {
-        ...this.shown,
-        colormap: { name: style.colormap, opacity: opacityPoints(style) },
-        opacity: opacityPoints(style),
+        viewportId: this.shown.viewportId,
+        displaySetInstanceUID: this.shown.displaySetInstanceUID,
+        colormap: { name: style.colormap, opacity },
+        opacity,
         immediate: true,
       });
       return true;
@@ -131,8 +173,11 @@ export class MapOverlay {
 
   async hide(): Promise<void> {
     if (!this.shown) return;
-    const shown = this.shown;
+    const { viewportId, displaySetInstanceUID } = this.shown;
     this.shown = undefined;
-    this.props.commandsManager.runCommand('removeDisplaySetLayer', shown);
+    this.props.commandsManager.runCommand('removeDisplaySetLayer', {
+      viewportId,
+      displaySetInstanceUID,
+    });
   }
 }

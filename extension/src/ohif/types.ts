@@ -33,11 +33,15 @@ export interface DisplaySet {
   images?: InstanceMetadata[];
   instances?: InstanceMetadata[];
   isOverlayDisplaySet?: boolean;
+  /** The one instance of a multi-frame object (Parametric Map), naturalised. */
+  instance?: Record<string, unknown>;
   referencedSeriesInstanceUID?: string;
 }
 
-export interface DisplaySetService
-  extends PubSub<{ DISPLAY_SETS_ADDED: string; DISPLAY_SETS_CHANGED: string }> {
+export interface DisplaySetService extends PubSub<{
+  DISPLAY_SETS_ADDED: string;
+  DISPLAY_SETS_CHANGED: string;
+}> {
   getDisplaySetByUID(uid: string): DisplaySet | undefined;
   getDisplaySetsForSeries(seriesInstanceUid: string): DisplaySet[];
   getActiveDisplaySets(): DisplaySet[];
@@ -48,12 +52,11 @@ export interface ViewportGridState {
   viewports: Map<string, { viewportId: string; displaySetInstanceUIDs: string[] }>;
 }
 
-export interface ViewportGridService
-  extends PubSub<{
-    ACTIVE_VIEWPORT_ID_CHANGED: string;
-    GRID_STATE_CHANGED: string;
-    VIEWPORTS_READY: string;
-  }> {
+export interface ViewportGridService extends PubSub<{
+  ACTIVE_VIEWPORT_ID_CHANGED: string;
+  GRID_STATE_CHANGED: string;
+  VIEWPORTS_READY: string;
+}> {
   getState(): ViewportGridState;
   getDisplaySetsUIDsForViewport(viewportId: string): string[];
 }

@@ -145,7 +145,7 @@ function Result({ view, controller }: { view: PanelView; controller: PanelContro
             <input
               type="range"
               min={0}
-              max={95}
+              max={50}
               value={Math.round(view.style.threshold * 100)}
               onInput={(e) => controller.setStyle({ threshold: +e.currentTarget.value / 100 })}
             />
@@ -181,7 +181,11 @@ export function PhasePanel({ controller }: { controller: PanelController }) {
   if (!view) return null;
   const { state } = view;
   return (
-    <section style={styles.panel} aria-label="PhaseLens contrast phase" data-testid="phaselens-panel">
+    <section
+      style={styles.panel}
+      aria-label="PhaseLens contrast phase"
+      data-testid="phaselens-panel"
+    >
       <h2 style="font-size:15px;margin:0 0 6px">Contrast phase</h2>
       {state.kind === 'no-series' && <p>Open a CT series to see its contrast phase.</p>}
       {view.series && (

@@ -35,7 +35,9 @@ export class PanelController {
     this.client = new PhaseLensClient({
       baseUrl: config.serviceUrl ?? '/phaselens',
       authorization: () =>
-        config.apiToken ? `Bearer ${config.apiToken}` : auth?.getAuthorizationHeader()?.Authorization,
+        config.apiToken
+          ? `Bearer ${config.apiToken}`
+          : auth?.getAuthorizationHeader()?.Authorization,
     });
     this.overlay = new MapOverlay(props);
     this.maps = config.maps;

@@ -26,12 +26,18 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const log = jsonLogger();
   const name = `${os.hostname()}-${process.pid}`;
   const lock = Number(process.env.PHASELENS_WORKER_LOCK_MS ?? 30000);
-  const w = startWorker(config.redisUrl, analysisRunner(model, config.pacsUrl, config.pacsAuth), {
-    concurrency: config.concurrency,
-    name,
-    lockDurationMs: lock,
-    stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
-  });
+  const w = startWorker(
+    config.redisUrl,
+    analysisRunner(model, config.pacsUrl, config.pacsAuth, {
+      mapFormat: config.mapFormat,
+    }),
+    {
+      concurrency: config.concurrency,
+      name,
+      lockDurationMs: lock,
+      stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
+    },
+  );
   w.on('completed', (job) => log.info('analysis done', { analysisId: job.id, worker: name }));
   w.on('failed', (job, error) =>
     log.warn('analysis failed', { analysisId: job?.id, worker: name, error: error.message }),

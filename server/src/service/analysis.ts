@@ -3,6 +3,7 @@ import { METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
 import { derivedUids } from '../derived/common';
 import { deriveObjects, storeDerived } from '../derived/derive';
+import type { PixelFormat } from '../derived/parametric-map';
 import { PhaseReport } from '../derived/phase-report';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
@@ -35,6 +36,7 @@ export function analysisRunner(
   model: PhaseModel,
   pacsUrl: string,
   pacsAuth: PacsAuth | undefined,
+  options: { mapFormat?: PixelFormat } = {},
 ): RunAnalysis {
   return async (job: Job, report: (p: JobProgress) => void): Promise<AnalysisResult> => {
     const { request } = job;
@@ -64,7 +66,7 @@ export function analysisRunner(
     };
     if (request.writeBack) {
       report({ stage: 'writing', fraction: 0.8 });
-      const objects = deriveObjects(series, result, maps);
+      const objects = deriveObjects(series, result, maps, { format: options.mapFormat });
       await storeDerived(objects, client, (done, total) =>
         report({ stage: 'writing', fraction: 0.8 + 0.2 * (done / total) }),
       );

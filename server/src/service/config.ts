@@ -27,6 +27,8 @@ export interface ServiceConfig {
   bodyLimit: number;
   /** With Redis, jobs go to a shared queue that `phaselens worker` processes run. */
   redisUrl?: string;
+  /** Parametric Map pixels: 16-bit (any viewer, Orthanc 1.10 serves its frames) or float32. */
+  mapFormat: 'uint16' | 'float32';
 }
 
 export class ConfigError extends InvalidInputError {
@@ -155,6 +157,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     if (!/^https?:\/\/[^/]+$/.test(o))
       problems.push(`PHASELENS_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
   }
+  const mapFormat = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'uint16';
+  if (mapFormat !== 'uint16' && mapFormat !== 'float32')
+    problems.push(`PHASELENS_MAP_FORMAT: expected uint16 or float32, got "${mapFormat}"`);
   const redis = get('REDIS_URL', 'redisUrl');
   if (redis !== undefined && !/^rediss?:\/\/[^/]+/.test(redis))
     problems.push(
@@ -178,6 +183,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
     redisUrl: redis,
+    mapFormat: mapFormat === 'float32' ? 'float32' : 'uint16',
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -26,11 +26,16 @@ export async function startService(
         size: config.queueSize,
         modelVersion: model.metadata.version,
       })
-    : new JobQueue(analysisRunner(model, config.pacsUrl, config.pacsAuth), {
-        concurrency: config.concurrency,
-        size: config.queueSize,
-        modelVersion: model.metadata.version,
-      });
+    : new JobQueue(
+        analysisRunner(model, config.pacsUrl, config.pacsAuth, {
+          mapFormat: config.mapFormat,
+        }),
+        {
+          concurrency: config.concurrency,
+          size: config.queueSize,
+          modelVersion: model.metadata.version,
+        },
+      );
   const app = createApp({ config, model, queue, log });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

@@ -1,0 +1,403 @@
+/**
+ * The radiologist's path, in a real browser: the prebuilt OHIF 3.13.2 viewer with the PhaseLens
+ * extension, a real Orthanc, the real service and the watcher. Debian Chromium via playwright-core.
+ * Screenshots go to test/artifacts/.
+ */
+import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './fixtures/browser';
+import { buffersOf, filesOf } from './fixtures/files';
+import { freePort, startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { EXTENSION_DIR, OHIF_DIR, ROOT, startViewer, type RunningViewer } from './fixtures/viewer';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { selectBackend } from '../server/src/model/backend';
+import { loadPhaseModel } from '../server/src/model/phase-model';
+import { generateCase } from '../server/src/phantom/render';
+import { decodePng, type DecodedPng } from '../server/src/render/png';
+import { readDicomFolder } from '../server/src/series/read-folder';
+import type { CtSeries } from '../server/src/series/types';
+import { writeCtSeries } from '../server/src/series/write-ct';
+import { loadConfig } from '../server/src/service/config';
+import { jsonLogger } from '../server/src/service/log';
+import { startService, type RunningService } from '../server/src/service/server';
+import { watchOrthanc } from '../server/src/service/watcher';
+import { PhaseLensClient } from '../extension/src/api';
+import type { AnalysisView } from '../extension/src/types';
+
+const TOKEN = 'viewer-test-token-0123456789';
+const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+const REAL_CT = path.join(ROOT, '..', 'shared', 'data', 'real-ct', 'hcc002-arterial');
+
+if (!existsSync(path.join(OHIF_DIR, 'index.html')))
+  throw new Error(`no OHIF viewer in ${OHIF_DIR}: run scripts/fetch-ohif.sh`);
+if (!existsSync(path.join(EXTENSION_DIR, 'extension.mjs')))
+  throw new Error(`no extension bundle in ${EXTENSION_DIR}: run npm run build -w extension`);
+
+describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)', () => {
+  let orthanc: OrthancServer;
+  let service: RunningService;
+  let sameOrigin: RunningViewer;
+  let crossOrigin: RunningViewer;
+  let browser: Browser;
+  const consoleErrors: string[] = [];
+  let analysed: CtSeries;
+  let autoTagged: { series: CtSeries; phase: string };
+
+  beforeAll(async () => {
+    await fs.mkdir(ARTIFACTS, { recursive: true });
+    orthanc = await startOrthanc({ StableAge: 1 });
+    const auth = { username: orthanc.username, password: orthanc.password };
+    const pacs = new DicomWebClient({ url: orthanc.dicomWeb, auth });
+    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-viewer-'));
+    const store = async (s: CtSeries, name: string) =>
+      pacs.storeInstances(await buffersOf(await writeCtSeries(s, path.join(work, name))));
+
+    // A study the watcher tags before anyone opens it.
+    const tagged = (await generateCase('viewer-auto', 2, { matrix: 128, slices: 20 })).series;
+    await store(tagged, 'tagged');
+    await selectBackend(() => undefined);
+    const model = await loadPhaseModel();
+    const stop = new AbortController();
+    let phase = '';
+    await watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth,
+        cursorFile: path.join(work, 'cursor.json'),
+        maps: [],
+        pollMs: 300,
+        signal: stop.signal,
+        onSeries: (e) => {
+          if (e.action === 'analysed' && e.seriesInstanceUid === tagged.seriesInstanceUid) {
+            phase = e.phase ?? '';
+            stop.abort();
+          }
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    autoTagged = { series: tagged, phase };
+
+    // The study the radiologist analyses from the viewer.
+    analysed = (await generateCase('viewer', 1, { matrix: 128, slices: 24, phase: 'arterial' }))
+      .series;
+    await store(analysed, 'analysed');
+
+    const crossPort = await freePort();
+    service = await startService(
+      loadConfig({
+        PHASELENS_PACS_URL: orthanc.dicomWeb,
+        PHASELENS_PACS_USER: orthanc.username,
+        PHASELENS_PACS_PASSWORD: orthanc.password,
+        PHASELENS_API_TOKEN: TOKEN,
+        PHASELENS_PORT: '0',
+        PHASELENS_HOST: '127.0.0.1',
+        PHASELENS_DEFAULT_MAPS: 'sam',
+        PHASELENS_MAP_FORMAT: 'float32',
+        PHASELENS_CORS_ORIGINS: `http://127.0.0.1:${crossPort}`,
+      }),
+      jsonLogger(() => undefined),
+    );
+    const pacsAuthorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    // Same origin: the service behind the viewer's proxy, which adds the service credentials.
+    sameOrigin = await startViewer({
+      pacsUrl: orthanc.dicomWeb,
+      pacsAuthorization,
+      serviceUrl: service.url,
+      serviceAuthorization: `Bearer ${TOKEN}`,
+    });
+    // Another origin: the browser calls the service directly (CORS) with a token.
+    crossOrigin = await startViewer(
+      {
+        pacsUrl: orthanc.dicomWeb,
+        pacsAuthorization,
+        config: { serviceUrl: service.url, apiToken: TOKEN },
+      },
+      crossPort,
+    );
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sameOrigin?.close();
+    await crossOrigin?.close();
+    await service?.close();
+    await orthanc?.stop();
+  });
+
+  async function open(viewer: RunningViewer, studyInstanceUid: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${viewer.url}/viewer?StudyInstanceUIDs=${studyInstanceUid}`);
+    await page.waitForSelector('[data-testid=phaselens-panel]', { timeout: 60_000 });
+    // OHIF's first-visit tour and investigational-use notice cover the page: dismiss them.
+    for (const label of ['Skip all', 'Confirm and hide']) {
+      const button = page.getByText(label, { exact: true });
+      await button
+        .first()
+        .click({ timeout: 5_000 })
+        .catch(() => undefined);
+    }
+    return page;
+  }
+
+  /** Mean absolute RGB change between two screenshots at page points. */
+  function change(a: DecodedPng, b: DecodedPng, points: { x: number; y: number }[]): number {
+    let sum = 0;
+    for (const { x, y } of points) {
+      const at = (Math.round(y) * a.width + Math.round(x)) * a.channels;
+      for (let k = 0; k < 3; k++) sum += Math.abs(a.pixels[at + k] - b.pixels[at + k]);
+    }
+    return sum / (3 * points.length);
+  }
+
+  /** The viewport's slice, as the panel's strip reports it (the service's slice numbering). */
+  async function viewportSlice(page: Page): Promise<number> {
+    const strip = page.locator('[data-testid=phaselens-strip]');
+    return Number(await strip.getAttribute('data-viewport-slice'));
+  }
+
+  /** Scrolls the viewport with the mouse wheel until it shows `target`. */
+  async function scrollTo(page: Page, target: number): Promise<void> {
+    const box = (await page.locator('.cornerstone-viewport-element canvas').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let tries = 0; tries < 200; tries++) {
+      const now = await viewportSlice(page);
+      if (now === target) return;
+      // Wheel down moves towards the feet: lower positions along the normal, lower indices.
+      await page.mouse.wheel(0, now > target ? 120 : -120);
+      await page.waitForTimeout(120);
+    }
+    throw new Error(`the viewport did not reach slice ${target}`);
+  }
+
+  /**
+   * Turns the named map's overlay on, then checks that raising its opacity from 0 changes the
+   * viewport's pixels where the map (read back from the PACS) is high, and hardly elsewhere.
+   */
+  async function checkOverlay(page: Page, series: CtSeries, shot: string): Promise<void> {
+    // The map as stored: the Parametric Map of this series, read back from the PACS.
+    const found = (await (
+      await orthanc.rest(
+        'POST',
+        '/tools/find',
+        JSON.stringify({
+          Level: 'Series',
+          Query: {
+            StudyInstanceUID: series.studyInstanceUid,
+            SeriesDescription: 'PhaseLens sam* parametric map*',
+          },
+        }),
+      )
+    ).json()) as string[];
+    expect(found).toHaveLength(1);
+    const [instance] = (await (
+      await orthanc.rest('GET', `/series/${found[0]}/instances`)
+    ).json()) as { ID: string }[];
+    const bytes = await (await orthanc.rest('GET', `/instances/${instance.ID}/file`)).arrayBuffer();
+    const map = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+      dcmjs.data.DicomMessage.readFile(bytes).dict,
+    ) as NaturalDataset;
+    expect(map.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.30');
+    const frames = new Float32Array((map.FloatPixelData as ArrayBuffer[])[0]);
+    const size = series.rows * series.columns;
+    // The overlay is transparent below 2% of the series maximum and opaque from 12% (the
+    // extension's default style).
+    const shared = (map.SharedFunctionalGroupsSequence as NaturalDataset[])[0];
+    const mapping = (shared.RealWorldValueMappingSequence as NaturalDataset[])[0];
+    const seriesMax = Number(mapping.DoubleFloatRealWorldValueLastValueMapped);
+    // Look at the slice where the map has most of its opaque voxels.
+    let slice = 0;
+    let most = -1;
+    for (let k = 0; k < series.slices; k++) {
+      let n = 0;
+      for (let i = k * size; i < (k + 1) * size; i++) if (frames[i] >= 0.12 * seriesMax) n++;
+      if (n > most) [slice, most] = [k, n];
+    }
+    const frame = frames.subarray(slice * size, (slice + 1) * size);
+    const button = page.locator('[data-testid^=phaselens-map-sam]').first();
+    await button.click();
+    await page.waitForSelector('[data-testid^=phaselens-map-sam][aria-pressed=true]', {
+      timeout: 60_000,
+    });
+    await scrollTo(page, slice);
+    const opacity = page.getByLabel('Opacity');
+    await opacity.focus();
+    await page.keyboard.press('Home');
+    await page.waitForTimeout(800);
+    const before = decodePng(await page.screenshot());
+    await page.keyboard.press('End');
+    await page.waitForTimeout(800);
+    const after = decodePng(await page.screenshot());
+    await fs.writeFile(path.join(ARTIFACTS, shot), await page.screenshot());
+
+    const position = series.geometry.positions[slice];
+    const perFrame = map.PerFrameFunctionalGroupsSequence as NaturalDataset[];
+    const framePosition = (
+      (perFrame[slice].PlanePositionSequence as NaturalDataset[])[0]
+        .ImagePositionPatient as number[]
+    ).map(Number);
+    expect(framePosition[2]).toBeCloseTo(position[2], 3);
+    const [rx, ry, rz, cx, cy, cz] = series.geometry.orientation;
+    const [rowSpacing, columnSpacing] = series.geometry.pixelSpacing;
+    const world = (r: number, c: number) => [
+      position[0] + c * columnSpacing * rx + r * rowSpacing * cx,
+      position[1] + c * columnSpacing * ry + r * rowSpacing * cy,
+      position[2] + c * columnSpacing * rz + r * rowSpacing * cz,
+    ];
+    const hot: number[][] = [];
+    const cold: number[][] = [];
+    for (let i = 0; i < size; i += 1) {
+      const r = Math.floor(i / series.columns);
+      const c = i % series.columns;
+      if (frame[i] >= 0.12 * seriesMax) hot.push(world(r, c));
+      else if (frame[i] < 0.02 * seriesMax && (r * 7 + c) % 13 === 0) cold.push(world(r, c));
+    }
+    // World to page pixels with Cornerstone3D's own camera (in-page code, as plain JavaScript).
+    const toPage = (points: number[][]) =>
+      page.evaluate(
+        `(() => {
+          const id = window.services.viewportGridService.getState().activeViewportId;
+          const vp = window.services.cornerstoneViewportService.getCornerstoneViewport(id);
+          const rect = vp.canvas.getBoundingClientRect();
+          return ${JSON.stringify(points)}
+            .map((p) => vp.worldToCanvas(p))
+            .map(([x, y]) => ({ x: rect.left + x, y: rect.top + y }))
+            .filter((p) => p.x >= rect.left && p.x < rect.right && p.y >= rect.top && p.y < rect.bottom);
+        })()`,
+      ) as Promise<{ x: number; y: number }[]>;
+    const hotPixels = await toPage(hot);
+    const coldPixels = await toPage(cold);
+    expect(hotPixels.length).toBeGreaterThan(10);
+    expect(coldPixels.length).toBeGreaterThan(10);
+    const hotChange = change(before, after, hotPixels);
+    const coldChange = change(before, after, coldPixels);
+    expect(hotChange).toBeGreaterThan(15);
+    expect(hotChange).toBeGreaterThan(4 * coldChange);
+  }
+
+  it('analyses the open series: progress, then phase and confidence within 1 s of the service; the SAM overlay lands where the map is high; the strip follows the slice', async () => {
+    const page = await open(sameOrigin, analysed.studyInstanceUid);
+    const analyse = page.locator('[data-testid=phaselens-analyse]');
+    await page.waitForSelector('[data-testid=phaselens-analyse]:not([disabled])', {
+      timeout: 30_000,
+    });
+    // When the phase appears in the panel, by the page's clock (the same machine's as ours).
+    await page.evaluate(`
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('[data-testid=phaselens-phase]')) {
+          window.phaseShownAt = Date.now();
+          observer.disconnect();
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    `);
+    const accepted = page.waitForResponse(
+      (r) => r.url().endsWith('/api/v1/analyses') && r.request().method() === 'POST',
+    );
+    await analyse.click();
+    const { id } = (await (await accepted).json()) as { id: string };
+    // The service's own view of when the result exists, followed beside the browser.
+    let doneAt = 0;
+    const client = new PhaseLensClient({
+      baseUrl: service.url,
+      authorization: () => `Bearer ${TOKEN}`,
+    });
+    const followed = client.follow(id, (v: AnalysisView) => {
+      if (v.state === 'done' && !doneAt) doneAt = Date.now();
+    });
+    await page.waitForSelector('[data-testid=phaselens-progress]', { timeout: 30_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-progress.png') });
+    const phase = page.locator('[data-testid=phaselens-phase]');
+    await phase.waitFor({ timeout: 180_000 });
+    await followed;
+    const shownAt = (await page.evaluate('window.phaseShownAt ?? 0')) as number;
+    const latency = shownAt - doneAt;
+    await fs.writeFile(
+      path.join(ARTIFACTS, 'viewer-latency.json'),
+      JSON.stringify({ resultToPanelMs: latency }, null, 2),
+    );
+    expect(doneAt).toBeGreaterThan(0);
+    expect(latency).toBeLessThan(1000);
+    const stored = await client.analysis(id);
+    expect(await phase.getAttribute('data-phase')).toBe(stored.result?.phase);
+    expect(await phase.textContent()).toMatch(
+      /^(Non-contrast|Arterial|Portal-venous|Delayed) \d+%$/,
+    );
+    expect(Number(await phase.getAttribute('data-confidence'))).toBeCloseTo(
+      stored.result!.confidence,
+      6,
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-result.png') });
+
+    await checkOverlay(page, analysed, 'viewer-sam-overlay.png');
+
+    // Scrolling the viewport moves the strip's marker with it.
+    const strip = page.locator('[data-testid=phaselens-strip]');
+    const first = await viewportSlice(page);
+    const target = first >= 5 ? first - 5 : first + 5;
+    await scrollTo(page, target);
+    await page.waitForTimeout(300);
+    expect(await viewportSlice(page)).toBe(target);
+    expect(Number(await strip.getAttribute('data-current-slice'))).toBe(target);
+    expect(await strip.locator('[aria-current=true]').getAttribute('data-slice')).toBe(
+      String(target),
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-scrolled.png') });
+    await page.close();
+  }, 300_000);
+
+  it('shows the phase of an auto-tagged series at once, from another origin, without Analyse', async () => {
+    const posts: string[] = [];
+    const page = await open(crossOrigin, autoTagged.series.studyInstanceUid);
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push(r.url());
+    });
+    const phase = page.locator('[data-testid=phaselens-phase]');
+    await phase.waitFor({ timeout: 30_000 });
+    expect(await phase.getAttribute('data-phase')).toBe(autoTagged.phase);
+    await expect(page.locator('[data-testid=phaselens-source]').count()).resolves.toBe(1);
+    expect(posts).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-auto-tagged.png') });
+    await page.close();
+  }, 120_000);
+
+  const realIt = existsSync(REAL_CT) ? it : it.skip;
+  realIt(
+    'does the same on a real CT series (arterial, 12.5 mm)',
+    async () => {
+      const pacs = new DicomWebClient({
+        url: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+      });
+      await pacs.storeInstances(await filesOf(REAL_CT));
+      const series = await readDicomFolder(REAL_CT);
+      const page = await open(sameOrigin, series.studyInstanceUid);
+      const analyse = page.locator('[data-testid=phaselens-analyse]');
+      await page.waitForSelector('[data-testid=phaselens-analyse]:not([disabled])', {
+        timeout: 30_000,
+      });
+      await analyse.click();
+      const phase = page.locator('[data-testid=phaselens-phase]');
+      await phase.waitFor({ timeout: 240_000 });
+      expect(await phase.textContent()).toMatch(
+        /^(Non-contrast|Arterial|Portal-venous|Delayed) \d+%$/,
+      );
+      await checkOverlay(page, series, 'viewer-real-ct-overlay.png');
+      await page.close();
+    },
+    400_000,
+  );
+
+  it('logged no console errors in any of it', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
