@@ -337,6 +337,10 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
       6,
     );
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-result.png') });
+    // The series' thumbnail in the study browser carries the phase badge.
+    const badge = page.locator('[data-cy=study-browser-thumbnail] [data-phaselens-badge]');
+    await badge.first().waitFor({ timeout: 10_000 });
+    expect(await badge.first().getAttribute('data-phase')).toBe(stored.result?.phase);
 
     await checkOverlay(page, analysed, 'viewer-sam-overlay.png');
 
@@ -352,7 +356,46 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
       String(target),
     );
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-scrolled.png') });
+
     await page.close();
+
+    // Opened again, the study holds the Secondary Capture series written back; it opens as a
+    // colour heatmap over the CT (the grey CT has no saturated pixels).
+    const again = await open(sameOrigin, analysed.studyInstanceUid);
+    const capture = again
+      .locator('[data-cy=study-browser-thumbnail]')
+      .filter({ hasText: /PhaseLens sam\S* map \(/ });
+    await capture.first().waitFor({ timeout: 30_000 });
+    await again.waitForTimeout(1000);
+    const viewportBox = (await again
+      .locator('.cornerstone-viewport-element canvas')
+      .first()
+      .boundingBox())!;
+    const colourful = (shot: DecodedPng) => {
+      let n = 0;
+      let total = 0;
+      // The middle of the viewport, clear of OHIF's coloured corner annotations.
+      const { x: left, y: top, width, height } = viewportBox;
+      for (let y = Math.ceil(top + 0.2 * height); y < top + 0.8 * height; y += 3)
+        for (let x = Math.ceil(left + 0.2 * width); x < left + 0.8 * width; x += 3) {
+          const at = (y * shot.width + x) * shot.channels;
+          const [r, g, b] = [shot.pixels[at], shot.pixels[at + 1], shot.pixels[at + 2]];
+          total++;
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 80) n++;
+        }
+      return n / total;
+    };
+    const ctOnly = colourful(decodePng(await again.screenshot()));
+    await capture.first().dblclick();
+    let shown = 0;
+    for (let waited = 0; waited < 20_000 && shown < 0.01; waited += 500) {
+      await again.waitForTimeout(500);
+      shown = colourful(decodePng(await again.screenshot()));
+    }
+    await again.screenshot({ path: path.join(ARTIFACTS, 'viewer-secondary-capture.png') });
+    expect(ctOnly).toBeLessThan(0.001);
+    expect(shown).toBeGreaterThan(0.01);
+    await again.close();
   }, 300_000);
 
   it('shows the phase of an auto-tagged series at once, from another origin, without Analyse', async () => {
@@ -366,6 +409,9 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     expect(await phase.getAttribute('data-phase')).toBe(autoTagged.phase);
     await expect(page.locator('[data-testid=phaselens-source]').count()).resolves.toBe(1);
     expect(posts).toEqual([]);
+    const badge = page.locator('[data-cy=study-browser-thumbnail] [data-phaselens-badge]');
+    await badge.first().waitFor({ timeout: 10_000 });
+    expect(await badge.first().getAttribute('data-phase')).toBe(autoTagged.phase);
     await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-auto-tagged.png') });
     await page.close();
   }, 120_000);

@@ -1,18 +1,33 @@
 import { render, h } from 'preact';
+import { PhaseLensClient } from './api';
+import { EXTENSION_ID, PANEL_ID } from './ids';
+import { PhaseBadges } from './ohif/phase-badges';
 import { PanelController } from './panel/controller';
 import { PhasePanel } from './panel/PhasePanel';
 import { reactHost } from './ohif/react-host';
 import type { ExtensionParams, PanelProps, PhaseLensConfiguration } from './ohif/types';
-
-/** The OHIF extension id; the panel is '@phaselens/extension.panelModule.phase'. */
-export const EXTENSION_ID = '@phaselens/extension';
-export const PANEL_ID = `${EXTENSION_ID}.panelModule.phase`;
 
 /** Configuration from app-config.js (`window.config.phaselens`), read when OHIF loads us. */
 function configuration(): PhaseLensConfiguration {
   const w = globalThis as { config?: { phaselens?: PhaseLensConfiguration } };
   return w.config?.phaselens ?? {};
 }
+
+/** The service client: the configured token, else the viewer's own sign-in passed on. */
+export function clientFor(
+  config: PhaseLensConfiguration,
+  services: ExtensionParams['servicesManager']['services'],
+): PhaseLensClient {
+  const auth = services.userAuthenticationService;
+  return new PhaseLensClient({
+    baseUrl: config.serviceUrl ?? '/phaselens',
+    authorization: () =>
+      config.apiToken ? `Bearer ${config.apiToken}` : auth?.getAuthorizationHeader()?.Authorization,
+  });
+}
+
+/** What lives as long as a viewer mode: the thumbnail badges. */
+let badges: PhaseBadges | undefined;
 
 /** The panel's UI (Preact) inside the div OHIF's React gives it. */
 function phasePanel() {
@@ -21,7 +36,13 @@ function phasePanel() {
   return {
     mount(el: HTMLElement, props: PanelProps) {
       node = el;
-      controller = new PanelController(props, configuration());
+      const config = configuration();
+      controller = new PanelController(
+        props,
+        config,
+        clientFor(config, props.servicesManager.services),
+        (series, summary) => badges?.set(series, summary),
+      );
       render(h(PhasePanel, { controller }), el);
     },
     update() {
@@ -55,11 +76,17 @@ const extension = {
     const services = servicesManager.services as ExtensionParams['servicesManager']['services'] & {
       panelService?: PanelService;
     };
+    badges?.dispose();
+    badges = new PhaseBadges({ servicesManager }, clientFor(configuration(), services));
     const grid = services.viewportGridService;
     const ready = grid.subscribe(grid.EVENTS.VIEWPORTS_READY, () => {
       ready.unsubscribe();
       services.panelService?.activatePanel(PANEL_ID, true);
     });
+  },
+  onModeExit: () => {
+    badges?.dispose();
+    badges = undefined;
   },
 };
 

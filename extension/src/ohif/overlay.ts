@@ -1,4 +1,5 @@
-import type { DisplaySet, PanelProps } from './types';
+import { loadDerivedSeries } from './derived-series';
+import type { PanelProps } from './types';
 
 /** Colour maps offered for overlays: vtk.js presets that Cornerstone3D in OHIF 3.13 knows. */
 export const COLOR_MAPS = ['jet', 'hsv', 'Inferno (matplotlib)', 'Viridis (matplotlib)'] as const;
@@ -76,36 +77,6 @@ export class MapOverlay {
     return this.shown !== undefined;
   }
 
-  /** The map's display set; maps written after the study was opened are fetched first. */
-  private async displaySetOf(
-    studyInstanceUid: string,
-    seriesInstanceUid: string,
-  ): Promise<DisplaySet> {
-    const { displaySetService } = this.props.servicesManager.services;
-    const existing = displaySetService.getDisplaySetsForSeries(seriesInstanceUid)[0];
-    if (existing) return existing;
-    const [dataSource] = this.props.extensionManager.getActiveDataSource();
-    // OHIF caches a study's metadata; drop the cache (3.13 keys it as "name:uid" but deletes by
-    // uid, so try both) and read just the new series.
-    const name = dataSource.getConfig?.()?.name;
-    const forget = () => {
-      dataSource.deleteStudyMetadataPromise?.(studyInstanceUid);
-      if (name) dataSource.deleteStudyMetadataPromise?.(`${name}:${studyInstanceUid}`);
-    };
-    forget();
-    await dataSource.retrieve.series.metadata({
-      StudyInstanceUID: studyInstanceUid,
-      filters: { seriesInstanceUID: [seriesInstanceUid] },
-    });
-    forget();
-    for (let waited = 0; waited < 15000; waited += 100) {
-      const found = displaySetService.getDisplaySetsForSeries(seriesInstanceUid)[0];
-      if (found) return found;
-      await sleep(100);
-    }
-    throw new Error('The map is in the archive but the viewer did not load it.');
-  }
-
   async show(
     viewportId: string,
     studyInstanceUid: string,
@@ -113,7 +84,7 @@ export class MapOverlay {
     style: OverlayStyle,
   ): Promise<void> {
     await this.hide();
-    const displaySet = await this.displaySetOf(studyInstanceUid, seriesInstanceUid);
+    const [displaySet] = await loadDerivedSeries(this.props, studyInstanceUid, [seriesInstanceUid]);
     const { commandsManager } = this.props;
     commandsManager.runCommand('addDisplaySetAsLayer', {
       viewportId,

@@ -1,5 +1,7 @@
-import { PhaseLensClient, ServiceError } from '../api';
+import { type PhaseLensClient, ServiceError } from '../api';
+import type { PhaseSummary } from '../types';
 import { type PanelEvent, type PanelState, initialState, reduce } from '../panel-state';
+import { loadDerivedSeries } from '../ohif/derived-series';
 import { DEFAULT_STYLE, MapOverlay, type OverlayStyle } from '../ohif/overlay';
 import type { PanelProps, PhaseLensConfiguration } from '../ohif/types';
 import { type ActiveSeries, ViewerLink } from '../ohif/viewer-link';
@@ -22,7 +24,6 @@ export interface PanelView {
 export class PanelController {
   private view: PanelView = { state: initialState, overlayBusy: false, style: DEFAULT_STYLE };
   private readonly listeners = new Set<(v: PanelView) => void>();
-  private readonly client: PhaseLensClient;
   private readonly link: ViewerLink;
   private readonly overlay: MapOverlay;
   private following?: AbortController;
@@ -30,15 +31,13 @@ export class PanelController {
   constructor(
     private readonly props: PanelProps,
     config: PhaseLensConfiguration,
+    private readonly client: PhaseLensClient,
+    /** Told of every result the panel shows (the study browser's badges). */
+    private readonly onResult: (
+      seriesInstanceUid: string,
+      summary: PhaseSummary,
+    ) => void = () => {},
   ) {
-    const auth = props.servicesManager.services.userAuthenticationService;
-    this.client = new PhaseLensClient({
-      baseUrl: config.serviceUrl ?? '/phaselens',
-      authorization: () =>
-        config.apiToken
-          ? `Bearer ${config.apiToken}`
-          : auth?.getAuthorizationHeader()?.Authorization,
-    });
     this.overlay = new MapOverlay(props);
     this.maps = config.maps;
     this.link = new ViewerLink(
@@ -64,7 +63,9 @@ export class PanelController {
 
   private dispatch(event: PanelEvent): void {
     const state = reduce(this.view.state, event);
-    if (state !== this.view.state) this.set({ state });
+    if (state === this.view.state) return;
+    this.set({ state });
+    if (state.kind === 'result') this.onResult(state.seriesInstanceUid, state.summary);
   }
 
   private seriesChanged(series: ActiveSeries | undefined): void {
@@ -106,6 +107,7 @@ export class PanelController {
       );
       const slice = this.link.currentSlice();
       if (slice !== undefined) this.dispatch({ type: 'viewport-slice', index: slice });
+      await this.showDerivedSeries(series.studyInstanceUid);
     } catch (error) {
       if (following.signal.aborted) return;
       this.dispatch({
@@ -113,6 +115,23 @@ export class PanelController {
         seriesInstanceUid: uid,
         failure: error instanceof ServiceError ? error.failure : {},
       });
+    }
+  }
+
+  /** The maps just written (Secondary Captures, Parametric Maps) appear in the study browser. */
+  private async showDerivedSeries(studyInstanceUid: string): Promise<void> {
+    const { state } = this.view;
+    const derived = state.kind === 'result' ? state.derivedSeries : undefined;
+    if (!derived) return;
+    const uids = [
+      ...Object.values(derived.secondaryCaptures),
+      ...Object.values(derived.parametricMaps),
+    ];
+    if (!uids.length) return;
+    try {
+      await loadDerivedSeries(this.props, studyInstanceUid, uids);
+    } catch (error) {
+      this.set({ overlayError: `The maps are stored, but ${(error as Error).message}.` });
     }
   }
 
