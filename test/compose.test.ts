@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../server/src/cli/main';
+import { viewerAppConfig } from '../server/src/viewer/app-config';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -64,6 +65,20 @@ describe('deployment files', () => {
     const orthanc = readFileSync(path.join(ROOT, 'orthanc-config', 'Dockerfile'), 'utf8');
     expect(orthanc).toMatch(
       /apt-get install -y --no-install-recommends orthanc orthanc-dicomweb orthanc-gdcm/,
+    );
+  });
+
+  it('builds the viewer image from the prebuilt OHIF, the extension bundle and the committed app-config.js', () => {
+    const config = compose('config').out;
+    expect(config).toMatch(/viewer:\n(    .*\n)*?      dockerfile: viewer\/Dockerfile/);
+    const dockerfile = readFileSync(path.join(ROOT, 'viewer', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('bash scripts/fetch-ohif.sh');
+    expect(dockerfile).toContain('npm run build --workspace extension');
+    for (const file of ['app-config.js', 'nginx.conf', '40-phaselens-auth.sh'])
+      expect(dockerfile).toContain(`COPY viewer/${file} `);
+    // The committed app-config.js is what the generator writes (scripts/viewer-config.ts).
+    expect(readFileSync(path.join(ROOT, 'viewer', 'app-config.js'), 'utf8')).toBe(
+      viewerAppConfig(),
     );
   });
 });

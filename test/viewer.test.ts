@@ -4,7 +4,8 @@
  * Screenshots go to test/artifacts/.
  */
 import dcmjs, { type NaturalDataset } from 'dcmjs';
-import { existsSync, promises as fs } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -28,6 +29,7 @@ import { PhaseLensClient } from '../extension/src/api';
 import type { AnalysisView } from '../extension/src/types';
 
 const TOKEN = 'viewer-test-token-0123456789';
+const NGINX = '/usr/sbin/nginx';
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 const REAL_CT = path.join(ROOT, '..', 'shared', 'data', 'real-ct', 'hcc002-arterial');
 
@@ -442,6 +444,103 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     },
     400_000,
   );
+
+  it('serves the same viewer the compose deployment does: Debian nginx with viewer/nginx.conf, app-config.js and the auth step', async () => {
+    const nginx = await startComposeViewer();
+    try {
+      const page = await open(
+        { url: nginx.url, close: async () => {} },
+        autoTagged.series.studyInstanceUid,
+      );
+      const phase = page.locator('[data-testid=phaselens-phase]');
+      await phase.waitFor({ timeout: 30_000 });
+      expect(await phase.getAttribute('data-phase')).toBe(autoTagged.phase);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-compose-nginx.png') });
+      await page.close();
+    } finally {
+      await nginx.stop();
+    }
+  }, 120_000);
+
+  /**
+   * viewer/nginx.conf run natively as compose runs it in the nginx image: the compose host names
+   * become this test's loopback ports, the image's folders temporary ones; viewer/40-phaselens-
+   * auth.sh writes the proxy's credentials as the image's entrypoint does.
+   */
+  async function startComposeViewer(): Promise<{ url: string; stop: () => Promise<void> }> {
+    if (!existsSync(NGINX)) throw new Error(`no nginx at ${NGINX}: apt-get install -y nginx-light`);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-nginx-'));
+    const html = path.join(dir, 'html');
+    await fs.mkdir(html);
+    for (const entry of await fs.readdir(OHIF_DIR))
+      await fs.symlink(path.join(OHIF_DIR, entry), path.join(html, entry));
+    await fs.symlink(EXTENSION_DIR, path.join(html, 'phaselens'));
+    await fs.copyFile(path.join(ROOT, 'viewer', 'app-config.js'), path.join(html, 'app-config.js'));
+    const auth = spawnSync('sh', [path.join(ROOT, 'viewer', '40-phaselens-auth.sh')], {
+      env: {
+        PATH: process.env.PATH,
+        PHASELENS_AUTH_DIR: path.join(dir, 'auth'),
+        ORTHANC_PASSWORD: orthanc.password,
+        PHASELENS_API_TOKEN: TOKEN,
+      },
+      encoding: 'utf8',
+    });
+    expect(auth.status).toBe(0);
+    const port = await freePort();
+    const server = readFileSync(path.join(ROOT, 'viewer', 'nginx.conf'), 'utf8')
+      .replaceAll('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace('http://orthanc:8042/', `${orthanc.url}/`)
+      .replace('http://phaselens:3000/', `${service.url}/`)
+      .replaceAll('/usr/share/nginx/html', html)
+      .replaceAll('/etc/nginx/phaselens-auth', path.join(dir, 'auth'));
+    await fs.writeFile(path.join(dir, 'server.conf'), server);
+    await fs.writeFile(
+      path.join(dir, 'nginx.conf'),
+      [
+        // The image's nginx runs its workers as a user that can read the files; here, as us.
+        ...(process.getuid?.() === 0 ? ['user root;'] : []),
+        `pid ${dir}/nginx.pid;`,
+        `error_log ${dir}/error.log;`,
+        'events {}',
+        'http {',
+        '  access_log off;',
+        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+          (t) => `  ${t}_temp_path ${dir}/${t}-temp;`,
+        ),
+        `  include ${dir}/server.conf;`,
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(
+      NGINX,
+      ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    for (let waited = 0; ; waited += 100) {
+      const up = await fetch(`${url}/app-config.js`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (waited > 10_000)
+        throw new Error(
+          `nginx did not start: ${readFileSync(path.join(dir, 'error.log'), 'utf8')}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      url,
+      stop: async () => {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+        await fs.rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
 
   it('logged no console errors in any of it', () => {
     expect(consoleErrors).toEqual([]);

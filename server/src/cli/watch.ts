@@ -42,6 +42,7 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
         .split(',')
         .map((m) => m.trim())
         .filter(Boolean),
+      mapFormat: config.mapFormat,
       signal: controller.signal,
     },
     model,

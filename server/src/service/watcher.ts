@@ -1,3 +1,4 @@
+import type { PixelFormat } from '../derived/parametric-map';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
@@ -17,6 +18,8 @@ export interface WatcherOptions {
   cursorFile: string;
   /** Maps to compute and store besides the phase report (none by default: tagging only). */
   maps: string[];
+  /** Parametric Map pixels when maps are written (see the service's PHASELENS_MAP_FORMAT). */
+  mapFormat?: PixelFormat;
   pollMs?: number;
   /** Orthanc user metadata key set to the phase on each analysed series. */
   metadataKey?: string;
@@ -101,7 +104,9 @@ export async function watchOrthanc(
 ): Promise<void> {
   const rest = new OrthancRest(options.orthancUrl.replace(/\/+$/, ''), options.auth);
   const pacs = new DicomWebClient({ url: options.pacsUrl, auth: options.auth });
-  const run = analysisRunner(model, options.pacsUrl, options.auth);
+  const run = analysisRunner(model, options.pacsUrl, options.auth, {
+    mapFormat: options.mapFormat,
+  });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
   let cursor = await readCursor(options.cursorFile);
