@@ -1,7 +1,8 @@
 /**
  * The whole system on one machine without Docker: Orthanc (Debian package, the project's
- * orthanc-config/orthanc.json), the PhaseLens service and the watcher, then a demo study stored
- * in Orthanc for the watcher to tag. Prints where everything is; Ctrl-C stops it all.
+ * orthanc-config/orthanc.json), the PhaseLens service and the watcher, the OHIF viewer with the
+ * PhaseLens extension (after scripts/fetch-ohif.sh), then a demo study stored in Orthanc for the
+ * watcher to tag. Prints where everything is; Ctrl-C stops it all.
  *   npm run stack
  */
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ import { jsonLogger } from '../server/src/service/log';
 import { startService } from '../server/src/service/server';
 import { watchOrthanc } from '../server/src/service/watcher';
 import { writeCtSeries } from '../server/src/series/write-ct';
+import { createViewerHost } from '../server/src/viewer/host';
+import type { Server } from 'node:http';
 
 async function main(): Promise<void> {
   const orthanc = await startOrthanc({ StableAge: 2 });
@@ -57,6 +60,29 @@ async function main(): Promise<void> {
   const files = await writeCtSeries(c.series, dir);
   const client = new DicomWebClient({ url: orthanc.dicomWeb, auth: config.pacsAuth });
   await client.storeInstances(await buffersOf(files));
+  // The viewer on its own port, the PACS and the service behind it (as in compose).
+  const root = path.join(__dirname, '..');
+  let viewer: Server | undefined;
+  let viewerLine =
+    '  Viewer        not running: bash scripts/fetch-ohif.sh && npm run build -w extension';
+  try {
+    const app = createViewerHost({
+      ohifDir: path.join(root, 'viewer', 'ohif'),
+      extensionDir: path.join(root, 'extension', 'dist'),
+      pacsUrl: orthanc.dicomWeb,
+      pacsAuthorization: `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`,
+      serviceUrl: service.url,
+      serviceAuthorization: `Bearer ${config.apiToken}`,
+    });
+    const port = Number(process.env.PHASELENS_VIEWER_PORT ?? 3001);
+    viewer = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+    viewerLine = `  Viewer        http://127.0.0.1:${port}/viewer?StudyInstanceUIDs=${c.series.studyInstanceUid}`;
+  } catch (error) {
+    viewerLine += ` (${error instanceof Error ? error.message : String(error)})`;
+  }
   process.stdout.write(
     [
       '',
@@ -66,7 +92,7 @@ async function main(): Promise<void> {
       `  Service       ${service.url}   (Authorization: Bearer ${config.apiToken})`,
       `  Demo series   ${c.series.seriesInstanceUid} (portal-venous); the watcher tags it in a few seconds:`,
       `                curl -H 'Authorization: Bearer ${config.apiToken}' ${service.url}/api/v1/series/${c.series.seriesInstanceUid}/phase`,
-      '  Viewer        not yet: the OHIF extension comes with its own issue',
+      viewerLine,
       '',
     ].join('\n'),
   );
@@ -75,6 +101,8 @@ async function main(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   controller.abort();
+  viewer?.closeAllConnections();
+  viewer?.close();
   await watcher;
   await service.close();
   await orthanc.stop();
