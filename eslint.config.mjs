@@ -28,6 +28,10 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    files: ['viewer/*.js'],
+    languageOptions: { globals: { window: 'writable' } },
+  },
+  {
     files: ['**/*.mjs'],
     languageOptions: {
       sourceType: 'module',

@@ -70,7 +70,7 @@ describe('deployment files', () => {
 
   it('builds the viewer image from the prebuilt OHIF, the extension bundle and the committed app-config.js', () => {
     const config = compose('config').out;
-    expect(config).toMatch(/viewer:\n(    .*\n)*?      dockerfile: viewer\/Dockerfile/);
+    expect(config).toMatch(/viewer:\n( {4}.*\n)*? {6}dockerfile: viewer\/Dockerfile/);
     const dockerfile = readFileSync(path.join(ROOT, 'viewer', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('bash scripts/fetch-ohif.sh');
     expect(dockerfile).toContain('npm run build --workspace extension');

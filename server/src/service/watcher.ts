@@ -7,6 +7,7 @@ import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { AnalysisResult, Job } from './jobs';
 import type { Logger } from './log';
+import { screenSeries } from './screen';
 
 export interface WatcherOptions {
   /** Orthanc REST root (the /changes feed, series details, user metadata). */
@@ -29,7 +30,8 @@ export interface WatcherOptions {
 }
 
 export interface WatchEvent {
-  orthancId: string;
+  /** Orthanc's id of the series (Orthanc feed only). */
+  orthancId?: string;
   seriesInstanceUid?: string;
   action: 'analysed' | 'skipped';
   reason?: string;
@@ -173,23 +175,21 @@ export async function watchOrthanc(
     });
     if (series.MainDicomTags.Modality !== 'CT')
       return skip(`modality ${series.MainDicomTags.Modality}`);
-    if (series.Instances.length < 3)
-      return skip(`${series.Instances.length} instances (localiser or single image)`);
-    const tags = await rest.call<Record<string, string>>(
-      'GET',
-      `/instances/${series.Instances[0]}/simplified-tags`,
-    );
-    const imageType = String(tags.ImageType ?? '').toUpperCase();
-    if (imageType.includes('LOCALIZER')) return skip('localiser');
-    if (imageType.startsWith('DERIVED')) return skip('derived images');
-    if (String(tags.Manufacturer ?? '') === 'PhaseLens') return skip('PhaseLens output');
-    const orientation = String(tags.ImageOrientationPatient ?? '')
-      .split('\\')
-      .map(Number);
-    if (orientation.length === 6) {
-      const nz = orientation[0] * orientation[4] - orientation[1] * orientation[3];
-      if (Math.abs(nz) < 0.9) return skip('not axial');
-    }
+    const tags =
+      series.Instances.length >= 3
+        ? await rest.call<Record<string, string>>(
+            'GET',
+            `/instances/${series.Instances[0]}/simplified-tags`,
+          )
+        : {};
+    const reason = screenSeries({
+      modality: series.MainDicomTags.Modality,
+      instances: series.Instances.length,
+      imageType: tags.ImageType,
+      manufacturer: tags.Manufacturer,
+      orientation: tags.ImageOrientationPatient?.split('\\').map(Number),
+    });
+    if (reason) return skip(reason);
     const existing = await phaseFromPacs(pacs, uid, modelId).catch(() => undefined);
     if (existing) return skip(`already tagged ${existing.phase}`);
     const study = await rest.call<{ MainDicomTags: Record<string, string> }>(

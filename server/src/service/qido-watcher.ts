@@ -1,0 +1,185 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PixelFormat } from '../derived/parametric-map';
+import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
+import { PacsError } from '../errors';
+import type { PhaseModel } from '../model/phase-model';
+import { analysisRunner, phaseFromPacs } from './analysis';
+import type { AnalysisResult, Job } from './jobs';
+import type { Logger } from './log';
+import { screenSeries } from './screen';
+import type { WatchEvent } from './watcher';
+
+export interface QidoWatcherOptions {
+  /** DICOMweb root of the archive (any vendor: only QIDO-RS, WADO-RS and STOW-RS are used). */
+  pacsUrl: string;
+  auth?: PacsAuth;
+  /** Where the series already decided (and those waiting to settle) are kept between runs. */
+  stateFile: string;
+  /** Maps to compute and store besides the phase report (none by default: tagging only). */
+  maps: string[];
+  mapFormat?: PixelFormat;
+  /** Studies dated within this many days before today are watched (default 2). */
+  days?: number;
+  pollMs?: number;
+  /** Today, for tests. */
+  now?: () => Date;
+  signal?: AbortSignal;
+  onSeries?: (event: WatchEvent) => void;
+}
+
+/** A series' last instance count and when it was seen: it is analysed once the count settles. */
+interface Pending {
+  instances: number;
+  since: number;
+}
+
+interface State {
+  /** Decided series: UID -> StudyDate, so entries can be dropped once out of the window. */
+  decided: Record<string, string>;
+  pending: Record<string, Pending>;
+}
+
+const tag = (ds: DicomJson, t: string): string | undefined => {
+  const v = ds[t]?.Value?.[0];
+  return v === undefined ? undefined : String(v);
+};
+
+const ymd = (d: Date): string => d.toISOString().slice(0, 10).replace(/-/g, '');
+
+async function readState(file: string): Promise<State> {
+  if (!existsSync(file)) return { decided: {}, pending: {} };
+  const s = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<State>;
+  return { decided: s.decided ?? {}, pending: s.pending ?? {} };
+}
+
+/** Written to a temporary file and renamed: a crash never leaves a half-written state. */
+async function writeState(file: string, state: State): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(state));
+  await fs.rename(`${file}.tmp`, file);
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * Tags new CT series in an archive that has no change feed: polls QIDO-RS for CT series of
+ * studies dated in the last few days, waits until a series' instance count stops changing for
+ * one poll (the archive's "stable" moment), then decides it as the Orthanc watcher does. A
+ * series is recorded as decided only after its report is stored, and one with a report is
+ * skipped: a restart loses no series and repeats none. Studies dated outside the window (old
+ * studies imported late, or no StudyDate) are not seen: QIDO-RS cannot ask "what is new".
+ */
+export async function watchQido(
+  options: QidoWatcherOptions,
+  model: PhaseModel,
+  log: Logger,
+): Promise<void> {
+  const pacs = new DicomWebClient({ url: options.pacsUrl, auth: options.auth });
+  const run = analysisRunner(model, options.pacsUrl, options.auth, {
+    mapFormat: options.mapFormat,
+  });
+  const modelId = { name: model.metadata.name, version: model.metadata.version };
+  const pollMs = options.pollMs ?? 10000;
+  const state = await readState(options.stateFile);
+  log.info('QIDO-RS watcher started', { pacs: options.pacsUrl, days: options.days ?? 2 });
+  let failures = 0;
+  while (!options.signal?.aborted) {
+    const today = options.now?.() ?? new Date();
+    const from = ymd(new Date(today.getTime() - (options.days ?? 2) * 86400000));
+    let found: DicomJson[];
+    try {
+      found = await pacs.searchForSeries({
+        Modality: 'CT',
+        StudyDate: `${from}-${ymd(today)}`,
+        includefield: '00201209,00080020',
+      });
+      if (failures) log.info('PACS reachable again', { pacs: options.pacsUrl });
+      failures = 0;
+    } catch (error) {
+      failures++;
+      if (failures === 1 || failures % 30 === 0)
+        log.warn('PACS unreachable; retrying', { error: (error as Error).message });
+      await sleep(Math.min(10000, 500 * failures), options.signal);
+      continue;
+    }
+    // Forget decisions about studies that left the window: the state stays small.
+    for (const [uid, date] of Object.entries(state.decided))
+      if (date < from) delete state.decided[uid];
+    for (const series of found) {
+      if (options.signal?.aborted) break;
+      const uid = tag(series, '0020000E');
+      const study = tag(series, '0020000D');
+      if (!uid || !study || uid in state.decided) continue;
+      const count = Number(tag(series, '00201209') ?? NaN);
+      const pending = state.pending[uid];
+      // Settled: the same count on two polls (a count the archive does not report settles too).
+      if (!pending || (Number.isFinite(count) && pending.instances !== count)) {
+        state.pending[uid] = { instances: Number.isFinite(count) ? count : -1, since: Date.now() };
+        continue;
+      }
+      let event: WatchEvent;
+      try {
+        event = await decide(study, uid);
+      } catch (error) {
+        log.warn('series not decided; will retry', {
+          seriesInstanceUid: uid,
+          error: (error as Error).message,
+        });
+        break;
+      }
+      delete state.pending[uid];
+      state.decided[uid] = tag(series, '00080020') ?? ymd(today);
+      await writeState(options.stateFile, state);
+      options.onSeries?.(event);
+      log.info(`series ${event.action}`, { ...event });
+    }
+    await writeState(options.stateFile, state);
+    await sleep(pollMs, options.signal);
+  }
+
+  async function decide(studyInstanceUid: string, uid: string): Promise<WatchEvent> {
+    const skip = (reason: string): WatchEvent => ({
+      seriesInstanceUid: uid,
+      action: 'skipped',
+      reason,
+    });
+    const instances = await pacs.retrieveSeriesMetadata(studyInstanceUid, uid);
+    const first = instances[0] ?? {};
+    const values = (t: string) => first[t]?.Value?.map(String);
+    const reason = screenSeries({
+      modality: tag(first, '00080060'),
+      instances: instances.length,
+      imageType: values('00080008')?.join('\\'),
+      manufacturer: tag(first, '00080070'),
+      orientation: values('00200037')?.map(Number),
+    });
+    if (reason) return skip(reason);
+    const existing = await phaseFromPacs(pacs, uid, modelId).catch(() => undefined);
+    if (existing) return skip(`already tagged ${existing.phase}`);
+    const job = {
+      id: `qido-${uid}`,
+      request: {
+        studyInstanceUid,
+        seriesInstanceUid: uid,
+        maps: options.maps,
+        writeBack: true,
+      },
+    } as Job;
+    let result: AnalysisResult;
+    try {
+      result = await run(job, () => undefined);
+    } catch (error) {
+      if (error instanceof PacsError) throw error;
+      return skip(`analysis failed: ${(error as Error).message}`);
+    }
+    return { seriesInstanceUid: uid, action: 'analysed', phase: result.phase };
+  }
+}
