@@ -2,15 +2,16 @@ import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
+import { watchQido } from '../service/qido-watcher';
 import { watchOrthanc } from '../service/watcher';
 import { parseArgs, stringFlag, UsageError } from './args';
 
 export const watchUsage =
-  'phaselens watch [--cursor FILE]   (PHASELENS_PACS_URL, PHASELENS_ORTHANC_URL, PACS credentials, PHASELENS_WATCH_MAPS)';
+  'phaselens watch [--cursor FILE] | --qido [--state FILE] [--days 2]   (PHASELENS_PACS_URL, PHASELENS_ORTHANC_URL, PACS credentials, PHASELENS_WATCH_MAPS)';
 
 /** Tags the phase of every new CT series in Orthanc, until SIGINT or SIGTERM. */
 export async function watch(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const args = parseArgs(argv, { values: ['cursor'], booleans: [] });
+  const args = parseArgs(argv, { values: ['cursor', 'state', 'days'], booleans: ['qido'] });
   if (args.positional.length) throw new UsageError(`usage: ${watchUsage}`);
   // The watcher serves no HTTP: the API credentials are not needed.
   const config = loadConfig({
@@ -19,29 +20,55 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
     PHASELENS_HOST: '127.0.0.1',
     ...process.env,
   });
-  if (!config.orthancUrl)
+  const qido = args.flags.get('qido') === true;
+  const days = Number(stringFlag(args, 'days') ?? 2);
+  if (!Number.isInteger(days) || days < 0 || days > 365)
+    throw new UsageError('--days: a whole number of days from 0 to 365');
+  const orthancUrl = config.orthancUrl;
+  if (!qido && !orthancUrl)
     throw new UsageError(
-      'PHASELENS_ORTHANC_URL is required (the Orthanc REST root, for its /changes feed)',
+      'PHASELENS_ORTHANC_URL is required (the Orthanc REST root, for its /changes feed); for another archive use --qido',
     );
   await selectBackend(() => undefined);
   const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  out.write(`Watching ${config.orthancUrl} for new CT series\n`);
+  const maps = (process.env.PHASELENS_WATCH_MAPS ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  if (qido || !orthancUrl) {
+    out.write(`Polling ${config.pacsUrl} (QIDO-RS) for new CT series of the last ${days} days\n`);
+    await watchQido(
+      {
+        pacsUrl: config.pacsUrl,
+        auth: config.pacsAuth,
+        stateFile:
+          stringFlag(args, 'state') ??
+          process.env.PHASELENS_WATCH_STATE ??
+          'phaselens-watch-state.json',
+        maps,
+        mapFormat: config.mapFormat,
+        days,
+        signal: controller.signal,
+      },
+      model,
+      jsonLogger(),
+    );
+    return 0;
+  }
+  out.write(`Watching ${orthancUrl} for new CT series\n`);
   await watchOrthanc(
     {
-      orthancUrl: config.orthancUrl,
+      orthancUrl,
       pacsUrl: config.pacsUrl,
       auth: config.pacsAuth,
       cursorFile:
         stringFlag(args, 'cursor') ??
         process.env.PHASELENS_WATCH_CURSOR ??
         'phaselens-watch-cursor.json',
-      maps: (process.env.PHASELENS_WATCH_MAPS ?? '')
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean),
+      maps,
       mapFormat: config.mapFormat,
       signal: controller.signal,
     },

@@ -1,0 +1,151 @@
+/**
+ * The watcher for archives without a change feed: QIDO-RS polling by study date, against a real
+ * Orthanc used only through DICOMweb.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { filesOf } from './fixtures/files';
+import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { deriveObjects } from '../server/src/derived/derive';
+import { selectBackend } from '../server/src/model/backend';
+import { loadPhaseModel, type PhaseModel } from '../server/src/model/phase-model';
+import { generateCase } from '../server/src/phantom/render';
+import { makeDemoSeries } from '../server/src/series/demo-series';
+import { encodePart10, writeCtSeries } from '../server/src/series/write-ct';
+import { jsonLogger } from '../server/src/service/log';
+import { watchQido } from '../server/src/service/qido-watcher';
+import type { WatchEvent } from '../server/src/service/watcher';
+
+// The synthetic studies are dated 2026-01-01 (server/src/series/write-ct.ts).
+const STUDY_DAY = new Date('2026-01-01T12:00:00Z');
+
+describe('the QIDO-RS watcher (archives without a change feed) against a real Orthanc', () => {
+  let orthanc: OrthancServer;
+  let pacs: DicomWebClient;
+  let model: PhaseModel;
+  let work: string;
+  const ctUids: string[] = [];
+
+  const storeCt = async (i: number): Promise<string> => {
+    const c = await generateCase('qido', i, { matrix: 64, slices: 12 });
+    const dir = path.join(work, `ct-${i}`);
+    await writeCtSeries(c.series, dir);
+    await pacs.storeInstances(await filesOf(dir));
+    return c.series.seriesInstanceUid;
+  };
+
+  beforeAll(async () => {
+    await selectBackend(() => undefined);
+    model = await loadPhaseModel();
+    orthanc = await startOrthanc();
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-qido-'));
+    pacs = new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    });
+    for (let i = 0; i < 2; i++) ctUids.push(await storeCt(i));
+    // Not CT: a series of secondary captures in a CT-dated study.
+    const other = makeDemoSeries({ rows: 64, columns: 64, slices: 3, seed: 'qido-ot' });
+    const objects = deriveObjects(
+      other,
+      {
+        phase: 'arterial',
+        confidence: 1,
+        probabilities: { 'non-contrast': 0, arterial: 1, 'portal-venous': 0, delayed: 0 },
+        slices: [],
+        model: { name: 'other', version: '0' },
+      },
+      [{ method: 'sam', target: 'arterial', values: new Float32Array(other.hu.length) }],
+    );
+    await pacs.storeInstances(
+      objects.secondaryCaptures[0].map((d) => encodePart10(d, '1.2.840.10008.1.2.1')),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await orthanc?.stop();
+    if (work) await fs.rm(work, { recursive: true, force: true });
+  });
+
+  /** Runs the watcher until `enough` says stop (or the timeout), returning what it decided. */
+  async function runWatcher(
+    stateFile: string,
+    enough: (events: WatchEvent[]) => boolean,
+    now = STUDY_DAY,
+    timeoutMs = 60_000,
+  ): Promise<WatchEvent[]> {
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), timeoutMs);
+    const idle = setInterval(() => enough(events) && stop.abort(), 200);
+    await watchQido(
+      {
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        stateFile,
+        maps: [],
+        pollMs: 300,
+        now: () => now,
+        signal: stop.signal,
+        onSeries: (e) => events.push(e),
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(deadline);
+    clearInterval(idle);
+    return events;
+  }
+
+  it('tags each CT series of recent studies once, and after a restart only what is new', async () => {
+    const stateFile = path.join(work, 'state.json');
+    const first = await runWatcher(
+      stateFile,
+      (e) => e.filter((x) => x.action === 'analysed').length >= 2,
+    );
+    expect(
+      first
+        .filter((e) => e.action === 'analysed')
+        .map((e) => e.seriesInstanceUid)
+        .sort(),
+    ).toEqual([...ctUids].sort());
+    // The phase reports and maps the watcher wrote are not CT: never analysed.
+    expect(first.filter((e) => e.action === 'analysed')).toHaveLength(2);
+
+    // Restarted with its state, after a third CT series arrived: only that one is analysed.
+    const third = await storeCt(2);
+    const second = await runWatcher(stateFile, (e) => e.some((x) => x.action === 'analysed'));
+    expect(second.filter((e) => e.action === 'analysed').map((e) => e.seriesInstanceUid)).toEqual([
+      third,
+    ]);
+
+    // Its state lost (a crash before it was written): every CT series has its report, so none is
+    // analysed again.
+    await fs.rm(stateFile);
+    const third_run = await runWatcher(stateFile, (e) => e.length >= 3);
+    expect(third_run.filter((e) => e.action === 'analysed')).toEqual([]);
+    expect(third_run.map((e) => e.reason)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^already tagged/)]),
+    );
+    const reports = (await (
+      await orthanc.rest(
+        'POST',
+        '/tools/find',
+        JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
+      )
+    ).json()) as string[];
+    expect(reports).toHaveLength(3);
+  }, 180_000);
+
+  it('does not look at studies dated outside its window', async () => {
+    const events = await runWatcher(
+      path.join(work, 'state-later.json'),
+      () => false,
+      new Date('2026-03-01T12:00:00Z'),
+      3000,
+    );
+    expect(events).toEqual([]);
+  }, 90_000);
+});
