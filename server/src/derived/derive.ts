@@ -84,16 +84,34 @@ export async function storeDerived(
   client: DicomWebClient,
   onProgress?: (done: number, total: number) => void,
   batch = 16,
+  inFlight = 2,
 ): Promise<number> {
   const ordered = inWriteOrder(objects);
   const body = ordered.slice(0, -1);
   let done = 0;
-  for (let i = 0; i < body.length; i += batch) {
+  // Batches go out while the next ones are encoded (the PACS stores on its own cores), at most
+  // `inFlight` at a time; the first failure stops the rest, and the report is never sent.
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  for (let i = 0; i < body.length && failure === undefined; i += batch) {
     const chunk = body.slice(i, i + batch);
-    await client.storeInstances(chunk.map(encode));
-    done += chunk.length;
-    onProgress?.(done, ordered.length);
+    const parts = chunk.map(encode);
+    const sent: Promise<void> = client.storeInstances(parts).then(
+      () => {
+        done += chunk.length;
+        onProgress?.(done, ordered.length);
+        pending.delete(sent);
+      },
+      (error: unknown) => {
+        failure ??= error;
+        pending.delete(sent);
+      },
+    );
+    pending.add(sent);
+    if (pending.size >= inFlight) await Promise.race(pending);
   }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
   await client.storeInstances([encode(objects.phaseReport)]);
   onProgress?.(ordered.length, ordered.length);
   return ordered.length;

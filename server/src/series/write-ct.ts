@@ -137,9 +137,60 @@ export function encodePart10(ds: NaturalDataset, transferSyntaxUid: string): Arr
     ImplementationClassUID: PHASELENS_IMPLEMENTATION_UID,
     ImplementationVersionName: PHASELENS_VERSION_NAME,
   };
+  const pixels = nativePixels(ds, transferSyntaxUid);
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-  return dict.write();
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(pixels ? pixels.rest : ds);
+  const head = dict.write();
+  if (!pixels) return head;
+  // The pixels, always the last element, appended as they are: dcmjs copies them in small
+  // pieces, which was most of the time spent writing derived series.
+  const out = new Uint8Array(head.byteLength + 12 + pixels.padded);
+  out.set(new Uint8Array(head), 0);
+  const view = new DataView(out.buffer, head.byteLength, 12);
+  view.setUint16(0, 0x7fe0, true);
+  view.setUint16(2, pixels.element, true);
+  out[head.byteLength + 4] = pixels.vr.charCodeAt(0);
+  out[head.byteLength + 5] = pixels.vr.charCodeAt(1);
+  view.setUint32(8, pixels.padded, true);
+  out.set(pixels.bytes, head.byteLength + 12);
+  return out.buffer;
+}
+
+/**
+ * Native (uncompressed, one buffer) Pixel Data or Float Pixel Data of an Explicit VR Little
+ * Endian dataset, split from the rest; undefined for anything else (dcmjs writes it all).
+ */
+function nativePixels(
+  ds: NaturalDataset,
+  transferSyntaxUid: string,
+):
+  | { rest: NaturalDataset; bytes: Uint8Array; padded: number; element: number; vr: string }
+  | undefined {
+  if (transferSyntaxUid !== '1.2.840.10008.1.2.1') return undefined;
+  const name = ds.FloatPixelData !== undefined ? 'FloatPixelData' : 'PixelData';
+  const value = ds[name] as ArrayBuffer[] | undefined;
+  if (!Array.isArray(value) || value.length !== 1 || !(value[0] instanceof ArrayBuffer))
+    return undefined;
+  const vrMap = (ds._vrMap ?? {}) as Record<string, string>;
+  const vr =
+    name === 'FloatPixelData'
+      ? 'OF'
+      : (vrMap.PixelData ?? (Number(ds.BitsAllocated) > 8 ? 'OW' : 'OB'));
+  const rest: NaturalDataset = { ...ds };
+  delete rest[name];
+  if (ds._vrMap) {
+    const others = { ...vrMap };
+    delete others[name];
+    rest._vrMap = others;
+  }
+  const bytes = new Uint8Array(value[0]);
+  return {
+    rest,
+    bytes,
+    padded: bytes.byteLength + (bytes.byteLength % 2),
+    element: name === 'FloatPixelData' ? 0x0008 : 0x0010,
+    vr,
+  };
 }
 
 /**

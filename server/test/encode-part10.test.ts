@@ -1,0 +1,64 @@
+import dcmjs, { type NaturalDataset } from 'dcmjs';
+import { deriveObjects } from '../src/derived/derive';
+import { makeDemoSeries } from '../src/series/demo-series';
+import {
+  ctSliceDatasets,
+  defaultCtEncoding,
+  encodePart10,
+  PHASELENS_IMPLEMENTATION_UID,
+  PHASELENS_VERSION_NAME,
+} from '../src/series/write-ct';
+
+const { DicomDict, DicomMetaDictionary } = dcmjs.data;
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+
+/** What dcmjs alone writes for a dataset: the reference for the fast pixel path. */
+function dcmjsOnly(ds: NaturalDataset, transferSyntaxUid: string): Uint8Array {
+  const dict = new DicomDict(
+    DicomMetaDictionary.denaturalizeDataset({
+      FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+      MediaStorageSOPClassUID: ds.SOPClassUID,
+      MediaStorageSOPInstanceUID: ds.SOPInstanceUID,
+      TransferSyntaxUID: transferSyntaxUid,
+      ImplementationClassUID: PHASELENS_IMPLEMENTATION_UID,
+      ImplementationVersionName: PHASELENS_VERSION_NAME,
+    }),
+  );
+  dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
+  return new Uint8Array(dict.write());
+}
+
+describe('Part 10 encoding with the pixels appended directly', () => {
+  const series = makeDemoSeries({ rows: 65, columns: 67, slices: 3, seed: 'encode' });
+  const result = {
+    phase: 'arterial' as const,
+    confidence: 0.9,
+    probabilities: { 'non-contrast': 0.02, arterial: 0.9, 'portal-venous': 0.06, delayed: 0.02 },
+    slices: [],
+    model: { name: 'encode', version: '0' },
+  };
+  const map = {
+    method: 'sam',
+    target: 'arterial' as const,
+    values: Float32Array.from({ length: series.hu.length }, (_, i) => (i % 17) / 17),
+  };
+
+  it('writes the same bytes as dcmjs for CT (OW), Secondary Capture (RGB, OB, odd length) and both Parametric Map formats (OW, OF)', () => {
+    const ct = ctSliceDatasets(series, defaultCtEncoding)[0];
+    const uint16 = deriveObjects(series, result, [map]);
+    const float = deriveObjects(series, result, [map], { format: 'float32' });
+    const cases: NaturalDataset[] = [
+      ct,
+      uint16.secondaryCaptures[0][0],
+      uint16.parametricMaps[0],
+      float.parametricMaps[0],
+      uint16.phaseReport, // no pixels: dcmjs writes it all
+    ];
+    // 65 x 67 RGB is an odd number of bytes: the padding byte must match too.
+    expect((uint16.secondaryCaptures[0][0].PixelData as ArrayBuffer[])[0].byteLength % 2).toBe(1);
+    for (const ds of cases) {
+      const fast = new Uint8Array(encodePart10(ds, EXPLICIT_LE));
+      expect(Buffer.from(fast).equals(Buffer.from(dcmjsOnly(ds, EXPLICIT_LE)))).toBe(true);
+    }
+  });
+});
