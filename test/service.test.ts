@@ -260,11 +260,12 @@ describe('the PhaseLens service against a real Orthanc', () => {
   });
 
   it('says 429 with Retry-After when the queue is full, and joins identical requests', async () => {
-    // Series that do not exist: the jobs fail, but only after queueing.
+    // The PACS is down for the burst: each job spends its retries (about 2 s) before failing,
+    // so the queue (one running, two waiting) is full whatever the machine's speed.
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     const ids: string[] = [];
-    // All at once: they arrive faster than the queue drains (these jobs fail fast).
+    await orthanc.halt();
     const responses = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         api('/api/v1/analyses', {
@@ -294,6 +295,7 @@ describe('the PhaseLens service against a real Orthanc', () => {
     ).json()) as { id: string; joined: boolean };
     if (joined.joined) expect(joined.id).toBe(ids[0]);
     await service.queue.idle();
+    await orthanc.start();
     const failed = (await (await api(`/api/v1/analyses/${ids[0]}`)).json()) as {
       state: string;
       error: string;

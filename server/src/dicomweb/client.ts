@@ -2,7 +2,7 @@ import { api } from 'dicomweb-client';
 import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
-import { httpGetFrame } from './http-frames';
+import { httpGetFrame, httpGetJson } from './http-frames';
 
 // dicomweb-client speaks XMLHttpRequest; Node has none.
 const g = globalThis as { XMLHttpRequest?: unknown };
@@ -40,15 +40,7 @@ interface XhrLike {
 
 /** The part of dicomweb-client used here (its bundled JSDoc types are wrong in places). */
 interface DicomWebApi {
-  searchForInstances(o: {
-    studyInstanceUID: string;
-    seriesInstanceUID: string;
-  }): Promise<unknown[]>;
   searchForSeries(o: { queryParams: Record<string, string> }): Promise<unknown[]>;
-  retrieveSeriesMetadata(o: {
-    studyInstanceUID: string;
-    seriesInstanceUID: string;
-  }): Promise<unknown[]>;
   storeInstances(o: { datasets: ArrayBuffer[] }): Promise<unknown>;
 }
 
@@ -116,13 +108,10 @@ export class DicomWebClient {
     studyInstanceUid: string,
     seriesInstanceUid: string,
   ): Promise<DicomJson[]> {
-    const found = await this.call(`QIDO instances of series ${seriesInstanceUid}`, () =>
-      this.client.searchForInstances({
-        studyInstanceUID: studyInstanceUid,
-        seriesInstanceUID: seriesInstanceUid,
-      }),
+    const url = `${this.url}/studies/${studyInstanceUid}/series/${seriesInstanceUid}/instances`;
+    return this.call(`QIDO instances of series ${seriesInstanceUid}`, () =>
+      httpGetJson<DicomJson>(url, this.headers, this.timeoutMs),
     );
-    return (found ?? []) as DicomJson[];
   }
 
   async searchForSeries(query: Record<string, string> = {}): Promise<DicomJson[]> {
@@ -136,13 +125,10 @@ export class DicomWebClient {
     studyInstanceUid: string,
     seriesInstanceUid: string,
   ): Promise<DicomJson[]> {
-    const found = await this.call(`metadata of series ${seriesInstanceUid}`, () =>
-      this.client.retrieveSeriesMetadata({
-        studyInstanceUID: studyInstanceUid,
-        seriesInstanceUID: seriesInstanceUid,
-      }),
+    const url = `${this.url}/studies/${studyInstanceUid}/series/${seriesInstanceUid}/metadata`;
+    return this.call(`metadata of series ${seriesInstanceUid}`, () =>
+      httpGetJson<DicomJson>(url, this.headers, this.timeoutMs),
     );
-    return (found ?? []) as DicomJson[];
   }
 
   /**

@@ -138,6 +138,53 @@ export function httpGetFrame(
   });
 }
 
+/**
+ * GET of a DICOM JSON answer (QIDO-RS, WADO-RS metadata) on the same keep-alive sockets as the
+ * frames: the xhr2 polyfill spent more time copying a series' metadata than Orthanc took to
+ * send it. 204 No Content is an empty list.
+ */
+export function httpGetJson<T>(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<T[]> {
+  const secure = url.startsWith('https:');
+  const get = secure ? https.get : http.get;
+  return new Promise((resolve, reject) => {
+    const request = get(
+      url,
+      {
+        headers: { ...headers, Accept: 'application/dicom+json' },
+        agent: secure ? agents.https : agents.http,
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+        response.on('end', () => {
+          if (status === 204) return resolve([]);
+          if (status < 200 || status >= 300)
+            return reject(failure(`request failed (HTTP ${status})`, status));
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve(text.trim() ? (JSON.parse(text) as T[]) : []);
+          } catch (error) {
+            reject(
+              failure(`not JSON: ${(error as Error).message}`, 0, { networkError: 'bad JSON' }),
+            );
+          }
+        });
+      },
+    );
+    request.setTimeout(timeoutMs, () => {
+      request.destroy();
+      reject(failure('timeout', 0, { timedOut: true }));
+    });
+    request.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+  });
+}
+
 /** Splits a multipart/related body into its parts (RFC 2046), without copying the bodies. */
 export function parseMultipart(body: Buffer, contentType: string): MultipartPart[] {
   const m = /boundary="?([^";]+)"?/i.exec(contentType);
