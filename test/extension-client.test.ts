@@ -2,13 +2,12 @@ import { promises as fs } from 'node:fs';
 import { buffersOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
+import { startTestService } from './fixtures/service';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
-import { loadConfig } from '../server/src/service/config';
-import { jsonLogger } from '../server/src/service/log';
-import { startService, type RunningService } from '../server/src/service/server';
+import type { RunningService } from '../server/src/service/server';
 import { PhaseLensClient, ServiceError } from '../extension/src/api';
 import { initialState, reduce, type PanelState } from '../extension/src/panel-state';
 import type { AnalysisView } from '../extension/src/types';
@@ -32,18 +31,7 @@ describe('the extension client and panel state against the real service', () => 
     }).storeInstances(await buffersOf(files));
     study = c.series.studyInstanceUid;
     seriesUid = c.series.seriesInstanceUid;
-    service = await startService(
-      loadConfig({
-        PHASELENS_PACS_URL: orthanc.dicomWeb,
-        PHASELENS_PACS_USER: orthanc.username,
-        PHASELENS_PACS_PASSWORD: orthanc.password,
-        PHASELENS_API_TOKEN: TOKEN,
-        PHASELENS_PORT: '0',
-        PHASELENS_HOST: '127.0.0.1',
-        PHASELENS_DEFAULT_MAPS: 'sam',
-      }),
-      jsonLogger(() => undefined),
-    );
+    service = await startTestService(orthanc, TOKEN);
   }, 60_000);
 
   afterAll(async () => {

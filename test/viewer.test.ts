@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './fixtures/browser';
+import { startTestService } from './fixtures/service';
 import { buffersOf, filesOf } from './fixtures/files';
 import { freePort, startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { EXTENSION_DIR, OHIF_DIR, ROOT, startViewer, type RunningViewer } from './fixtures/viewer';
@@ -21,9 +22,8 @@ import { decodePng, type DecodedPng } from '../server/src/render/png';
 import { readDicomFolder } from '../server/src/series/read-folder';
 import type { CtSeries } from '../server/src/series/types';
 import { writeCtSeries } from '../server/src/series/write-ct';
-import { loadConfig } from '../server/src/service/config';
 import { jsonLogger } from '../server/src/service/log';
-import { startService, type RunningService } from '../server/src/service/server';
+import type { RunningService } from '../server/src/service/server';
 import { watchOrthanc } from '../server/src/service/watcher';
 import { PhaseLensClient } from '../extension/src/api';
 import type { AnalysisView } from '../extension/src/types';
@@ -91,20 +91,10 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     await store(analysed, 'analysed');
 
     const crossPort = await freePort();
-    service = await startService(
-      loadConfig({
-        PHASELENS_PACS_URL: orthanc.dicomWeb,
-        PHASELENS_PACS_USER: orthanc.username,
-        PHASELENS_PACS_PASSWORD: orthanc.password,
-        PHASELENS_API_TOKEN: TOKEN,
-        PHASELENS_PORT: '0',
-        PHASELENS_HOST: '127.0.0.1',
-        PHASELENS_DEFAULT_MAPS: 'sam',
-        PHASELENS_MAP_FORMAT: 'float32',
-        PHASELENS_CORS_ORIGINS: `http://127.0.0.1:${crossPort}`,
-      }),
-      jsonLogger(() => undefined),
-    );
+    service = await startTestService(orthanc, TOKEN, {
+      PHASELENS_MAP_FORMAT: 'float32',
+      PHASELENS_CORS_ORIGINS: `http://127.0.0.1:${crossPort}`,
+    });
     const pacsAuthorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     // Same origin: the service behind the viewer's proxy, which adds the service credentials.
     sameOrigin = await startViewer({

@@ -2,14 +2,13 @@ import { promises as fs } from 'node:fs';
 import { filesOf } from './fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
+import { nonCtSeries } from './fixtures/non-ct';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { DicomWebClient } from '../server/src/dicomweb/client';
-import { deriveObjects } from '../server/src/derived/derive';
 import { selectBackend } from '../server/src/model/backend';
 import { loadPhaseModel, type PhaseModel } from '../server/src/model/phase-model';
 import { generateCase } from '../server/src/phantom/render';
-import { encodePart10, writeCtSeries } from '../server/src/series/write-ct';
-import { makeDemoSeries } from '../server/src/series/demo-series';
+import { writeCtSeries } from '../server/src/series/write-ct';
 import { jsonLogger } from '../server/src/service/log';
 import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
 
@@ -36,21 +35,7 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       ctUids.push(c.series.seriesInstanceUid);
     }
     // A non-CT series: secondary captures (modality OT).
-    const other = makeDemoSeries({ rows: 64, columns: 64, slices: 3, seed: 'watch-ot' });
-    const objects = deriveObjects(
-      other,
-      {
-        phase: 'arterial',
-        confidence: 1,
-        probabilities: { 'non-contrast': 0, arterial: 1, 'portal-venous': 0, delayed: 0 },
-        slices: [],
-        model: { name: 'other', version: '0' },
-      },
-      [{ method: 'sam', target: 'arterial', values: new Float32Array(other.hu.length) }],
-    );
-    await pacs.storeInstances(
-      objects.secondaryCaptures[0].map((d) => encodePart10(d, '1.2.840.10008.1.2.1')),
-    );
+    await pacs.storeInstances(nonCtSeries('watch-ot'));
   }, 120_000);
 
   afterAll(async () => {

@@ -5,8 +5,7 @@ import {
   ctSliceDatasets,
   defaultCtEncoding,
   encodePart10,
-  PHASELENS_IMPLEMENTATION_UID,
-  PHASELENS_VERSION_NAME,
+  fileMetaOf,
 } from '../src/series/write-ct';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
@@ -15,14 +14,7 @@ const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 /** What dcmjs alone writes for a dataset: the reference for the fast pixel path. */
 function dcmjsOnly(ds: NaturalDataset, transferSyntaxUid: string): Uint8Array {
   const dict = new DicomDict(
-    DicomMetaDictionary.denaturalizeDataset({
-      FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-      MediaStorageSOPClassUID: ds.SOPClassUID,
-      MediaStorageSOPInstanceUID: ds.SOPInstanceUID,
-      TransferSyntaxUID: transferSyntaxUid,
-      ImplementationClassUID: PHASELENS_IMPLEMENTATION_UID,
-      ImplementationVersionName: PHASELENS_VERSION_NAME,
-    }),
+    DicomMetaDictionary.denaturalizeDataset(fileMetaOf(ds, transferSyntaxUid)),
   );
   dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
   return new Uint8Array(dict.write());

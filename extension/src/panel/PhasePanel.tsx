@@ -67,6 +67,27 @@ function Strip({ view }: { view: PanelView }) {
   );
 }
 
+/** A 0..1 setting as a percentage slider (arrow keys, Home and End move it). */
+function Percent(props: {
+  label: string;
+  value: number;
+  max: number;
+  onChange: (value: number) => void;
+}) {
+  return (
+    <label style="display:block;margin-top:4px">
+      {props.label}{' '}
+      <input
+        type="range"
+        min={0}
+        max={props.max}
+        value={Math.round(props.value * 100)}
+        onInput={(e) => props.onChange(+e.currentTarget.value / 100)}
+      />
+    </label>
+  );
+}
+
 function Result({ view, controller }: { view: PanelView; controller: PanelController }) {
   const state = view.state;
   if (state.kind !== 'result') return null;
@@ -130,26 +151,18 @@ function Result({ view, controller }: { view: PanelView; controller: PanelContro
           ))}
           {view.overlayBusy && <div role="status">Loading the map…</div>}
           {view.overlayError && <div role="alert">{view.overlayError}</div>}
-          <label style="display:block;margin-top:6px">
-            Opacity{' '}
-            <input
-              type="range"
-              min={0}
-              max={100}
-              value={Math.round(view.style.opacity * 100)}
-              onInput={(e) => controller.setStyle({ opacity: +e.currentTarget.value / 100 })}
-            />
-          </label>
-          <label style="display:block">
-            Threshold{' '}
-            <input
-              type="range"
-              min={0}
-              max={50}
-              value={Math.round(view.style.threshold * 100)}
-              onInput={(e) => controller.setStyle({ threshold: +e.currentTarget.value / 100 })}
-            />
-          </label>
+          <Percent
+            label="Opacity"
+            value={view.style.opacity}
+            max={100}
+            onChange={(opacity) => controller.setStyle({ opacity })}
+          />
+          <Percent
+            label="Threshold"
+            value={view.style.threshold}
+            max={50}
+            onChange={(threshold) => controller.setStyle({ threshold })}
+          />
           <label style="display:block">
             Colour map{' '}
             <select

@@ -128,8 +128,9 @@ export function ctSliceDatasets(
 }
 
 /** Part 10 bytes of a naturalised dataset, with file meta for its SOP class and transfer syntax. */
-export function encodePart10(ds: NaturalDataset, transferSyntaxUid: string): ArrayBuffer {
-  const meta = {
+/** The File Meta Information PhaseLens writes for a dataset. */
+export function fileMetaOf(ds: NaturalDataset, transferSyntaxUid: string): NaturalDataset {
+  return {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: ds.SOPClassUID,
     MediaStorageSOPInstanceUID: ds.SOPInstanceUID,
@@ -137,6 +138,10 @@ export function encodePart10(ds: NaturalDataset, transferSyntaxUid: string): Arr
     ImplementationClassUID: PHASELENS_IMPLEMENTATION_UID,
     ImplementationVersionName: PHASELENS_VERSION_NAME,
   };
+}
+
+export function encodePart10(ds: NaturalDataset, transferSyntaxUid: string): ArrayBuffer {
+  const meta = fileMetaOf(ds, transferSyntaxUid);
   const pixels = nativePixels(ds, transferSyntaxUid);
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(pixels ? pixels.rest : ds);

@@ -1,13 +1,11 @@
 import { existsSync, promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { PixelFormat } from '../derived/parametric-map';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
-import { PacsError } from '../errors';
 import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
-import type { AnalysisResult, Job } from './jobs';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
+import { analyseForWatcher, sleep, writeJsonAtomically } from './watch-common';
 import type { WatchEvent } from './watcher';
 
 export interface QidoWatcherOptions {
@@ -52,22 +50,6 @@ async function readState(file: string): Promise<State> {
   const s = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<State>;
   return { decided: s.decided ?? {}, pending: s.pending ?? {} };
 }
-
-/** Written to a temporary file and renamed: a crash never leaves a half-written state. */
-async function writeState(file: string, state: State): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(state));
-  await fs.rename(`${file}.tmp`, file);
-}
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * Tags new CT series in an archive that has no change feed: polls QIDO-RS for CT series of
@@ -137,11 +119,11 @@ export async function watchQido(
       }
       delete state.pending[uid];
       state.decided[uid] = tag(series, '00080020') ?? ymd(today);
-      await writeState(options.stateFile, state);
+      await writeJsonAtomically(options.stateFile, state);
       options.onSeries?.(event);
       log.info(`series ${event.action}`, { ...event });
     }
-    await writeState(options.stateFile, state);
+    await writeJsonAtomically(options.stateFile, state);
     await sleep(pollMs, options.signal);
   }
 
@@ -164,22 +146,14 @@ export async function watchQido(
     if (reason) return skip(reason);
     const existing = await phaseFromPacs(pacs, uid, modelId).catch(() => undefined);
     if (existing) return skip(`already tagged ${existing.phase}`);
-    const job = {
-      id: `qido-${uid}`,
-      request: {
-        studyInstanceUid,
-        seriesInstanceUid: uid,
-        maps: options.maps,
-        writeBack: true,
-      },
-    } as Job;
-    let result: AnalysisResult;
-    try {
-      result = await run(job, () => undefined);
-    } catch (error) {
-      if (error instanceof PacsError) throw error;
-      return skip(`analysis failed: ${(error as Error).message}`);
-    }
-    return { seriesInstanceUid: uid, action: 'analysed', phase: result.phase };
+    const outcome = await analyseForWatcher(
+      run,
+      `qido-${uid}`,
+      studyInstanceUid,
+      uid,
+      options.maps,
+    );
+    if ('failed' in outcome) return skip(outcome.failed);
+    return { seriesInstanceUid: uid, action: 'analysed', phase: outcome.phase };
   }
 }

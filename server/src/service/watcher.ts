@@ -1,13 +1,12 @@
-import type { PixelFormat } from '../derived/parametric-map';
 import { existsSync, promises as fs } from 'node:fs';
-import path from 'node:path';
+import type { PixelFormat } from '../derived/parametric-map';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { PacsError } from '../errors';
 import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
-import type { AnalysisResult, Job } from './jobs';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
+import { analyseForWatcher, sleep, writeJsonAtomically } from './watch-common';
 
 export interface WatcherOptions {
   /** Orthanc REST root (the /changes feed, series details, user metadata). */
@@ -77,21 +76,10 @@ async function readCursor(file: string): Promise<number> {
   return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
-/** Written to a temporary file and renamed: a crash never leaves a half-written cursor. */
+/** Written atomically: a crash never leaves a half-written cursor. */
 async function writeCursor(file: string, last: number): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(`${file}.tmp`, JSON.stringify({ last }));
-  await fs.rename(`${file}.tmp`, file);
+  await writeJsonAtomically(file, { last });
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * Follows Orthanc's /changes feed and tags every new axial CT series with its phase (a phase
@@ -196,25 +184,15 @@ export async function watchOrthanc(
       'GET',
       `/studies/${series.ParentStudy}`,
     );
-    const job = {
-      id: `watch-${orthancId}`,
-      request: {
-        studyInstanceUid: study.MainDicomTags.StudyInstanceUID,
-        seriesInstanceUid: uid,
-        maps: options.maps,
-        writeBack: true,
-      },
-    } as Job;
-    let result: AnalysisResult;
-    try {
-      result = await run(job, () => undefined);
-    } catch (error) {
-      // A PACS fault is transient: the caller retries this series. Anything else is the
-      // series itself (not CT we can read): skip it with the reason.
-      if (error instanceof PacsError) throw error;
-      return skip(`analysis failed: ${(error as Error).message}`);
-    }
-    await rest.call('PUT', `/series/${orthancId}/metadata/${key}`, result.phase);
-    return { orthancId, seriesInstanceUid: uid, action: 'analysed', phase: result.phase };
+    const outcome = await analyseForWatcher(
+      run,
+      `watch-${orthancId}`,
+      study.MainDicomTags.StudyInstanceUID,
+      uid,
+      options.maps,
+    );
+    if ('failed' in outcome) return skip(outcome.failed);
+    await rest.call('PUT', `/series/${orthancId}/metadata/${key}`, outcome.phase);
+    return { orthancId, seriesInstanceUid: uid, action: 'analysed', phase: outcome.phase };
   }
 }
