@@ -387,6 +387,10 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     await again.screenshot({ path: path.join(ARTIFACTS, 'viewer-secondary-capture.png') });
     expect(ctOnly).toBeLessThan(0.001);
     expect(shown).toBeGreaterThan(0.01);
+    // With a map's Secondary Capture in the viewport, the panel speaks of its CT series.
+    const phaseAgain = again.locator('[data-testid=phaselens-phase]');
+    await phaseAgain.waitFor({ timeout: 10_000 });
+    expect(await phaseAgain.getAttribute('data-phase')).toBe(stored.result?.phase);
     await again.close();
   }, 300_000);
 

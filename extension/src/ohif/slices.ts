@@ -21,3 +21,11 @@ export function sliceIndexBySop(images: InstanceMetadata[]): Map<string, number>
   along.sort((a, b) => a.d - b.d);
   return new Map(along.map((a, i) => [a.uid, i]));
 }
+
+/** The SOP Instance UID a (naturalised) Source or Referenced Image Sequence points to. */
+export function referencedSop(sequence: unknown): string | undefined {
+  const item = (Array.isArray(sequence) ? sequence[0] : sequence) as
+    { ReferencedSOPInstanceUID?: unknown } | undefined;
+  const uid = item?.ReferencedSOPInstanceUID;
+  return typeof uid === 'string' && uid ? uid : undefined;
+}

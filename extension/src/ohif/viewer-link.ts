@@ -1,5 +1,5 @@
-import { sliceIndexBySop, sopInstanceOfImageId } from './slices';
-import type { DisplaySet, PanelProps, Subscription } from './types';
+import { referencedSop, sliceIndexBySop, sopInstanceOfImageId } from './slices';
+import type { DisplaySet, InstanceMetadata, PanelProps, Subscription } from './types';
 
 /** The series the radiologist is reading: the first display set of the active viewport. */
 export interface ActiveSeries {
@@ -63,15 +63,35 @@ export class ViewerLink {
     return displaySet ? { viewportId: activeViewportId, displaySet } : undefined;
   }
 
+  /**
+   * The CT series a PhaseLens map was made from, when the active display set is one (a
+   * Parametric Map names its series; a Secondary Capture image names its source image).
+   */
+  private sourceOf(ds: DisplaySet): DisplaySet | undefined {
+    const { displaySetService } = this.props.servicesManager.services;
+    if (ds.referencedSeriesInstanceUID)
+      return displaySetService.getDisplaySetsForSeries(ds.referencedSeriesInstanceUID)[0];
+    const first = (ds.images ?? ds.instances)?.[0] as
+      (InstanceMetadata & { Manufacturer?: string; SourceImageSequence?: unknown }) | undefined;
+    if (first?.Manufacturer !== 'PhaseLens') return undefined;
+    const sop = referencedSop(first.SourceImageSequence);
+    if (!sop) return undefined;
+    return displaySetService
+      .getActiveDisplaySets()
+      .find((d) => d.images?.some((i) => i.SOPInstanceUID === sop));
+  }
+
   activeSeries(): ActiveSeries | undefined {
     const active = this.activeDisplaySet();
     if (!active) return undefined;
-    const ds = active.displaySet;
+    const shown = active.displaySet;
+    const ds = this.sourceOf(shown) ?? shown;
     return {
       studyInstanceUid: ds.StudyInstanceUID,
       seriesInstanceUid: ds.SeriesInstanceUID,
       modality: ds.Modality,
-      description: ds.SeriesDescription,
+      description:
+        ds === shown ? ds.SeriesDescription : `${ds.SeriesDescription ?? 'CT'}, through its map`,
     };
   }
 
@@ -89,11 +109,22 @@ export class ViewerLink {
     const imageId = services.cornerstoneViewportService
       ?.getCornerstoneViewport(active.viewportId)
       ?.getCurrentImageId?.();
-    const sop = imageId ? sopInstanceOfImageId(imageId) : undefined;
+    let sop = imageId ? sopInstanceOfImageId(imageId) : undefined;
     if (!sop) return undefined;
-    if (this.sliceIndexSeries !== active.displaySet.displaySetInstanceUID) {
-      this.sliceIndex = sliceIndexBySop(active.displaySet.images ?? []);
-      this.sliceIndexSeries = active.displaySet.displaySetInstanceUID;
+    // A PhaseLens Secondary Capture image stands for the CT image it was made from.
+    let series = active.displaySet;
+    const source = this.sourceOf(series);
+    if (source) {
+      const image = series.images?.find((i) => i.SOPInstanceUID === sop) as
+        (InstanceMetadata & { SourceImageSequence?: unknown }) | undefined;
+      // (Shown over its CT in OHIF's parametric-map viewport, a map shows the CT's own images.)
+      if (image) sop = referencedSop(image.SourceImageSequence);
+      series = source;
+      if (!sop) return undefined;
+    }
+    if (this.sliceIndexSeries !== series.displaySetInstanceUID) {
+      this.sliceIndex = sliceIndexBySop(series.images ?? []);
+      this.sliceIndexSeries = series.displaySetInstanceUID;
     }
     return this.sliceIndex?.get(sop);
   }
