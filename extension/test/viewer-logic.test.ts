@@ -2,6 +2,7 @@ import { opacityPoints, storedMaximum } from '../src/ohif/overlay';
 import { sliceIndexBySop, sopInstanceOfImageId } from '../src/ohif/slices';
 import { viewerAppConfig, PANEL_ID } from '../../server/src/viewer/app-config';
 import { EXTENSION_ID } from '../src/ids';
+import { BUTTON, contrastRatio, MUTED_TEXT, PHASE_COLOURS, TEXT } from '../src/panel/colours';
 
 describe('the extension logic that needs no browser', () => {
   it('finds the SOP Instance UID in WADO-RS image ids, and nothing in others', () => {
@@ -83,5 +84,22 @@ describe('the extension logic that needs no browser', () => {
     expect(PANEL_ID.startsWith(`${EXTENSION_ID}.panelModule.`)).toBe(true);
     expect(config.phaselens.serviceUrl).toBe('https://phaselens.example');
     expect(config.dataSources[0].configuration.qidoRoot).toBe('/dicom-web');
+  });
+});
+
+describe('readable contrast', () => {
+  // OHIF 3.13's panel backgrounds: black and its dark navy.
+  const backgrounds = ['#000000', '#090c29'];
+
+  it('gives every phase colour and text colour at least 4.5:1 on the panel backgrounds', () => {
+    for (const bg of backgrounds)
+      for (const colour of [...Object.values(PHASE_COLOURS), TEXT, MUTED_TEXT])
+        expect([colour, bg, contrastRatio(colour, bg) >= 4.5]).toEqual([colour, bg, true]);
+    expect(contrastRatio(BUTTON.text, BUTTON.background)).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it('measures contrast as WCAG does', () => {
+    expect(contrastRatio('#ffffff', '#000000')).toBeCloseTo(21, 6);
+    expect(contrastRatio('#777777', '#ffffff')).toBeCloseTo(4.48, 2);
   });
 });

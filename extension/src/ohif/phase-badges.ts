@@ -1,14 +1,8 @@
 import type { PhaseLensClient } from '../api';
 import { headline } from '../panel-state';
-import type { Phase, PhaseSummary } from '../types';
+import { PHASE_COLOURS } from '../panel/colours';
+import type { PhaseSummary } from '../types';
 import type { PanelProps, Subscription } from './types';
-
-const COLOURS: Record<Phase, string> = {
-  'non-contrast': '#b0b8c8',
-  arterial: '#ff7a6b',
-  'portal-venous': '#6bb8ff',
-  delayed: '#f5c542',
-};
 
 /**
  * A phase badge on each CT series' thumbnail in the study browser once a result exists (stored
@@ -88,8 +82,8 @@ export class PhaseBadges {
         badge.setAttribute(
           'style',
           `position:absolute;top:4px;right:4px;padding:1px 5px;border-radius:3px;` +
-            `font:600 11px system-ui,sans-serif;background:#0b0f1a;color:${COLOURS[summary.phase]};` +
-            `border:1px solid ${COLOURS[summary.phase]};pointer-events:none`,
+            `font:600 11px system-ui,sans-serif;background:#0b0f1a;color:${PHASE_COLOURS[summary.phase]};` +
+            `border:1px solid ${PHASE_COLOURS[summary.phase]};pointer-events:none`,
         );
       }
     }

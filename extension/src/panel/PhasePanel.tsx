@@ -2,15 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { headline, stripSlice } from '../panel-state';
 import { COLOR_MAPS, type ColorMapName } from '../ohif/overlay';
 import { PHASES, type Phase, type SliceProbabilities } from '../types';
+import { BUTTON, MUTED_TEXT, PHASE_COLOURS, TEXT } from './colours';
 import type { PanelController, PanelView } from './controller';
-
-/** Phase colours chosen for at least 4.5:1 contrast on OHIF's near-black panels. */
-export const PHASE_COLOURS: Record<Phase, string> = {
-  'non-contrast': '#b0b8c8',
-  arterial: '#ff7a6b',
-  'portal-venous': '#6bb8ff',
-  delayed: '#f5c542',
-};
 
 const LABELS: Record<Phase, string> = {
   'non-contrast': 'Non-contrast',
@@ -22,11 +15,9 @@ const LABELS: Record<Phase, string> = {
 const pct = (p: number) => `${Math.round(p * 100)}%`;
 
 const styles = {
-  panel: 'padding:10px;color:#e8ecf4;font:13px/1.4 system-ui,sans-serif',
-  button:
-    'background:#2d5bd1;color:#fff;border:1px solid #8fb0ff;border-radius:4px;padding:4px 12px;cursor:pointer;font:inherit',
-  quiet:
-    'background:transparent;color:#e8ecf4;border:1px solid #8a94a8;border-radius:4px;padding:4px 12px;cursor:pointer;font:inherit',
+  panel: `padding:10px;color:${TEXT};font:13px/1.4 system-ui,sans-serif`,
+  button: `background:${BUTTON.background};color:${BUTTON.text};border:1px solid #8fb0ff;border-radius:4px;padding:4px 12px;cursor:pointer;font:inherit`,
+  quiet: `background:transparent;color:${TEXT};border:1px solid #8a94a8;border-radius:4px;padding:4px 12px;cursor:pointer;font:inherit`,
 };
 
 function topPhase(s: SliceProbabilities): Phase {
@@ -166,7 +157,7 @@ function Result({ view, controller }: { view: PanelView; controller: PanelContro
           <label style="display:block">
             Colour map{' '}
             <select
-              style="background:#1d2435;color:#e8ecf4;border:1px solid #8a94a8"
+              style={`background:#1d2435;color:${TEXT};border:1px solid #8a94a8`}
               value={view.style.colormap}
               onChange={(e) =>
                 controller.setStyle({ colormap: e.currentTarget.value as ColorMapName })
@@ -181,7 +172,7 @@ function Result({ view, controller }: { view: PanelView; controller: PanelContro
           </label>
         </fieldset>
       )}
-      <div style="margin-top:8px;color:#b8c0d0">
+      <div style={`margin-top:8px;color:${MUTED_TEXT}`}>
         {summary.model.name} {summary.model.version}. Research use only.
       </div>
     </div>
@@ -202,7 +193,9 @@ export function PhasePanel({ controller }: { controller: PanelController }) {
       <h2 style="font-size:15px;margin:0 0 6px">Contrast phase</h2>
       {state.kind === 'no-series' && <p>Open a CT series to see its contrast phase.</p>}
       {view.series && (
-        <div style="color:#b8c0d0;margin-bottom:4px">{view.series.description ?? 'Series'}</div>
+        <div style={`color:${MUTED_TEXT};margin-bottom:4px`}>
+          {view.series.description ?? 'Series'}
+        </div>
       )}
       {view.series && view.series.modality && view.series.modality !== 'CT' && (
         <p>PhaseLens reads CT series; this one is {view.series.modality}.</p>
