@@ -114,13 +114,7 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     expect(third_run.map((e) => e.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^already tagged/)]),
     );
-    const reports = (await (
-      await orthanc.rest(
-        'POST',
-        '/tools/find',
-        JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
-      )
-    ).json()) as string[];
+    const reports = await orthanc.find('Series', { Modality: 'SR' });
     expect(reports).toHaveLength(3);
   }, 180_000);
 

@@ -3,7 +3,7 @@
  * extension, a real Orthanc, the real service and the watcher. Debian Chromium via playwright-core.
  * Screenshots go to test/artifacts/.
  */
-import dcmjs, { type NaturalDataset } from 'dcmjs';
+import type { NaturalDataset } from 'dcmjs';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -178,27 +178,15 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
    */
   async function checkOverlay(page: Page, series: CtSeries, shot: string): Promise<void> {
     // The map as stored: the Parametric Map of this series, read back from the PACS.
-    const found = (await (
-      await orthanc.rest(
-        'POST',
-        '/tools/find',
-        JSON.stringify({
-          Level: 'Series',
-          Query: {
-            StudyInstanceUID: series.studyInstanceUid,
-            SeriesDescription: 'PhaseLens sam* parametric map*',
-          },
-        }),
-      )
-    ).json()) as string[];
+    const found = await orthanc.find('Series', {
+      StudyInstanceUID: series.studyInstanceUid,
+      SeriesDescription: 'PhaseLens sam* parametric map*',
+    });
     expect(found).toHaveLength(1);
     const [instance] = (await (
       await orthanc.rest('GET', `/series/${found[0]}/instances`)
     ).json()) as { ID: string }[];
-    const bytes = await (await orthanc.rest('GET', `/instances/${instance.ID}/file`)).arrayBuffer();
-    const map = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
-      dcmjs.data.DicomMessage.readFile(bytes).dict,
-    ) as NaturalDataset;
+    const map = await orthanc.instance(instance.ID);
     expect(map.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.30');
     const frames = new Float32Array((map.FloatPixelData as ArrayBuffer[])[0]);
     const size = series.rows * series.columns;

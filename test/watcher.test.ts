@@ -96,13 +96,7 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       expect.arrayContaining([expect.stringMatching(/^already tagged/), 'modality OT']),
     );
     // Three phase reports in the PACS, and the phase as user metadata on each CT series.
-    const reports = (await (
-      await orthanc.rest(
-        'POST',
-        '/tools/find',
-        JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
-      )
-    ).json()) as string[];
+    const reports = await orthanc.find('Series', { Modality: 'SR' });
     expect(reports).toHaveLength(3);
     for (const e of [...first, ...second].filter((x) => x.action === 'analysed')) {
       const res = await orthanc.rest('GET', `/series/${e.orthancId}/metadata/PhaseLensPhase`);

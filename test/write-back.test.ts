@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startProxy } from './fixtures/proxy';
 import { DicomWebClient } from '../server/src/dicomweb/client';
@@ -61,39 +60,15 @@ describe('write-back of derived objects', () => {
     expect(total).toBe(2 * series.slices + 2 + 1);
     expect(await count()).toEqual({ series: 5, instances: total });
     // Read back: the SR through Orthanc's REST (Part 10 bytes) parses to the same phase report.
-    const found = (await (
-      await orthanc.rest(
-        'POST',
-        '/tools/find',
-        JSON.stringify({
-          Level: 'Instance',
-          Query: { SOPInstanceUID: objects.phaseReport.SOPInstanceUID },
-        }),
-      )
-    ).json()) as string[];
-    const bytes = new Uint8Array(
-      await (await orthanc.rest('GET', `/instances/${found[0]}/file`)).arrayBuffer(),
-    );
-    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
-      dcmjs.data.DicomMessage.readFile(bytes.buffer).dict,
-    );
+    const found = await orthanc.find('Instance', {
+      SOPInstanceUID: String(objects.phaseReport.SOPInstanceUID),
+    });
+    const ds = await orthanc.instance(found[0]);
     expect(PhaseReport.read(ds)?.phase).toBe('arterial');
     // Every stored instance is byte-identical to what was sent (pixel data included).
     for (const sent of [ordered[0], objects.parametricMaps[1]]) {
-      const ids = (await (
-        await orthanc.rest(
-          'POST',
-          '/tools/find',
-          JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: sent.SOPInstanceUID } }),
-        )
-      ).json()) as string[];
-      const back = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
-        dcmjs.data.DicomMessage.readFile(
-          new Uint8Array(
-            await (await orthanc.rest('GET', `/instances/${ids[0]}/file`)).arrayBuffer(),
-          ).buffer,
-        ).dict,
-      ) as NaturalDataset;
+      const ids = await orthanc.find('Instance', { SOPInstanceUID: String(sent.SOPInstanceUID) });
+      const back = await orthanc.instance(ids[0]);
       expect(
         Buffer.from((back.PixelData as ArrayBuffer[])[0]).equals(
           Buffer.from((sent.PixelData as ArrayBuffer[])[0]),
@@ -134,16 +109,9 @@ describe('write-back of derived objects', () => {
     } finally {
       await proxy.close();
     }
-    const sr = (await (
-      await orthanc.rest(
-        'POST',
-        '/tools/find',
-        JSON.stringify({
-          Level: 'Instance',
-          Query: { SOPInstanceUID: failing.phaseReport.SOPInstanceUID },
-        }),
-      )
-    ).json()) as string[];
+    const sr = await orthanc.find('Instance', {
+      SOPInstanceUID: String(failing.phaseReport.SOPInstanceUID),
+    });
     expect(sr).toEqual([]);
   });
 

@@ -23,6 +23,8 @@ export interface ClientOptions {
  */
 export class PhaseLensClient {
   private readonly fetch: typeof fetch;
+  /** Stored-phase lookups under way: the panel and the badges ask for the same series at once. */
+  private readonly asking = new Map<string, Promise<PhaseSummary | undefined>>();
 
   constructor(private readonly options: ClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -71,7 +73,18 @@ export class PhaseLensClient {
   }
 
   /** The stored phase of a series, or undefined when there is none (204, or 404 from older services). */
-  async storedPhase(seriesInstanceUid: string): Promise<PhaseSummary | undefined> {
+  storedPhase(seriesInstanceUid: string): Promise<PhaseSummary | undefined> {
+    let asked = this.asking.get(seriesInstanceUid);
+    if (!asked) {
+      asked = this.askStoredPhase(seriesInstanceUid).finally(() =>
+        this.asking.delete(seriesInstanceUid),
+      );
+      this.asking.set(seriesInstanceUid, asked);
+    }
+    return asked;
+  }
+
+  private async askStoredPhase(seriesInstanceUid: string): Promise<PhaseSummary | undefined> {
     try {
       const res = await this.call(`/api/v1/series/${seriesInstanceUid}/phase?absent=204`);
       if (res.status === 204) return undefined;

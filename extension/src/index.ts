@@ -26,8 +26,14 @@ export function clientFor(
   });
 }
 
-/** What lives as long as a viewer mode: the thumbnail badges. */
+/** What lives as long as a viewer mode: one service client, and the thumbnail badges. */
+let client: PhaseLensClient | undefined;
 let badges: PhaseBadges | undefined;
+
+function modeClient(services: ExtensionParams['servicesManager']['services']): PhaseLensClient {
+  client ??= clientFor(configuration(), services);
+  return client;
+}
 
 /** The panel's UI (Preact) inside the div OHIF's React gives it. */
 function phasePanel() {
@@ -40,7 +46,7 @@ function phasePanel() {
       controller = new PanelController(
         props,
         config,
-        clientFor(config, props.servicesManager.services),
+        modeClient(props.servicesManager.services),
         (series, summary) => badges?.set(series, summary),
       );
       render(h(PhasePanel, { controller }), el);
@@ -77,7 +83,8 @@ const extension = {
       panelService?: PanelService;
     };
     badges?.dispose();
-    badges = new PhaseBadges({ servicesManager }, clientFor(configuration(), services));
+    client = clientFor(configuration(), services);
+    badges = new PhaseBadges({ servicesManager }, client);
     const grid = services.viewportGridService;
     const ready = grid.subscribe(grid.EVENTS.VIEWPORTS_READY, () => {
       ready.unsubscribe();
@@ -87,6 +94,7 @@ const extension = {
   onModeExit: () => {
     badges?.dispose();
     badges = undefined;
+    client = undefined;
   },
 };
 

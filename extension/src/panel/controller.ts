@@ -27,6 +27,7 @@ export class PanelController {
   private readonly link: ViewerLink;
   private readonly overlay: MapOverlay;
   private following?: AbortController;
+  private readonly maps?: string[];
 
   constructor(
     private readonly props: PanelProps,
@@ -47,8 +48,6 @@ export class PanelController {
     );
     this.seriesChanged(this.link.activeSeries());
   }
-
-  private readonly maps?: string[];
 
   subscribe(listener: (v: PanelView) => void): () => void {
     this.listeners.add(listener);

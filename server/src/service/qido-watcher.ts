@@ -5,7 +5,7 @@ import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import { analyseForWatcher, sleep, writeJsonAtomically } from './watch-common';
+import { analyseForWatcher, Outage, sleep, writeJsonAtomically } from './watch-common';
 import type { WatchEvent } from './watcher';
 
 export interface QidoWatcherOptions {
@@ -72,7 +72,7 @@ export async function watchQido(
   const pollMs = options.pollMs ?? 10000;
   const state = await readState(options.stateFile);
   log.info('QIDO-RS watcher started', { pacs: options.pacsUrl, days: options.days ?? 2 });
-  let failures = 0;
+  const outage = new Outage(log, 'PACS', { pacs: options.pacsUrl });
   while (!options.signal?.aborted) {
     const today = options.now?.() ?? new Date();
     const from = ymd(new Date(today.getTime() - (options.days ?? 2) * 86400000));
@@ -83,18 +83,18 @@ export async function watchQido(
         StudyDate: `${from}-${ymd(today)}`,
         includefield: '00201209,00080020',
       });
-      if (failures) log.info('PACS reachable again', { pacs: options.pacsUrl });
-      failures = 0;
+      outage.ended();
     } catch (error) {
-      failures++;
-      if (failures === 1 || failures % 30 === 0)
-        log.warn('PACS unreachable; retrying', { error: (error as Error).message });
-      await sleep(Math.min(10000, 500 * failures), options.signal);
+      await outage.failed(error, options.signal);
       continue;
     }
     // Forget decisions about studies that left the window: the state stays small.
+    let changed = false;
     for (const [uid, date] of Object.entries(state.decided))
-      if (date < from) delete state.decided[uid];
+      if (date < from) {
+        delete state.decided[uid];
+        changed = true;
+      }
     for (const series of found) {
       if (options.signal?.aborted) break;
       const uid = tag(series, '0020000E');
@@ -105,6 +105,7 @@ export async function watchQido(
       // Settled: the same count on two polls (a count the archive does not report settles too).
       if (!pending || (Number.isFinite(count) && pending.instances !== count)) {
         state.pending[uid] = { instances: Number.isFinite(count) ? count : -1, since: Date.now() };
+        changed = true;
         continue;
       }
       let event: WatchEvent;
@@ -123,7 +124,8 @@ export async function watchQido(
       options.onSeries?.(event);
       log.info(`series ${event.action}`, { ...event });
     }
-    await writeJsonAtomically(options.stateFile, state);
+    // Decided series were saved as they were decided; what else changed is saved once a poll.
+    if (changed) await writeJsonAtomically(options.stateFile, state);
     await sleep(pollMs, options.signal);
   }
 

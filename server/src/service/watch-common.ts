@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PacsError } from '../errors';
 import type { RunAnalysis } from './jobs';
+import type { Logger } from './log';
 
 /** Written to a temporary file and renamed: a crash never leaves a half-written file. */
 export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
@@ -41,5 +42,33 @@ export async function analyseForWatcher(
   } catch (error) {
     if (error instanceof PacsError) throw error;
     return { failed: `analysis failed: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * A watcher's view of its PACS going away and coming back: one warning when it goes (then every
+ * 30th failure), one line when it is back, and a growing pause (up to 10 s) between tries.
+ */
+export class Outage {
+  private failures = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+    private readonly fields: Record<string, unknown>,
+  ) {}
+
+  /** The PACS answered. */
+  ended(): void {
+    if (this.failures) this.log.info(`${this.what} reachable again`, this.fields);
+    this.failures = 0;
+  }
+
+  /** The PACS did not answer: log as needed, then wait before the next try. */
+  async failed(error: unknown, signal?: AbortSignal): Promise<void> {
+    this.failures++;
+    if (this.failures === 1 || this.failures % 30 === 0)
+      this.log.warn(`${this.what} unreachable; retrying`, { error: (error as Error).message });
+    await sleep(Math.min(10000, 500 * this.failures), signal);
   }
 }

@@ -6,7 +6,7 @@ import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import { analyseForWatcher, sleep, writeJsonAtomically } from './watch-common';
+import { analyseForWatcher, Outage, sleep, writeJsonAtomically } from './watch-common';
 
 export interface WatcherOptions {
   /** Orthanc REST root (the /changes feed, series details, user metadata). */
@@ -101,18 +101,14 @@ export async function watchOrthanc(
   const key = options.metadataKey ?? 'PhaseLensPhase';
   let cursor = await readCursor(options.cursorFile);
   log.info('watcher started', { orthanc: options.orthancUrl, cursor });
-  let failures = 0;
+  const outage = new Outage(log, 'Orthanc', { orthanc: options.orthancUrl });
   while (!options.signal?.aborted) {
     let page: { Changes: OrthancChange[]; Done: boolean; Last: number };
     try {
       page = await rest.call('GET', `/changes?since=${cursor}&limit=100`);
-      if (failures) log.info('Orthanc reachable again', { orthanc: options.orthancUrl });
-      failures = 0;
+      outage.ended();
     } catch (error) {
-      failures++;
-      if (failures === 1 || failures % 30 === 0)
-        log.warn('Orthanc unreachable; retrying', { error: (error as Error).message });
-      await sleep(Math.min(10000, 500 * failures), options.signal);
+      await outage.failed(error, options.signal);
       continue;
     }
     let interrupted = false;
