@@ -131,18 +131,28 @@ describe('DICOMweb against a real Orthanc', () => {
 
   it('falls back to local decoding when the server cannot transcode', async () => {
     // The proxy plays a server without a transcoder: uncompressed frame requests get 406.
+    let refused = 0;
     const proxy = await startProxy(orthanc.url, {
-      decide: (_n, req) =>
-        /\/frames\//.test(req.url ?? '') && !/transfer-syntax=\*/.test(String(req.headers.accept))
-          ? { status: 406 }
-          : 'forward',
+      decide: (_n, req) => {
+        if (
+          !/\/frames\//.test(req.url ?? '') ||
+          /transfer-syntax=\*/.test(String(req.headers.accept))
+        )
+          return 'forward';
+        refused++;
+        return { status: 406 };
+      },
     });
     try {
       const series = await readSeries(seriesUrl(`${proxy.url}/dicom-web`, demo), {
         auth,
         retryDelayMs: 5,
+        concurrency: 4,
       });
       expectSameHu(series.hu, demo.hu);
+      // Only the frames already in flight when the first refusal came back ask again.
+      expect(refused).toBeGreaterThanOrEqual(1);
+      expect(refused).toBeLessThanOrEqual(4);
     } finally {
       await proxy.close();
     }

@@ -85,7 +85,7 @@ export function httpGetFrame(
           }
           chunks.push(c);
           if (!head) return; // buffering the whole answer
-          head = Buffer.concat([head, c]);
+          head = head.length > 0 ? Buffer.concat([head, c]) : c; // most part headers fit one chunk
           const boundary = /boundary="?([^";]+)"?/i.exec(envelope)?.[1];
           const start = boundary ? head.indexOf(`--${boundary}`) : -1;
           const end = start >= 0 ? head.indexOf('\r\n\r\n', start) : -1;

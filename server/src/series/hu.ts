@@ -1,4 +1,5 @@
 import type { PixelModule } from './pixel-module';
+import { simdRescale } from './simd-rescale';
 
 /** HU given to padding pixels outside the reconstructed field of view: air. */
 export const PADDING_HU = -1000;
@@ -21,6 +22,11 @@ export function storedToHu(bytes: Uint8Array, pm: PixelModule, out: Float32Array
   const padLow = pad === undefined || padLimit === undefined ? 1 : Math.min(pad, padLimit);
   const padHigh = pad === undefined || padLimit === undefined ? 0 : Math.max(pad, padLimit);
   const wide = pm.bitsAllocated === 16;
+  if (pad === undefined && bits === pm.bitsAllocated && wide && simdRescale) {
+    // The common CT case: full 16-bit samples, no padding.
+    simdRescale(bytes, signed, slope, intercept, out);
+    return;
+  }
   // Aligned copy when needed: Uint16Array needs an even byte offset.
   const samples = wide
     ? bytes.byteOffset % 2 === 0
@@ -28,8 +34,8 @@ export function storedToHu(bytes: Uint8Array, pm: PixelModule, out: Float32Array
       : alignedCopy(bytes.subarray(0, n * 2))
     : bytes;
   if (pad === undefined && bits === pm.bitsAllocated && wide) {
-    // The common CT case: full 16-bit samples, no padding. One monomorphic loop per array type
-    // keeps V8 on its fast path (about 4x the general loop below).
+    // The same without WebAssembly SIMD. One monomorphic loop per array type keeps V8 on its
+    // fast path (about 4x the general loop below).
     if (signed)
       rescaleInt16(new Int16Array(samples.buffer, samples.byteOffset, n), slope, intercept, out);
     else rescaleUint16(samples as Uint16Array, slope, intercept, out);

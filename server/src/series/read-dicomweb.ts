@@ -81,24 +81,22 @@ export async function readDicomWebSeries(
   qido.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   const metadata = await client.retrieveSeriesMetadata(study, series).catch(asNotFound);
   if (metadata.length === 0) throw notFound();
-  let mode: Promise<'uncompressed' | 'as-stored'> | undefined =
-    options.frames === 'as-stored' || options.frames === 'uncompressed'
-      ? Promise.resolve(options.frames)
-      : undefined;
-  /** Runs `fetch` in the series' transfer mode; the first frame asked for decides it. */
+  let asStoredOnly = options.frames === 'as-stored';
+  const fallBack = options.frames === undefined || options.frames === 'auto';
+  /**
+   * Runs `fetch` asking for uncompressed frames until the server shows it cannot transcode, then
+   * as stored. Every frame starts at once (no waiting on a first one to learn the mode); on a
+   * server that cannot transcode, the frames already in flight fail fast and are asked again.
+   */
   const inMode = async <T>(fetch: (asStored: boolean) => Promise<T>): Promise<T> => {
-    if (!mode) {
-      const first = fetch(false);
-      mode = first.then(
-        () => 'uncompressed' as const,
-        (error: unknown) => {
-          if (cannotTranscode(error)) return 'as-stored' as const;
-          throw error;
-        },
-      );
-      if ((await mode) === 'uncompressed') return first;
+    if (asStoredOnly) return fetch(true);
+    try {
+      return await fetch(false);
+    } catch (error) {
+      if (!fallBack || !cannotTranscode(error)) throw error;
+      asStoredOnly = true;
+      return fetch(true);
     }
-    return fetch((await mode) === 'as-stored');
   };
   const fetchFrame = (sop: string, frame: number): Promise<RetrievedFrame> =>
     inMode((asStored) => client.retrieveFrame(study, series, sop, frame, asStored));
