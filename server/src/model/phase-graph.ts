@@ -11,6 +11,11 @@ interface Block {
   /** relu(conv(x) + bias) as one fused kernel, with a gradient for x only (plain, guided). */
   rectified: (x: tf.Tensor4D) => tf.Tensor4D;
   guidedRectified: (x: tf.Tensor4D) => tf.Tensor4D;
+  /**
+   * The same forward pass, whose gradient leaves the ReLU to the pooling after it (reluPool2):
+   * only for a block whose output is pooled next.
+   */
+  convolved: (x: tf.Tensor4D) => tf.Tensor4D;
 }
 
 export interface ForwardOptions {
@@ -46,8 +51,9 @@ export class PhaseGraph {
       });
       return {
         ...folded,
-        rectified: rectifiedConv(folded.kernel, folded.bias, false),
-        guidedRectified: rectifiedConv(folded.kernel, folded.bias, true),
+        rectified: rectifiedConv(folded.kernel, folded.bias, 'plain'),
+        guidedRectified: rectifiedConv(folded.kernel, folded.bias, 'guided'),
+        convolved: rectifiedConv(folded.kernel, folded.bias, 'pooled-next'),
       };
     });
     const [kernel, bias] = model.getLayer(LOGITS_LAYER).getWeights() as [tf.Tensor2D, tf.Tensor1D];
@@ -76,15 +82,22 @@ export class PhaseGraph {
       throw new Error(`cannot run the network from ${from} to ${to}`);
     let t: tf.Tensor = x;
     const guided = options.guided === true;
+    // Whether t is already the pooled form of the layer at `at` (a block pooled as it ran).
+    let pooled = false;
+    const pool = (a: tf.Tensor4D): tf.Tensor4D => (pooled ? a : maxPool2(a));
     while (at < end) {
       const next = order[at + 1];
       if (next.startsWith('conv')) {
         // The pooled output of the previous block (or the input) feeds this convolution.
-        const input = (at === 0 ? t : maxPool2(t as tf.Tensor4D)) as tf.Tensor4D;
+        const input = (at === 0 ? t : pool(t as tf.Tensor4D)) as tf.Tensor4D;
         const b = this.blocks[Number(next.slice(4)) - 1];
-        t = guided ? b.guidedRectified(input) : b.rectified(input);
+        // A block pooled within this run takes ReLU and pooling gradients in one pass.
+        pooled = at + 1 < end;
+        if (pooled) t = (guided ? guidedReluPool2 : reluPool2)(b.convolved(input));
+        else t = guided ? b.guidedRectified(input) : b.rectified(input);
       } else if (next === 'pool5') {
-        t = maxPool2(t as tf.Tensor4D);
+        t = pool(t as tf.Tensor4D);
+        pooled = false;
       } else {
         t = tf.add(
           tf.matMul(tf.mean(t, [1, 2]) as tf.Tensor2D, this.dense.kernel),
@@ -167,15 +180,19 @@ export const guidedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
  * relu(conv(x, kernel) + bias) for attribution: the forward pass is the fused kernel inference
  * uses, and the gradient is for x alone (the weights are constants here), so a map costs no
  * separate bias and ReLU passes, and no weight gradients. ReLU's gradient passes where the
- * output is positive; guided, also only where the incoming gradient is.
+ * output is positive; guided, also only where the incoming gradient is; 'pooled-next' leaves it
+ * to reluPool2, which applies it together with the pooling's.
+ *
+ * Tensors the gradient needs are kept by `keepForGradient`, not tfjs's `save`, which copies each
+ * (an Identity kernel on wasm, a tenth of a saliency map's time).
  */
 function rectifiedConv(
   kernel: tf.Tensor4D,
   bias: tf.Tensor1D,
-  guided: boolean,
+  rule: 'plain' | 'guided' | 'pooled-next',
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const x = args[0] as tf.Tensor4D;
     // The kernel itself: under a gradient tape tf.fused.conv2d would fall back to three passes.
     const y = tf.engine().runKernel(
       'FusedConv2D',
@@ -188,18 +205,70 @@ function rectifiedConv(
         activation: 'relu',
       },
     ) as tf.Tensor4D;
-    save([y]);
+    const kept = rule === 'pooled-next' ? [] : keepForGradient([y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        let g = tf.mul(dy, tf.step(saved[0]));
-        if (guided) g = tf.mul(g, tf.step(dy));
+      gradFunc: (dy: tf.Tensor) => {
+        let g = dy;
+        if (rule !== 'pooled-next') g = tf.mul(dy, tf.step(kept[0]));
+        if (rule === 'guided') g = tf.mul(g, tf.step(dy));
+        tf.dispose(kept);
         return tf.conv2dTranspose(g as tf.Tensor4D, kernel, x.shape, 1, 'same');
       },
     };
   }) as (x: tf.Tensor4D) => tf.Tensor4D;
 }
 
+/**
+ * Handles on an op's own input and output for its gradient function, which disposes them when
+ * done. tfjs disposes a forward pass's tensors before running the gradients, and its `save`
+ * copies each one (an Identity kernel on wasm, a tenth of a saliency map's time); a reshape to
+ * the same shape is a second handle on the same data, with no copy. Only while a gradient is
+ * being recorded (forward-only calls keep nothing), and only for the one kernel running, as
+ * tfjs's own `save`.
+ */
+function keepForGradient<T extends tf.Tensor[]>(tensors: [...T]): T {
+  const state = tf.engine().state as { gradientDepth: number; kernelDepth: number };
+  if (state.gradientDepth === 0 || state.kernelDepth !== 1) return tensors;
+  return tensors.map((t) => tf.keep(tf.reshape(t, t.shape))) as T;
+}
+
+/** Nearest-neighbour 2x upsampling: each pooled value back over its window. */
+const up2 = (t: tf.Tensor4D): tf.Tensor4D =>
+  tf.image.resizeNearestNeighbor(t, [2 * t.shape[1], 2 * t.shape[2]]);
+
+/** The input cropped to whole 2x2 windows, and the gradient padded back to the input's size. */
+function evenPart(input: tf.Tensor4D, pooled: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = input.shape;
+  const [, h2, w2] = pooled.shape;
+  return 2 * h2 === h && 2 * w2 === w
+    ? input
+    : tf.slice(input, [0, 0, 0, 0], [-1, 2 * h2, 2 * w2, -1]);
+}
+function padBack(g: tf.Tensor4D, input: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = input.shape;
+  const [, h2, w2] = g.shape;
+  if (h2 === h && w2 === w) return g;
+  return tf.pad(g, [
+    [0, 0],
+    [0, h - h2],
+    [0, w - w2],
+    [0, 0],
+  ]);
+}
+
+/**
+ * The 2x2 pooling gradient from whole-tensor kernels: `dy` shared among the positions of each
+ * window marked in `hit` (1 where the input is its window's maximum), so tied maxima share it.
+ * Windows without a hit pass nothing. Comparisons are Sub and Step: the wasm backend runs
+ * GreaterEqual and Maximum several times slower.
+ */
+function routeToHits(input: tf.Tensor4D, hit: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  const count = tf.mul(tf.avgPool(hit, 2, 2, 'valid'), 4);
+  // count + (count < 1): a window without hits divides by 1 (0/0 would be NaN).
+  const ties = tf.add(count, tf.step(tf.sub(1, count)));
+  return padBack(tf.mul(hit, up2(tf.div(dy, ties) as tf.Tensor4D)), input);
+}
 /**
  * 2x2 max pooling (stride 2) with a gradient made of whole-tensor kernels (nearest-neighbour
  * upsampling, a comparison, an average pool) instead of MaxPoolGrad's argmax scatter, about 3x
@@ -208,31 +277,52 @@ function rectifiedConv(
  * almost always zeros, whose gradient the ReLU below stops anyway.
  */
 export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+  const x = args[0] as tf.Tensor4D;
   const y = tf.maxPool(x, 2, 2, 'valid');
-  save([x, y]);
+  const kept = keepForGradient([x, y]);
   return {
     value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const [, h, w] = input.shape;
-      const [, h2, w2] = pooled.shape;
-      const up = (t: tf.Tensor4D) => tf.image.resizeNearestNeighbor(t, [2 * h2, 2 * w2]);
-      let even = input;
-      if (2 * h2 !== h || 2 * w2 !== w)
-        even = tf.slice(input, [0, 0, 0, 0], [-1, 2 * h2, 2 * w2, -1]);
+    gradFunc: (dy: tf.Tensor) => {
+      const [input, pooled] = kept;
       // 1 where the input equals its window's maximum (the gap is never negative).
-      const isMax = tf.sub(1, tf.step(tf.sub(up(pooled), even))) as tf.Tensor4D;
-      const ties = tf.mul(tf.avgPool(isMax, 2, 2, 'valid'), 4);
-      let g: tf.Tensor4D = tf.mul(isMax, up(tf.div(dy, ties) as tf.Tensor4D));
-      if (2 * h2 !== h || 2 * w2 !== w)
-        g = tf.pad(g, [
-          [0, 0],
-          [0, h - 2 * h2],
-          [0, w - 2 * w2],
-          [0, 0],
-        ]);
+      const hit = tf.sub(1, tf.step(tf.sub(up2(pooled), evenPart(input, pooled))));
+      const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
+      tf.dispose(kept);
       return g;
     },
   };
 }) as (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Just below 1 (2 ulps at most): a rectified window's maximum times this is passed by its
+ * maximum alone (or by a tie within 2 ulps of it), and by nothing when the maximum is 0.
+ */
+const BELOW_ONE = 1 - 2 ** -22;
+
+/**
+ * 2x2 max pooling of rectified activations whose gradient is that of the ReLU before it and
+ * the pooling together: the gradient reaches a window's maxima when that maximum is positive,
+ * as maxPool2 followed by the ReLU's step would give, in fewer full-size passes.
+ * Guided, only positive gradients pass.
+ */
+function reluPool(guided: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor4D;
+    const y = tf.maxPool(x, 2, 2, 'valid');
+    const kept = keepForGradient([x, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor) => {
+        const [input, pooled] = kept;
+        // step(x - max * BELOW_ONE): 1 at a positive maximum; 0 elsewhere and where max is 0.
+        const floor = up2(tf.mul(pooled, BELOW_ONE) as tf.Tensor4D);
+        const hit = tf.step(tf.sub(evenPart(input, pooled), floor));
+        const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
+        tf.dispose(kept);
+        return guided ? tf.relu(g) : g;
+      },
+    };
+  }) as (x: tf.Tensor4D) => tf.Tensor4D;
+}
+export const reluPool2 = reluPool(false);
+export const guidedReluPool2 = reluPool(true);
