@@ -8,6 +8,8 @@ export type MapLayer = (typeof MAP_LAYERS)[number];
 interface Block {
   kernel: tf.Tensor4D;
   bias: tf.Tensor1D;
+  /** The kernel for the input gradient (turned 180 degrees, channels swapped). */
+  backward: tf.Tensor4D;
   /** relu(conv(x) + bias) as one fused kernel, with a gradient for x only (plain, guided). */
   rectified: (x: tf.Tensor4D) => tf.Tensor4D;
   guidedRectified: (x: tf.Tensor4D) => tf.Tensor4D;
@@ -49,11 +51,23 @@ export class PhaseGraph {
           bias: tf.keep(tf.add(tf.mul(shifted, scale), beta) as tf.Tensor1D),
         };
       });
+      const k = folded.kernel;
+      if (k.shape[0] % 2 !== 1 || k.shape[1] % 2 !== 1)
+        throw new Error(
+          `PhaseGraph needs odd convolution kernels, ${name} has ${k.shape[0]}x${k.shape[1]}`,
+        );
+      // The input gradient of a stride-1 'same' convolution is a 'same' convolution by the kernel
+      // turned 180 degrees with its channels swapped: made once here, so the wasm backend reuses
+      // its prepared (XNNPACK) convolution instead of preparing a new one for every gradient.
+      const backward = tf.keep(
+        tf.tidy(() => tf.transpose(tf.reverse(k, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D),
+      );
       return {
         ...folded,
-        rectified: rectifiedConv(folded.kernel, folded.bias, 'plain'),
-        guidedRectified: rectifiedConv(folded.kernel, folded.bias, 'guided'),
-        convolved: rectifiedConv(folded.kernel, folded.bias, 'pooled-next'),
+        backward,
+        rectified: rectifiedConv(k, folded.bias, backward, 'plain'),
+        guidedRectified: rectifiedConv(k, folded.bias, backward, 'guided'),
+        convolved: rectifiedConv(k, folded.bias, backward, 'pooled-next'),
       };
     });
     const [kernel, bias] = model.getLayer(LOGITS_LAYER).getWeights() as [tf.Tensor2D, tf.Tensor1D];
@@ -160,7 +174,7 @@ export class PhaseGraph {
   }
 
   dispose(): void {
-    for (const b of this.blocks) tf.dispose([b.kernel, b.bias]);
+    for (const b of this.blocks) tf.dispose([b.kernel, b.bias, b.backward]);
     tf.dispose([this.dense.kernel, this.dense.bias]);
   }
 }
@@ -189,6 +203,7 @@ export const guidedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
 function rectifiedConv(
   kernel: tf.Tensor4D,
   bias: tf.Tensor1D,
+  backward: tf.Tensor4D,
   rule: 'plain' | 'guided' | 'pooled-next',
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -213,7 +228,7 @@ function rectifiedConv(
         if (rule !== 'pooled-next') g = tf.mul(dy, tf.step(kept[0]));
         if (rule === 'guided') g = tf.mul(g, tf.step(dy));
         tf.dispose(kept);
-        return tf.conv2dTranspose(g as tf.Tensor4D, kernel, x.shape, 1, 'same');
+        return tf.conv2d(g as tf.Tensor4D, backward, 1, 'same');
       },
     };
   }) as (x: tf.Tensor4D) => tf.Tensor4D;
@@ -233,9 +248,21 @@ function keepForGradient<T extends tf.Tensor[]>(tensors: [...T]): T {
   return tensors.map((t) => tf.keep(tf.reshape(t, t.shape))) as T;
 }
 
-/** Nearest-neighbour 2x upsampling: each pooled value back over its window. */
-const up2 = (t: tf.Tensor4D): tf.Tensor4D =>
-  tf.image.resizeNearestNeighbor(t, [2 * t.shape[1], 2 * t.shape[2]]);
+/**
+ * Window-wise binary ops between a full-size tensor (cropped to whole windows) and a pooled
+ * one: views of [n, 2h, 2w, c] as [n*h, 2, w, 2, c] and of [n, h, w, c] as [n*h, 1, w, 1, c]
+ * broadcast the pooled value over its window, with no upsampled copy (faster on wasm than
+ * nearest-neighbour resizing followed by the op).
+ */
+function windowWise(
+  op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  full: tf.Tensor4D,
+  pooled: tf.Tensor4D,
+): tf.Tensor4D {
+  const [n, h, w, c] = pooled.shape;
+  const result = op(tf.reshape(full, [n * h, 2, w, 2, c]), tf.reshape(pooled, [n * h, 1, w, 1, c]));
+  return tf.reshape(result, [n, 2 * h, 2 * w, c]);
+}
 
 /** The input cropped to whole 2x2 windows, and the gradient padded back to the input's size. */
 function evenPart(input: tf.Tensor4D, pooled: tf.Tensor4D): tf.Tensor4D {
@@ -267,11 +294,12 @@ function routeToHits(input: tf.Tensor4D, hit: tf.Tensor4D, dy: tf.Tensor4D): tf.
   const count = tf.mul(tf.avgPool(hit, 2, 2, 'valid'), 4);
   // count + (count < 1): a window without hits divides by 1 (0/0 would be NaN).
   const ties = tf.add(count, tf.step(tf.sub(1, count)));
-  return padBack(tf.mul(hit, up2(tf.div(dy, ties) as tf.Tensor4D)), input);
+  return padBack(windowWise(tf.mul, hit, tf.div(dy, ties) as tf.Tensor4D), input);
 }
+
 /**
- * 2x2 max pooling (stride 2) with a gradient made of whole-tensor kernels (nearest-neighbour
- * upsampling, a comparison, an average pool) instead of MaxPoolGrad's argmax scatter, about 3x
+ * 2x2 max pooling (stride 2) with a gradient made of whole-tensor kernels (window-wise
+ * comparison, an average pool) instead of MaxPoolGrad's argmax scatter, about 3x
  * faster on wasm. Where a window holds several equal maxima the gradient is shared among them
  * (a valid subgradient; MaxPoolGrad gives it all to the first). After a ReLU such ties are
  * almost always zeros, whose gradient the ReLU below stops anyway.
@@ -285,7 +313,10 @@ export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
     gradFunc: (dy: tf.Tensor) => {
       const [input, pooled] = kept;
       // 1 where the input equals its window's maximum (the gap is never negative).
-      const hit = tf.sub(1, tf.step(tf.sub(up2(pooled), evenPart(input, pooled))));
+      const hit = tf.sub(
+        1,
+        tf.step(windowWise((a, b) => tf.sub(b, a), evenPart(input, pooled), pooled)),
+      );
       const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
       tf.dispose(kept);
       return g;
@@ -315,8 +346,8 @@ function reluPool(guided: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
       gradFunc: (dy: tf.Tensor) => {
         const [input, pooled] = kept;
         // step(x - max * BELOW_ONE): 1 at a positive maximum; 0 elsewhere and where max is 0.
-        const floor = up2(tf.mul(pooled, BELOW_ONE) as tf.Tensor4D);
-        const hit = tf.step(tf.sub(evenPart(input, pooled), floor));
+        const floor = tf.mul(pooled, BELOW_ONE) as tf.Tensor4D;
+        const hit = tf.step(windowWise(tf.sub, evenPart(input, pooled), floor));
         const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
         tf.dispose(kept);
         return guided ? tf.relu(g) : g;
