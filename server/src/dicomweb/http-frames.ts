@@ -2,16 +2,19 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { HttpFailure } from './errors';
+import { leanGet, type ResponseSink } from './lean-http';
 
 /**
- * WADO-RS frame retrieval straight over Node's http with keep-alive sockets. dicomweb-client over
- * the xhr2 polyfill measured about 2.5x slower than curl on 100-frame series (buffer copies per
- * chunk, a new socket per request); frames are the bulk of the bytes, so they take this path.
+ * DICOMweb GETs (frames, QIDO-RS, metadata) without dicomweb-client: over the xhr2 polyfill a
+ * 100-frame series read about 2.5x slower than curl (buffer copies per chunk, a new socket per
+ * request), and its metadata took longer to copy than Orthanc took to send it. Plain http goes
+ * through lean-http.ts; https through Node's https module with keep-alive sockets.
  */
+
 /**
  * Node drops a pooled socket when the server's Keep-Alive hint is 1 s or less (Orthanc sends
- * timeout=1), so every frame paid for a new connection. These agents keep sockets for a short
- * idle time of their own instead; a socket the server closed meanwhile fails fast and is retried.
+ * timeout=1), so every request paid for a new connection. This agent keeps sockets for a short
+ * idle time of its own instead; a socket the server closed meanwhile fails fast and is retried.
  */
 function keepAlive<T extends http.Agent>(agent: T): T {
   agent.keepSocketAlive = (duplex) => {
@@ -24,10 +27,7 @@ function keepAlive<T extends http.Agent>(agent: T): T {
   return agent;
 }
 
-const agents = {
-  http: keepAlive(new http.Agent({ keepAlive: true, maxSockets: 16 })),
-  https: keepAlive(new https.Agent({ keepAlive: true, maxSockets: 16 })),
-};
+const httpsAgent = keepAlive(new https.Agent({ keepAlive: true, maxSockets: 16 }));
 
 export interface MultipartPart {
   contentType: string;
@@ -41,10 +41,48 @@ function failure(message: string, status: number, extra: HttpFailure['request'] 
   return error;
 }
 
+/** https GET through Node's module, feeding the same sink as the plain-http path. */
+function httpsGet(
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  sink: ResponseSink,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { headers, agent: httpsAgent }, (response) => {
+      const names: Record<string, string> = {};
+      for (const [k, v] of Object.entries(response.headers))
+        if (v !== undefined) names[k] = Array.isArray(v) ? v.join(', ') : v;
+      sink.head(response.statusCode ?? 0, names);
+      response.on('data', (c: Buffer) => sink.body(c));
+      response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+      response.on('end', () => resolve());
+    });
+    request.setTimeout(timeoutMs, () => {
+      request.destroy();
+      reject(failure('timeout', 0, { timedOut: true }));
+    });
+    request.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+  });
+}
+
+function get(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  sink: ResponseSink,
+): Promise<void> {
+  const u = new URL(url);
+  return u.protocol === 'https:'
+    ? httpsGet(u, headers, timeoutMs, sink)
+    : leanGet(u, headers, timeoutMs, sink);
+}
+
 /** Receives a frame's bytes as they arrive, when it chose to (see httpGetFrame). */
 export interface FrameConsumer {
   /** Called with the part's headers; true to take the body as a stream of chunks. */
   accept(partContentType: string, partLength: number): boolean;
+  /** Bytes of the frame, valid only during the call. */
   chunk(data: Buffer): void;
 }
 
@@ -57,132 +95,96 @@ export type FrameAnswer =
  * consumer accepts it, the body goes to the consumer chunk by chunk, with no copy of the whole
  * frame; otherwise the answer is buffered and split as usual.
  */
-export function httpGetFrame(
+export async function httpGetFrame(
   url: string,
   headers: Record<string, string>,
   timeoutMs: number,
   consumer: FrameConsumer,
 ): Promise<FrameAnswer> {
-  const secure = url.startsWith('https:');
-  const get = secure ? https.get : http.get;
-  return new Promise((resolve, reject) => {
-    const request = get(
-      url,
-      { headers, agent: secure ? agents.https : agents.http },
-      (response) => {
-        const status = response.statusCode ?? 0;
-        const envelope = String(response.headers['content-type'] ?? '');
-        const chunks: Buffer[] = [];
-        let head: Buffer | undefined = Buffer.alloc(0);
-        let remaining = -1; // bytes of streamed body still due; -1 while not streaming
-        response.on('data', (c: Buffer) => {
-          if (status < 200 || status >= 300) return;
-          if (remaining >= 0) {
-            const take = Math.min(remaining, c.length);
-            if (take > 0) consumer.chunk(c.subarray(0, take));
-            remaining -= take;
-            return;
-          }
-          chunks.push(c);
-          if (!head) return; // buffering the whole answer
-          head = head.length > 0 ? Buffer.concat([head, c]) : c; // most part headers fit one chunk
-          const boundary = /boundary="?([^";]+)"?/i.exec(envelope)?.[1];
-          const start = boundary ? head.indexOf(`--${boundary}`) : -1;
-          const end = start >= 0 ? head.indexOf('\r\n\r\n', start) : -1;
-          if (end < 0) {
-            if (head.length > 16384) head = undefined; // no part header in sight: buffer instead
-            return;
-          }
-          const text = head.toString('latin1', start, end);
-          const type = /content-type:\s*([^\r\n]+)/i.exec(text)?.[1] ?? '';
-          const length = Number(/content-length:\s*(\d+)/i.exec(text)?.[1] ?? NaN);
-          if (Number.isFinite(length) && consumer.accept(type, length)) {
-            const rest = head.subarray(end + 4);
-            const take = Math.min(length, rest.length);
-            if (take > 0) consumer.chunk(rest.subarray(0, take));
-            remaining = length - take;
-            chunks.length = 0;
-          }
-          head = undefined;
-        });
-        response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
-        response.on('end', () => {
-          if (status < 200 || status >= 300)
-            return reject(failure(`request failed (HTTP ${status})`, status));
-          if (remaining > 0)
-            return reject(
-              failure(`frame answer ended ${remaining} bytes short`, 0, {
-                networkError: 'truncated answer',
-              }),
-            );
-          if (remaining === 0) return resolve({ streamed: true, contentType: envelope });
-          try {
-            resolve({
-              streamed: false,
-              contentType: envelope,
-              parts: parseMultipart(Buffer.concat(chunks), envelope),
-            });
-          } catch (error) {
-            reject(
-              failure((error as Error).message, 0, { networkError: (error as Error).message }),
-            );
-          }
-        });
-      },
-    );
-    request.setTimeout(timeoutMs, () => {
-      request.destroy();
-      reject(failure('timeout', 0, { timedOut: true }));
-    });
-    request.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+  let status = 0;
+  let envelope = '';
+  const kept: Buffer[] = []; // copies: the transport reuses its read buffer
+  let head: Buffer | undefined = Buffer.alloc(0); // bytes before the part's body, while looking
+  let remaining = -1; // bytes of streamed body still due; -1 while not streaming
+  await get(url, headers, timeoutMs, {
+    head: (code, h) => {
+      status = code;
+      envelope = h['content-type'] ?? '';
+    },
+    body: (c) => {
+      if (status < 200 || status >= 300) return;
+      if (remaining >= 0) {
+        const take = Math.min(remaining, c.length);
+        if (take > 0) consumer.chunk(c.subarray(0, take));
+        remaining -= take;
+        return;
+      }
+      const copy = Buffer.from(c);
+      kept.push(copy);
+      if (!head) return; // buffering the whole answer
+      head = head.length > 0 ? Buffer.concat([head, copy]) : copy;
+      const boundary = /boundary="?([^";]+)"?/i.exec(envelope)?.[1];
+      const start = boundary ? head.indexOf(`--${boundary}`) : -1;
+      const end = start >= 0 ? head.indexOf('\r\n\r\n', start) : -1;
+      if (end < 0) {
+        if (head.length > 16384) head = undefined; // no part header in sight: buffer instead
+        return;
+      }
+      const text = head.toString('latin1', start, end);
+      const type = /content-type:\s*([^\r\n]+)/i.exec(text)?.[1] ?? '';
+      const length = Number(/content-length:\s*(\d+)/i.exec(text)?.[1] ?? NaN);
+      if (Number.isFinite(length) && consumer.accept(type, length)) {
+        const rest = head.subarray(end + 4);
+        const take = Math.min(length, rest.length);
+        if (take > 0) consumer.chunk(rest.subarray(0, take));
+        remaining = length - take;
+        kept.length = 0;
+      }
+      head = undefined;
+    },
   });
+  if (status < 200 || status >= 300) throw failure(`request failed (HTTP ${status})`, status);
+  if (remaining > 0)
+    throw failure(`frame answer ended ${remaining} bytes short`, 0, {
+      networkError: 'truncated answer',
+    });
+  if (remaining === 0) return { streamed: true, contentType: envelope };
+  try {
+    return {
+      streamed: false,
+      contentType: envelope,
+      parts: parseMultipart(Buffer.concat(kept), envelope),
+    };
+  } catch (error) {
+    throw failure((error as Error).message, 0, { networkError: (error as Error).message });
+  }
 }
 
 /**
  * GET of a DICOM JSON answer (QIDO-RS, WADO-RS metadata) on the same keep-alive sockets as the
- * frames: the xhr2 polyfill spent more time copying a series' metadata than Orthanc took to
- * send it. 204 No Content is an empty list.
+ * frames. 204 No Content is an empty list.
  */
-export function httpGetJson<T>(
+export async function httpGetJson<T>(
   url: string,
   headers: Record<string, string>,
   timeoutMs: number,
 ): Promise<T[]> {
-  const secure = url.startsWith('https:');
-  const get = secure ? https.get : http.get;
-  return new Promise((resolve, reject) => {
-    const request = get(
-      url,
-      {
-        headers: { ...headers, Accept: 'application/dicom+json' },
-        agent: secure ? agents.https : agents.http,
-      },
-      (response) => {
-        const status = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
-        response.on('end', () => {
-          if (status === 204) return resolve([]);
-          if (status < 200 || status >= 300)
-            return reject(failure(`request failed (HTTP ${status})`, status));
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve(text.trim() ? (JSON.parse(text) as T[]) : []);
-          } catch (error) {
-            reject(
-              failure(`not JSON: ${(error as Error).message}`, 0, { networkError: 'bad JSON' }),
-            );
-          }
-        });
-      },
-    );
-    request.setTimeout(timeoutMs, () => {
-      request.destroy();
-      reject(failure('timeout', 0, { timedOut: true }));
-    });
-    request.on('error', (e) => reject(failure(e.message, 0, { networkError: e.message })));
+  let status = 0;
+  const chunks: Buffer[] = [];
+  await get(url, { ...headers, Accept: 'application/dicom+json' }, timeoutMs, {
+    head: (code) => {
+      status = code;
+    },
+    body: (c) => chunks.push(Buffer.from(c)),
   });
+  if (status === 204) return [];
+  if (status < 200 || status >= 300) throw failure(`request failed (HTTP ${status})`, status);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text.trim() ? (JSON.parse(text) as T[]) : [];
+  } catch (error) {
+    throw failure(`not JSON: ${(error as Error).message}`, 0, { networkError: 'bad JSON' });
+  }
 }
 
 /** Splits a multipart/related body into its parts (RFC 2046), without copying the bodies. */
