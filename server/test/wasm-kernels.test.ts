@@ -89,27 +89,52 @@ describe('wasm training kernels, checked against the cpu backend', () => {
   );
 
   it.each<[string, number[], number, number, 'same' | 'valid']>([
-    ['2x2 stride 2', [2, 8, 10, 3], 2, 2, 'valid'],
-    ['3x3 stride 2 same (overlapping windows)', [1, 9, 7, 2], 3, 2, 'same'],
-    ['3x3 stride 1 valid', [2, 6, 6, 2], 3, 1, 'valid'],
-  ])(
-    'MaxPoolGrad as a scatter of the argmax, behind a ReLU: %s',
-    async (_n, shape, size, stride, pad) => {
-      const inputs = [random(shape, 41)];
-      const grad = (x: tf.Tensor): tf.Tensor[] => {
-        const pooledShape = tf.maxPool(tf.relu(x) as tf.Tensor4D, size, stride, pad).shape;
-        const dy = tf.randomNormal(pooledShape, 0, 1, 'float32', 43);
-        const g = tf.grad((xx: tf.Tensor) =>
-          tf.sum(tf.mul(tf.maxPool(tf.relu(xx) as tf.Tensor4D, size, stride, pad), dy)),
-        )(x);
-        return [g];
-      };
-      const [cpu] = await on('cpu', inputs, grad);
-      const [wasm] = await on('wasm', inputs, grad);
-      expectClose(wasm, cpu);
-      expect(Math.max(...Array.from(wasm).map(Math.abs))).toBeGreaterThan(0);
-    },
-  );
+    ['2x2 stride 2 (window-wise kernels)', [2, 8, 10, 3], 2, 2, 'valid'],
+    ['2x2 stride 2, odd size (scatter)', [1, 7, 9, 2], 2, 2, 'valid'],
+    ['3x3 stride 2 same, overlapping windows (scatter)', [1, 9, 7, 2], 3, 2, 'same'],
+    ['3x3 stride 1 valid (scatter)', [2, 6, 6, 2], 3, 1, 'valid'],
+  ])('MaxPoolGrad behind a ReLU: %s', async (_n, shape, size, stride, pad) => {
+    const inputs = [random(shape, 41)];
+    const grad = (x: tf.Tensor): tf.Tensor[] => {
+      const pooledShape = tf.maxPool(tf.relu(x) as tf.Tensor4D, size, stride, pad).shape;
+      const dy = tf.randomNormal(pooledShape, 0, 1, 'float32', 43);
+      const g = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.mul(tf.maxPool(tf.relu(xx) as tf.Tensor4D, size, stride, pad), dy)),
+      )(x);
+      return [g];
+    };
+    const [cpu] = await on('cpu', inputs, grad);
+    const [wasm] = await on('wasm', inputs, grad);
+    expectClose(wasm, cpu);
+    expect(Math.max(...Array.from(wasm).map(Math.abs))).toBeGreaterThan(0);
+  });
+
+  it('MaxPoolGrad, 2x2 stride 2: tied maxima share the gradient; a window of one maximum gives it all there', async () => {
+    await tf.setBackend('wasm');
+    tf.tidy(() => {
+      // Window 1: two maxima of 3. Window 2: one maximum of 5. Window 3: four zeros.
+      const x = tf.tensor4d([3, 1, 5, 0, 0, 0, 3, 0, 1, 2, 0, 0], [1, 2, 6, 1]);
+      const g = tf.grad((t: tf.Tensor) =>
+        tf.sum(
+          tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d([2, 7, 4], [1, 1, 3, 1])),
+        ),
+      )(x);
+      expect(Array.from(g.dataSync())).toEqual([1, 0, 7, 0, 1, 1, 1, 0, 0, 0, 1, 1]);
+    });
+  });
+
+  it('Identity shares the memory of its input: a saved tensor outlives the original, unchanged', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1, 2, 3]);
+    const buffers = (): number => tf.engine().backend.numDataIds();
+    const before = buffers();
+    const copy = tf.clone(x);
+    expect(buffers()).toBe(before); // no second buffer
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect(buffers()).toBe(before - 1);
+  });
 
   it('batch normalisation: the closed-form training gradient equals autodiff of the definition', async () => {
     const inputs = [

@@ -219,6 +219,90 @@ function maxPoolGradViaArgmax(original: KernelFunc): KernelFunc {
   };
 }
 
+/**
+ * MaxPoolGrad for 2x2 windows with stride 2 (the phase network's pooling) from whole-tensor
+ * kernels instead of a scatter: views of the input as [n*h/2, 2, w/2, 2, c] and of the pooled
+ * output as [n*h/2, 1, w/2, 1, c] broadcast each window's maximum over it, a Sub and a Step
+ * mark the positions that reach it, and dy, divided by the number of such positions, is
+ * multiplied in the same way. About 3x faster than the scatter. Tied maxima share the gradient
+ * (a valid subgradient; the cpu backend gives it all to the first), which after a ReLU happens
+ * only in windows of zeros, whose ReLU gradient is zero anyway. Other pools take the scatter.
+ */
+const constants = new Map<number, tf.Scalar>();
+const constant = (v: number): tf.Scalar => {
+  let c = constants.get(v);
+  if (!c) constants.set(v, (c = tf.keep(tf.scalar(v))));
+  return c;
+};
+
+function maxPoolGradWindowWise(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input, output } = inputs as {
+      dy: TensorInfo;
+      input: TensorInfo;
+      output: TensorInfo;
+    };
+    const a = attrs as unknown as MaxPoolGradAttrs;
+    const [n, h, w, c] = input.shape;
+    const two = (v: [number, number] | number): boolean => pair(v)[0] === 2 && pair(v)[1] === 2;
+    if (
+      !two(a.filterSize) ||
+      !two(a.strides) ||
+      !(a.pad === 'valid' || a.pad === 0) ||
+      a.dimRoundingMode !== undefined ||
+      h % 2 !== 0 ||
+      w % 2 !== 0
+    )
+      return fallback(args);
+    const b = backend as { disposeData(id: object): void };
+    const disposable: TensorInfo[] = [];
+    const k = (
+      name: string,
+      kernelInputs: Record<string, TensorInfo>,
+      kernelAttrs: object = {},
+    ) => {
+      const t = run(name, backend, kernelInputs, kernelAttrs);
+      disposable.push(t);
+      return t;
+    };
+    const windows = [n * (h / 2), 2, w / 2, 2, c];
+    const perWindow = [n * (h / 2), 1, w / 2, 1, c];
+    try {
+      const x5 = k('Reshape', { x: input }, { shape: windows });
+      const y5 = k('Reshape', { x: output }, { shape: perWindow });
+      // 1 where the input equals its window's maximum (the gap is never negative).
+      const gap = k('Sub', { a: y5, b: x5 });
+      const hit = k('Sub', { a: constant(1), b: k('Step', { x: gap }, { alpha: 0 }) });
+      const hit4 = k('Reshape', { x: hit }, { shape: input.shape });
+      const pooling = { filterSize: 2, strides: 2, pad: 'valid' };
+      const count = k('Multiply', { a: k('AvgPool', { x: hit4 }, pooling), b: constant(4) });
+      // count + (count < 1): a window without hits (NaN input) divides by 1, not 0.
+      const lone = k('Step', { x: k('Sub', { a: constant(1), b: count }) }, { alpha: 0 });
+      const share = k('RealDiv', { a: dy, b: k('Add', { a: count, b: lone }) });
+      const share5 = k('Reshape', { x: share }, { shape: perWindow });
+      const g = k('Multiply', { a: hit, b: share5 });
+      return run('Reshape', backend, { x: g }, { shape: input.shape });
+    } finally {
+      for (const t of disposable) b.disposeData(t.dataId);
+    }
+  };
+}
+
+/**
+ * Identity as a second reference to the same memory, as the cpu backend and wasm's own Reshape
+ * do, instead of a copy. tfjs calls it to save every tensor a gradient needs (221 copies, 43 ms
+ * of a 700 ms training step); tensors are immutable, so sharing is safe.
+ */
+function identityByReference(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
 export const wasmTrainingKernels: KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
 ];
@@ -238,6 +322,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ ...original, kernelFunc: via(original.kernelFunc) });
   };
   replace('Conv2DBackpropInput', conv2DBackpropInputVia);
-  replace('MaxPoolGrad', maxPoolGradViaArgmax);
+  replace('MaxPoolGrad', (original) => maxPoolGradWindowWise(maxPoolGradViaArgmax(original)));
+  replace('Identity', identityByReference);
   registered = true;
 }
