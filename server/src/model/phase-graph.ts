@@ -196,9 +196,6 @@ export const guidedRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
  * separate bias and ReLU passes, and no weight gradients. ReLU's gradient passes where the
  * output is positive; guided, also only where the incoming gradient is; 'pooled-next' leaves it
  * to reluPool2, which applies it together with the pooling's.
- *
- * Tensors the gradient needs are kept by `keepForGradient`, not tfjs's `save`, which copies each
- * (an Identity kernel on wasm, a tenth of a saliency map's time).
  */
 function rectifiedConv(
   kernel: tf.Tensor4D,
@@ -207,7 +204,7 @@ function rectifiedConv(
   rule: 'plain' | 'guided' | 'pooled-next',
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor4D;
+    const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     // The kernel itself: under a gradient tape tf.fused.conv2d would fall back to three passes.
     const y = tf.engine().runKernel(
       'FusedConv2D',
@@ -220,32 +217,17 @@ function rectifiedConv(
         activation: 'relu',
       },
     ) as tf.Tensor4D;
-    const kept = rule === 'pooled-next' ? [] : keepForGradient([y]);
+    if (rule !== 'pooled-next') save([y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor) => {
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         let g = dy;
-        if (rule !== 'pooled-next') g = tf.mul(dy, tf.step(kept[0]));
+        if (rule !== 'pooled-next') g = tf.mul(dy, tf.step(saved[0]));
         if (rule === 'guided') g = tf.mul(g, tf.step(dy));
-        tf.dispose(kept);
         return tf.conv2d(g as tf.Tensor4D, backward, 1, 'same');
       },
     };
   }) as (x: tf.Tensor4D) => tf.Tensor4D;
-}
-
-/**
- * Handles on an op's own input and output for its gradient function, which disposes them when
- * done. tfjs disposes a forward pass's tensors before running the gradients, and its `save`
- * copies each one (an Identity kernel on wasm, a tenth of a saliency map's time); a reshape to
- * the same shape is a second handle on the same data, with no copy. Only while a gradient is
- * being recorded (forward-only calls keep nothing), and only for the one kernel running, as
- * tfjs's own `save`.
- */
-function keepForGradient<T extends tf.Tensor[]>(tensors: [...T]): T {
-  const state = tf.engine().state as { gradientDepth: number; kernelDepth: number };
-  if (state.gradientDepth === 0 || state.kernelDepth !== 1) return tensors;
-  return tensors.map((t) => tf.keep(tf.reshape(t, t.shape))) as T;
 }
 
 /**
@@ -305,21 +287,19 @@ function routeToHits(input: tf.Tensor4D, hit: tf.Tensor4D, dy: tf.Tensor4D): tf.
  * almost always zeros, whose gradient the ReLU below stops anyway.
  */
 export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const x = args[0] as tf.Tensor4D;
+  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
   const y = tf.maxPool(x, 2, 2, 'valid');
-  const kept = keepForGradient([x, y]);
+  save([x, y]);
   return {
     value: y,
-    gradFunc: (dy: tf.Tensor) => {
-      const [input, pooled] = kept;
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
       // 1 where the input equals its window's maximum (the gap is never negative).
       const hit = tf.sub(
         1,
         tf.step(windowWise((a, b) => tf.sub(b, a), evenPart(input, pooled), pooled)),
       );
-      const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
-      tf.dispose(kept);
-      return g;
+      return routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
     },
   };
 }) as (x: tf.Tensor4D) => tf.Tensor4D;
@@ -338,18 +318,17 @@ const BELOW_ONE = 1 - 2 ** -22;
  */
 function reluPool(guided: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor4D;
+    const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     const y = tf.maxPool(x, 2, 2, 'valid');
-    const kept = keepForGradient([x, y]);
+    save([x, y]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor) => {
-        const [input, pooled] = kept;
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
         // step(x - max * BELOW_ONE): 1 at a positive maximum; 0 elsewhere and where max is 0.
         const floor = tf.mul(pooled, BELOW_ONE) as tf.Tensor4D;
         const hit = tf.step(windowWise(tf.sub, evenPart(input, pooled), floor));
         const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
-        tf.dispose(kept);
         return guided ? tf.relu(g) : g;
       },
     };
