@@ -280,43 +280,13 @@ function routeToHits(input: tf.Tensor4D, hit: tf.Tensor4D, dy: tf.Tensor4D): tf.
 }
 
 /**
- * 2x2 max pooling (stride 2) with a gradient made of whole-tensor kernels (window-wise
- * comparison, an average pool) instead of MaxPoolGrad's argmax scatter, about 3x
- * faster on wasm. Where a window holds several equal maxima the gradient is shared among them
- * (a valid subgradient; MaxPoolGrad gives it all to the first). After a ReLU such ties are
- * almost always zeros, whose gradient the ReLU below stops anyway.
+ * 2x2 max pooling (stride 2) whose gradient sends dy to the positions `hits` marks with 1 in
+ * each window (shared among them), then through `after`.
  */
-export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-  const y = tf.maxPool(x, 2, 2, 'valid');
-  save([x, y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
-      // 1 where the input equals its window's maximum (the gap is never negative).
-      const hit = tf.sub(
-        1,
-        tf.step(windowWise((a, b) => tf.sub(b, a), evenPart(input, pooled), pooled)),
-      );
-      return routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
-    },
-  };
-}) as (x: tf.Tensor4D) => tf.Tensor4D;
-
-/**
- * Just below 1 (2 ulps at most): a rectified window's maximum times this is passed by its
- * maximum alone (or by a tie within 2 ulps of it), and by nothing when the maximum is 0.
- */
-const BELOW_ONE = 1 - 2 ** -22;
-
-/**
- * 2x2 max pooling of rectified activations whose gradient is that of the ReLU before it and
- * the pooling together: the gradient reaches a window's maxima when that maximum is positive,
- * as maxPool2 followed by the ReLU's step would give, in fewer full-size passes.
- * Guided, only positive gradients pass.
- */
-function reluPool(guided: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
+function poolRoutedTo(
+  hits: (input: tf.Tensor4D, pooled: tf.Tensor4D) => tf.Tensor,
+  after: (g: tf.Tensor4D) => tf.Tensor4D = (g) => g,
+): (x: tf.Tensor4D) => tf.Tensor4D {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     const y = tf.maxPool(x, 2, 2, 'valid');
@@ -325,14 +295,40 @@ function reluPool(guided: boolean): (x: tf.Tensor4D) => tf.Tensor4D {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
-        // step(x - max * BELOW_ONE): 1 at a positive maximum; 0 elsewhere and where max is 0.
-        const floor = tf.mul(pooled, BELOW_ONE) as tf.Tensor4D;
-        const hit = tf.step(windowWise(tf.sub, evenPart(input, pooled), floor));
-        const g = routeToHits(input, hit as tf.Tensor4D, dy as tf.Tensor4D);
-        return guided ? tf.relu(g) : g;
+        const hit = hits(input, pooled) as tf.Tensor4D;
+        return after(routeToHits(input, hit, dy as tf.Tensor4D));
       },
     };
   }) as (x: tf.Tensor4D) => tf.Tensor4D;
 }
-export const reluPool2 = reluPool(false);
-export const guidedReluPool2 = reluPool(true);
+
+/**
+ * 2x2 max pooling (stride 2) with a gradient made of whole-tensor kernels (window-wise
+ * comparison, an average pool) instead of MaxPoolGrad's argmax scatter, about 3x
+ * faster on wasm. Where a window holds several equal maxima the gradient is shared among them
+ * (a valid subgradient; MaxPoolGrad gives it all to the first). After a ReLU such ties are
+ * almost always zeros, whose gradient the ReLU below stops anyway.
+ */
+export const maxPool2 = poolRoutedTo((input, pooled) =>
+  // 1 where the input equals its window's maximum (the gap is never negative).
+  tf.sub(1, tf.step(windowWise((a, b) => tf.sub(b, a), evenPart(input, pooled), pooled))),
+);
+
+/**
+ * Just below 1 (2 ulps at most): a rectified window's maximum times this is passed by its
+ * maximum alone (or by a tie within 2 ulps of it), and by nothing when the maximum is 0.
+ */
+const BELOW_ONE = 1 - 2 ** -22;
+
+/** step(x - max * BELOW_ONE): 1 at a window's positive maximum; 0 elsewhere and where it is 0. */
+const positiveMaxima = (input: tf.Tensor4D, pooled: tf.Tensor4D): tf.Tensor =>
+  tf.step(windowWise(tf.sub, evenPart(input, pooled), tf.mul(pooled, BELOW_ONE) as tf.Tensor4D));
+
+/**
+ * 2x2 max pooling of rectified activations whose gradient is that of the ReLU before it and
+ * the pooling together: the gradient reaches a window's maxima when that maximum is positive,
+ * as maxPool2 followed by the ReLU's step would give, in fewer full-size passes.
+ * Guided, only positive gradients pass.
+ */
+export const reluPool2 = poolRoutedTo(positiveMaxima);
+export const guidedReluPool2 = poolRoutedTo(positiveMaxima, (g) => tf.relu(g));
