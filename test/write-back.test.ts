@@ -7,6 +7,7 @@ import { DicomWebClient } from '../server/src/dicomweb/client';
 import {
   deriveObjects,
   inWriteOrder,
+  objectCount,
   storeDerived,
   writeDerivedFolder,
 } from '../server/src/derived/derive';
@@ -56,7 +57,7 @@ describe('write-back of derived objects', () => {
 
   it('stores every object by STOW-RS, reads them back identical, and replaces them when rerun', async () => {
     const total = await storeDerived(objects, client);
-    const ordered = inWriteOrder(objects);
+    const ordered = [...inWriteOrder(objects)];
     expect(total).toBe(2 * series.slices + 2 + 1);
     expect(await count()).toEqual({ series: 5, instances: total });
     // Read back: the SR through Orthanc's REST (Part 10 bytes) parses to the same phase report.
@@ -66,7 +67,7 @@ describe('write-back of derived objects', () => {
     const ds = await orthanc.instance(found[0]);
     expect(PhaseReport.read(ds)?.phase).toBe('arterial');
     // Every stored instance is byte-identical to what was sent (pixel data included).
-    for (const sent of [ordered[0], objects.parametricMaps[1]]) {
+    for (const sent of [ordered[0], objects.parametricMaps[1].dataset]) {
       const ids = await orthanc.find('Instance', { SOPInstanceUID: String(sent.SOPInstanceUID) });
       const back = await orthanc.instance(ids[0]);
       expect(
@@ -118,7 +119,7 @@ describe('write-back of derived objects', () => {
   it('writes a folder atomically: a complete set or nothing', async () => {
     const dir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-derived-')), 'dicom');
     const files = await writeDerivedFolder(objects, dir);
-    expect(files).toHaveLength(inWriteOrder(objects).length);
+    expect(files).toHaveLength(objectCount(objects));
     const folders = await fs.readdir(dir);
     expect(folders).toHaveLength(5);
     const parent = await fs.readdir(path.dirname(dir));

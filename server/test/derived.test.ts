@@ -222,10 +222,10 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
       ]);
       const datasets = [
         objects.phaseReport,
-        objects.parametricMaps[0],
-        objects.parametricMaps[1],
-        objects.secondaryCaptures[0][0],
-        objects.secondaryCaptures[1][source.slices - 1],
+        objects.parametricMaps[0].dataset,
+        objects.parametricMaps[1].dataset,
+        objects.secondaryCaptures[0].dataset(0),
+        objects.secondaryCaptures[1].dataset(source.slices - 1),
       ];
       for (const ds of datasets) {
         const own = dciodvfy(await written(ds)).filter((l) => !inherited.includes(l));

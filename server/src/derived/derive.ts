@@ -13,8 +13,10 @@ import { MapSecondaryCapture } from './secondary-capture';
 
 /** Everything an analysis writes back: map series first, the phase report (the "done" mark) last. */
 export interface DerivedObjects {
-  secondaryCaptures: NaturalDataset[][];
-  parametricMaps: NaturalDataset[];
+  /** Per map; their images are made as they are written (see MapSecondaryCapture). */
+  secondaryCaptures: MapSecondaryCapture[];
+  /** Per map; each assembled when first written (see MapParametricMap). */
+  parametricMaps: MapParametricMap[];
   phaseReport: NaturalDataset;
 }
 
@@ -26,19 +28,31 @@ export function deriveObjects(
 ): DerivedObjects {
   const created = options.created ?? new Date();
   return {
-    secondaryCaptures: maps.map(
-      (m) => new MapSecondaryCapture(series, m, result, created).datasets,
-    ),
+    secondaryCaptures: maps.map((m) => new MapSecondaryCapture(series, m, result, created)),
     parametricMaps: maps.map(
-      (m) => new MapParametricMap(series, m, result, { format: options.format, created }).dataset,
+      (m) => new MapParametricMap(series, m, result, { format: options.format, created }),
     ),
     phaseReport: new PhaseReport(series, result, created).dataset,
   };
 }
 
+/** The map objects, made one at a time as they are asked for: Secondary Captures, then Parametric Maps. */
+function* mapObjects(objects: DerivedObjects): Generator<NaturalDataset> {
+  for (const sc of objects.secondaryCaptures)
+    for (let s = 0; s < sc.count; s++) yield sc.dataset(s);
+  for (const pm of objects.parametricMaps) yield pm.dataset;
+}
+
 /** In write order: the phase report last, so a failure part-way never leaves it behind. */
-export function inWriteOrder(objects: DerivedObjects): NaturalDataset[] {
-  return [...objects.secondaryCaptures.flat(), ...objects.parametricMaps, objects.phaseReport];
+export function* inWriteOrder(objects: DerivedObjects): Generator<NaturalDataset> {
+  yield* mapObjects(objects);
+  yield objects.phaseReport;
+}
+
+/** How many objects `inWriteOrder` yields. */
+export function objectCount(objects: DerivedObjects): number {
+  const images = objects.secondaryCaptures.reduce((n, sc) => n + sc.count, 0);
+  return images + objects.parametricMaps.length + 1;
 }
 
 const encode = (ds: NaturalDataset): ArrayBuffer =>
@@ -86,20 +100,26 @@ export async function storeDerived(
   batch = 16,
   inFlight = 2,
 ): Promise<number> {
-  const ordered = inWriteOrder(objects);
-  const body = ordered.slice(0, -1);
+  const total = objectCount(objects);
+  const body = mapObjects(objects);
   let done = 0;
-  // Batches go out while the next ones are encoded (the PACS stores on its own cores), at most
-  // `inFlight` at a time; the first failure stops the rest, and the report is never sent.
+  // Batches go out while the next ones are made and encoded (the PACS stores on its own cores),
+  // at most `inFlight` at a time; the first failure stops the rest, and the report is never sent.
   const pending = new Set<Promise<void>>();
   let failure: unknown;
-  for (let i = 0; i < body.length && failure === undefined; i += batch) {
-    const chunk = body.slice(i, i + batch);
-    const parts = chunk.map(encode);
-    const sent: Promise<void> = client.storeInstances(parts).then(
+  while (failure === undefined) {
+    const chunk: ArrayBuffer[] = [];
+    for (let next = body.next(); !next.done; next = body.next()) {
+      chunk.push(encode(next.value));
+      if (chunk.length === batch) break;
+      // Let the batches in flight keep writing to their sockets while this one is made.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (chunk.length === 0) break;
+    const sent: Promise<void> = client.storeInstances(chunk).then(
       () => {
         done += chunk.length;
-        onProgress?.(done, ordered.length);
+        onProgress?.(done, total);
         pending.delete(sent);
       },
       (error: unknown) => {
@@ -113,6 +133,6 @@ export async function storeDerived(
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
   await client.storeInstances([encode(objects.phaseReport)]);
-  onProgress?.(ordered.length, ordered.length);
-  return ordered.length;
+  onProgress?.(total, total);
+  return total;
 }

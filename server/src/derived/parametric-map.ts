@@ -34,7 +34,18 @@ export type PixelFormat = 'uint16' | 'float32';
  * overlay needs.
  */
 export class MapParametricMap {
-  readonly dataset: NaturalDataset;
+  readonly seriesInstanceUid: string;
+  private readonly make: () => NaturalDataset;
+  private made: NaturalDataset | undefined;
+
+  /**
+   * The object, assembled on first use and kept: a writer can send other objects while this one
+   * is made (quantising a 100-slice map takes a few hundred milliseconds).
+   */
+  get dataset(): NaturalDataset {
+    this.made ??= this.make();
+    return this.made;
+  }
 
   constructor(
     series: CtSeries,
@@ -55,156 +66,168 @@ export class MapParametricMap {
       result.model,
       `parametric-map/${name}-${format}`,
     );
-    let max = 0;
-    for (let i = 0; i < map.values.length; i++) if (map.values[i] > max) max = map.values[i];
-    const slope = max > 0 ? max / 65535 : 1;
-    let pixels: Uint16Array | Float32Array;
-    if (format === 'uint16') {
-      pixels = new Uint16Array(map.values.length);
-      for (let i = 0; i < pixels.length; i++) {
-        const v = Math.round(Math.max(0, map.values[i]) / slope);
-        pixels[i] = v > 65535 ? 65535 : v;
+    this.seriesInstanceUid = uids.seriesInstanceUid;
+    const created = options.created ?? new Date();
+    // The pixels are quantised and the object assembled on first use (see `dataset`).
+    this.make = (): NaturalDataset => {
+      let max = 0;
+      for (let i = 0; i < map.values.length; i++) if (map.values[i] > max) max = map.values[i];
+      const slope = max > 0 ? max / 65535 : 1;
+      let pixels: Uint16Array | Float32Array;
+      if (format === 'uint16') {
+        pixels = new Uint16Array(map.values.length);
+        const values = map.values;
+        for (let i = 0; i < pixels.length; i++) {
+          // Math.round(max(0, x) / slope), without Math.* calls in a loop over every voxel.
+          const x = values[i];
+          const v = x > 0 ? (x / slope + 0.5) | 0 : 0;
+          pixels[i] = v > 65535 ? 65535 : v;
+        }
+      } else {
+        pixels = Float32Array.from(map.values);
       }
-    } else {
-      pixels = Float32Array.from(map.values);
-    }
-    const quantity = VISUAL_EXPLANATION[map.method];
-    const mapping: NaturalDataset = {
-      LUTExplanation: `${map.method} attribution for ${map.target}`,
-      LUTLabel: name.slice(0, 16),
-      MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')],
-      RealWorldValueIntercept: 0,
-      RealWorldValueSlope: format === 'uint16' ? slope : 1,
-      ...(format === 'uint16'
-        ? {
-            RealWorldValueFirstValueMapped: 0,
-            RealWorldValueLastValueMapped: 65535,
-            _vrMap: { RealWorldValueFirstValueMapped: 'US', RealWorldValueLastValueMapped: 'US' },
-          }
-        : {
-            DoubleFloatRealWorldValueFirstValueMapped: 0,
-            DoubleFloatRealWorldValueLastValueMapped: max,
-          }),
-      ...(quantity
-        ? {
-            QuantityDefinitionSequence: [
-              {
-                ValueType: 'CODE',
-                ConceptNameCodeSequence: [code('246205007', 'SCT', 'Quantity')],
-                ConceptCodeSequence: [quantity],
-              },
-            ],
-          }
-        : {}),
-    };
-    const frameType = ['DERIVED', 'PRIMARY', 'VOLUME', 'NONE'];
-    const h = series.header;
-    const dimensionOrganizationUid = deterministicUid('dimensions', uids.seriesInstanceUid);
-    const thickness = Number(h.SliceThickness ?? series.geometry.sliceSpacing);
-    this.dataset = {
-      ...copiedModules(series, options.created ?? new Date()),
-      SOPClassUID: PARAMETRIC_MAP,
-      SOPInstanceUID: uids.instanceUid(1),
-      Modality: 'OT',
-      SeriesInstanceUID: uids.seriesInstanceUid,
-      SeriesNumber: 9903,
-      SeriesDescription: `PhaseLens ${name} parametric map (${result.phase})`,
-      BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
-      FrameOfReferenceUID: series.frameOfReferenceUid,
-      PositionReferenceIndicator: '',
-      DeviceSerialNumber: SOFTWARE_VERSION,
-      InstanceNumber: 1,
-      ImageType: frameType,
-      ContentLabel: name
-        .toUpperCase()
-        .replace(/[^A-Z0-9_ ]/g, '_')
-        .slice(0, 16),
-      ContentDescription: `${SOFTWARE_NAME} ${map.method} map for ${map.target}`,
-      ContentCreatorName: '',
-      ContentQualification: 'RESEARCH',
-      AcquisitionContextSequence: [],
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      PixelPresentation: 'MONOCHROME',
-      Rows: rows,
-      Columns: columns,
-      BitsAllocated: format === 'uint16' ? 16 : 32,
-      ...(format === 'uint16' ? { BitsStored: 16, HighBit: 15, PixelRepresentation: 0 } : {}),
-      PresentationLUTShape: 'IDENTITY',
-      LossyImageCompression: '00',
-      BurnedInAnnotation: 'NO',
-      RecognizableVisualFeatures: 'NO',
-      NumberOfFrames: slices,
-      DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
-      DimensionIndexSequence: [
-        {
-          DimensionOrganizationUID: dimensionOrganizationUid,
-          DimensionIndexPointer: 0x00200032,
-          FunctionalGroupPointer: 0x00209113,
-          DimensionDescriptionLabel: 'Image Position',
-        },
-      ],
-      SharedFunctionalGroupsSequence: [
-        {
-          PixelMeasuresSequence: [
-            {
-              PixelSpacing: series.geometry.pixelSpacing.map(fmt),
-              SliceThickness: fmt(thickness),
-            },
-          ],
-          PlaneOrientationSequence: [
-            { ImageOrientationPatient: series.geometry.orientation.map(fmt) },
-          ],
-          RealWorldValueMappingSequence: [mapping],
-          ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
-          PixelValueTransformationSequence: [
-            { RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'US' },
-          ],
-          ...(format === 'uint16'
-            ? {
-                FrameVOILUTSequence: [
-                  { WindowCenter: 32768, WindowWidth: 65536, VOILUTFunction: 'LINEAR' },
-                ],
-              }
-            : {}),
-        },
-      ],
-      PerFrameFunctionalGroupsSequence: Array.from({ length: slices }, (_, s) => {
-        const source = series.instances[s];
-        return {
-          FrameContentSequence: [{ DimensionIndexValues: [s + 1] }],
-          PlanePositionSequence: [{ ImagePositionPatient: series.geometry.positions[s].map(fmt) }],
-          DerivationImageSequence: [
-            {
-              DerivationCodeSequence: [code('112187', 'DCM', 'Unspecified method of calculation')],
-              SourceImageSequence: [
+      const quantity = VISUAL_EXPLANATION[map.method];
+      const mapping: NaturalDataset = {
+        LUTExplanation: `${map.method} attribution for ${map.target}`,
+        LUTLabel: name.slice(0, 16),
+        MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')],
+        RealWorldValueIntercept: 0,
+        RealWorldValueSlope: format === 'uint16' ? slope : 1,
+        ...(format === 'uint16'
+          ? {
+              RealWorldValueFirstValueMapped: 0,
+              RealWorldValueLastValueMapped: 65535,
+              _vrMap: { RealWorldValueFirstValueMapped: 'US', RealWorldValueLastValueMapped: 'US' },
+            }
+          : {
+              DoubleFloatRealWorldValueFirstValueMapped: 0,
+              DoubleFloatRealWorldValueLastValueMapped: max,
+            }),
+        ...(quantity
+          ? {
+              QuantityDefinitionSequence: [
                 {
-                  ReferencedSOPClassUID: source.sopClassUid,
-                  ReferencedSOPInstanceUID: source.sopInstanceUid,
-                  ...(source.frameNumber ? { ReferencedFrameNumber: source.frameNumber } : {}),
-                  PurposeOfReferenceCodeSequence: [
-                    code('121322', 'DCM', 'Source image for image processing operation'),
-                  ],
+                  ValueType: 'CODE',
+                  ConceptNameCodeSequence: [code('246205007', 'SCT', 'Quantity')],
+                  ConceptCodeSequence: [quantity],
                 },
               ],
-            },
-          ],
-        };
-      }),
-      ReferencedSeriesSequence: [
-        {
-          SeriesInstanceUID: series.seriesInstanceUid,
-          ReferencedInstanceSequence: [
-            ...new Map(series.instances.map((i) => [i.sopInstanceUid, i])).values(),
-          ].map((i) => ({
-            ReferencedSOPClassUID: i.sopClassUid,
-            ReferencedSOPInstanceUID: i.sopInstanceUid,
-          })),
-        },
-      ],
-      ...(format === 'uint16'
-        ? { PixelData: [pixels.buffer], _vrMap: { PixelData: 'OW' } }
-        : { FloatPixelData: [pixels.buffer] }),
+            }
+          : {}),
+      };
+      const frameType = ['DERIVED', 'PRIMARY', 'VOLUME', 'NONE'];
+      const h = series.header;
+      const dimensionOrganizationUid = deterministicUid('dimensions', uids.seriesInstanceUid);
+      const thickness = Number(h.SliceThickness ?? series.geometry.sliceSpacing);
+      return {
+        ...copiedModules(series, created),
+        SOPClassUID: PARAMETRIC_MAP,
+        SOPInstanceUID: uids.instanceUid(1),
+        Modality: 'OT',
+        SeriesInstanceUID: uids.seriesInstanceUid,
+        SeriesNumber: 9903,
+        SeriesDescription: `PhaseLens ${name} parametric map (${result.phase})`,
+        BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
+        FrameOfReferenceUID: series.frameOfReferenceUid,
+        PositionReferenceIndicator: '',
+        DeviceSerialNumber: SOFTWARE_VERSION,
+        InstanceNumber: 1,
+        ImageType: frameType,
+        ContentLabel: name
+          .toUpperCase()
+          .replace(/[^A-Z0-9_ ]/g, '_')
+          .slice(0, 16),
+        ContentDescription: `${SOFTWARE_NAME} ${map.method} map for ${map.target}`,
+        ContentCreatorName: '',
+        ContentQualification: 'RESEARCH',
+        AcquisitionContextSequence: [],
+        SamplesPerPixel: 1,
+        PhotometricInterpretation: 'MONOCHROME2',
+        PixelPresentation: 'MONOCHROME',
+        Rows: rows,
+        Columns: columns,
+        BitsAllocated: format === 'uint16' ? 16 : 32,
+        ...(format === 'uint16' ? { BitsStored: 16, HighBit: 15, PixelRepresentation: 0 } : {}),
+        PresentationLUTShape: 'IDENTITY',
+        LossyImageCompression: '00',
+        BurnedInAnnotation: 'NO',
+        RecognizableVisualFeatures: 'NO',
+        NumberOfFrames: slices,
+        DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+        DimensionIndexSequence: [
+          {
+            DimensionOrganizationUID: dimensionOrganizationUid,
+            DimensionIndexPointer: 0x00200032,
+            FunctionalGroupPointer: 0x00209113,
+            DimensionDescriptionLabel: 'Image Position',
+          },
+        ],
+        SharedFunctionalGroupsSequence: [
+          {
+            PixelMeasuresSequence: [
+              {
+                PixelSpacing: series.geometry.pixelSpacing.map(fmt),
+                SliceThickness: fmt(thickness),
+              },
+            ],
+            PlaneOrientationSequence: [
+              { ImageOrientationPatient: series.geometry.orientation.map(fmt) },
+            ],
+            RealWorldValueMappingSequence: [mapping],
+            ParametricMapFrameTypeSequence: [{ FrameType: frameType }],
+            PixelValueTransformationSequence: [
+              { RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'US' },
+            ],
+            ...(format === 'uint16'
+              ? {
+                  FrameVOILUTSequence: [
+                    { WindowCenter: 32768, WindowWidth: 65536, VOILUTFunction: 'LINEAR' },
+                  ],
+                }
+              : {}),
+          },
+        ],
+        PerFrameFunctionalGroupsSequence: Array.from({ length: slices }, (_, s) => {
+          const source = series.instances[s];
+          return {
+            FrameContentSequence: [{ DimensionIndexValues: [s + 1] }],
+            PlanePositionSequence: [
+              { ImagePositionPatient: series.geometry.positions[s].map(fmt) },
+            ],
+            DerivationImageSequence: [
+              {
+                DerivationCodeSequence: [
+                  code('112187', 'DCM', 'Unspecified method of calculation'),
+                ],
+                SourceImageSequence: [
+                  {
+                    ReferencedSOPClassUID: source.sopClassUid,
+                    ReferencedSOPInstanceUID: source.sopInstanceUid,
+                    ...(source.frameNumber ? { ReferencedFrameNumber: source.frameNumber } : {}),
+                    PurposeOfReferenceCodeSequence: [
+                      code('121322', 'DCM', 'Source image for image processing operation'),
+                    ],
+                  },
+                ],
+              },
+            ],
+          };
+        }),
+        ReferencedSeriesSequence: [
+          {
+            SeriesInstanceUID: series.seriesInstanceUid,
+            ReferencedInstanceSequence: [
+              ...new Map(series.instances.map((i) => [i.sopInstanceUid, i])).values(),
+            ].map((i) => ({
+              ReferencedSOPClassUID: i.sopClassUid,
+              ReferencedSOPInstanceUID: i.sopInstanceUid,
+            })),
+          },
+        ],
+        ...(format === 'uint16'
+          ? { PixelData: [pixels.buffer], _vrMap: { PixelData: 'OW' } }
+          : { FloatPixelData: [pixels.buffer] }),
+      };
     };
   }
 }

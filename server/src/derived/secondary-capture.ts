@@ -20,8 +20,15 @@ const fmt = (v: number): number => Number(v.toFixed(6));
  * multi-frame true-colour support varies; each image references its CT slice.
  */
 export class MapSecondaryCapture {
-  readonly datasets: NaturalDataset[];
+  readonly seriesInstanceUid: string;
+  /** Images in the series: one per CT slice. */
+  readonly count: number;
+  private readonly imageOf: (slice: number) => NaturalDataset;
 
+  /**
+   * Checks the map against the series; the images themselves are made on demand (`dataset`),
+   * so a writer can send some while making the next, and never holds every image at once.
+   */
   constructor(series: CtSeries, map: AttributionMap, result: PhaseResult, created = new Date()) {
     const plane = series.rows * series.columns;
     if (map.values.length !== series.slices * plane)
@@ -38,7 +45,9 @@ export class MapSecondaryCapture {
     const label = `PHASELENS ${name.toUpperCase()} - ${result.phase.toUpperCase()} ${(result.confidence * 100).toFixed(0)}% - RESEARCH ONLY`;
     const common = copiedModules(series, created);
     const description = `PhaseLens ${name} map (${result.phase})`;
-    this.datasets = Array.from({ length: series.slices }, (_, s) => {
+    this.seriesInstanceUid = uids.seriesInstanceUid;
+    this.count = series.slices;
+    this.imageOf = (s) => {
       const rgb = fuseSlice(series, s, map.values, { scale });
       annotate(rgb, series.columns, series.rows, label);
       const source = series.instances[s];
@@ -78,7 +87,19 @@ export class MapSecondaryCapture {
         PixelData: [rgb.buffer],
         _vrMap: { PixelData: 'OB' },
       };
-    });
+    };
+  }
+
+  /** The image of CT slice `slice` (0-based), made now. */
+  dataset(slice: number): NaturalDataset {
+    if (!Number.isInteger(slice) || slice < 0 || slice >= this.count)
+      throw new InvalidInputError(`secondary capture: no slice ${slice} (0 to ${this.count - 1})`);
+    return this.imageOf(slice);
+  }
+
+  /** Every image, made now (memory: rows x columns x 3 bytes each). */
+  get datasets(): NaturalDataset[] {
+    return Array.from({ length: this.count }, (_, s) => this.imageOf(s));
   }
 }
 

@@ -73,10 +73,8 @@ export function analysisRunner(
       derivedSeries.phaseReport = String(objects.phaseReport.SeriesInstanceUID);
       maps.forEach((m, k) => {
         const name = `${m.method}${m.layer ? `-${m.layer}` : ''}`;
-        derivedSeries.secondaryCaptures[name] = String(
-          objects.secondaryCaptures[k][0].SeriesInstanceUID,
-        );
-        derivedSeries.parametricMaps[name] = String(objects.parametricMaps[k].SeriesInstanceUID);
+        derivedSeries.secondaryCaptures[name] = objects.secondaryCaptures[k].seriesInstanceUid;
+        derivedSeries.parametricMaps[name] = objects.parametricMaps[k].seriesInstanceUid;
       });
     }
     return {
