@@ -109,6 +109,13 @@ describe('the plain-http GET client', () => {
         closeAfter: true,
       },
       '/empty': { answer: response('HTTP/1.1 204 No Content') },
+      '/interim': {
+        answer: Buffer.concat([
+          response('HTTP/1.1 100 Continue'),
+          response('HTTP/1.1 200 OK\nContent-Length: 5', 'final'),
+        ]),
+        piece: 5,
+      },
       '/missing': { answer: response('HTTP/1.1 404 Not Found\nContent-Length: 4', 'nope') },
       '/truncated': {
         answer: { truncate: response('HTTP/1.1 200 OK\nContent-Length: 100', 'only part') },
@@ -156,8 +163,10 @@ describe('the plain-http GET client', () => {
     expect((await fetchAll(server.url('/stale'))).body.toString()).toBe('first');
   });
 
-  it('hands statuses to the caller: 204 without a body, 404 with one', async () => {
+  it('hands statuses to the caller: 204 without a body, 404 with one, and skips a 100 Continue', async () => {
     expect(await fetchAll(server.url('/empty'))).toMatchObject({ status: 204 });
+    const interim = await fetchAll(server.url('/interim'));
+    expect([interim.status, interim.body.toString()]).toEqual([200, 'final']);
     const missing = await fetchAll(server.url('/missing'));
     expect([missing.status, missing.body.toString()]).toEqual([404, 'nope']);
   });

@@ -90,10 +90,15 @@ class ResponseParser {
       if (colon > 0) headers[l.slice(0, colon).trim().toLowerCase()] = l.slice(colon + 1).trim();
     }
     const code = Number(status[2]);
+    const consumed = end + 4 - this.headLength; // bytes of `rest` that belonged to the head
+    this.headBytes = [];
+    this.headLength = 0;
+    // An interim answer (100 Continue, 103 Early Hints): the real one follows.
+    if (code >= 100 && code < 200) return at + consumed;
     const connection = (headers.connection ?? '').toLowerCase();
     this.keepAlive = status[1] === '1' ? connection !== 'close' : connection === 'keep-alive';
     const length = headers['content-length'];
-    if (code === 204 || code === 304 || (code >= 100 && code < 200)) this.mode = { kind: 'none' };
+    if (code === 204 || code === 304) this.mode = { kind: 'none' };
     else if (/chunked/i.test(headers['transfer-encoding'] ?? ''))
       this.mode = { kind: 'chunked', state: 'size', remaining: 0 };
     else if (length !== undefined && /^\d+$/.test(length))
@@ -103,9 +108,6 @@ class ResponseParser {
       this.keepAlive = false;
     }
     this.sink.head(code, headers);
-    this.headBytes = [];
-    const consumed = end + 4 - this.headLength; // bytes of `rest` that belonged to the head
-    this.headLength = 0;
     if (this.mode.kind === 'none' || (this.mode.kind === 'length' && this.mode.remaining === 0))
       this.done = true;
     return at + consumed;
