@@ -171,6 +171,14 @@ interface MaxPoolGradAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/** Scalars the kernels below use, made once (kept for the process). */
+const constants = new Map<number, tf.Scalar>();
+const constant = (v: number): tf.Scalar => {
+  let c = constants.get(v);
+  if (!c) constants.set(v, (c = tf.keep(tf.scalar(v))));
+  return c;
+};
+
 /**
  * MaxPoolGrad as a scatter: the forward pass's argmax (MaxPoolWithArgmax) says where each output
  * came from, and dy is added there (ScatterNd sums overlapping windows, as the gradient does).
@@ -179,8 +187,6 @@ interface MaxPoolGradAttrs {
  * window's first maximum). Behind a ReLU, as in the phase network, the two agree: such a
  * window's ReLU gradient is zero anyway.
  */
-let threshold: tf.Scalar | undefined;
-
 function maxPoolGradViaArgmax(original: KernelFunc): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args;
@@ -202,8 +208,7 @@ function maxPoolGradViaArgmax(original: KernelFunc): KernelFunc {
       // The wasm kernel starts each window's maximum at FLT_MIN: windows with no positive value
       // come back as FLT_MIN at index 0. They pass nothing, as in the wasm loop (index 0 would
       // otherwise collect their gradients).
-      threshold ??= tf.keep(tf.scalar(2e-38));
-      const positive = run('Greater', backend, { a: result, b: threshold }, {});
+      const positive = run('Greater', backend, { a: result, b: constant(2e-38) }, {});
       const mask = run('Cast', backend, { x: positive }, { dtype: 'float32' });
       const masked = run('Multiply', backend, { a: dy, b: mask }, {});
       disposable.push(positive, mask);
@@ -228,13 +233,6 @@ function maxPoolGradViaArgmax(original: KernelFunc): KernelFunc {
  * (a valid subgradient; the cpu backend gives it all to the first), which after a ReLU happens
  * only in windows of zeros, whose ReLU gradient is zero anyway. Other pools take the scatter.
  */
-const constants = new Map<number, tf.Scalar>();
-const constant = (v: number): tf.Scalar => {
-  let c = constants.get(v);
-  if (!c) constants.set(v, (c = tf.keep(tf.scalar(v))));
-  return c;
-};
-
 function maxPoolGradWindowWise(fallback: KernelFunc): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args;

@@ -28,8 +28,8 @@ export interface QidoWatcherOptions {
 
 /** A series' last instance count and when it was seen: it is analysed once the count settles. */
 interface Pending {
+  /** The instance count last polled (-1 where the archive does not report one). */
   instances: number;
-  since: number;
 }
 
 interface State {
@@ -104,7 +104,7 @@ export async function watchQido(
       const pending = state.pending[uid];
       // Settled: the same count on two polls (a count the archive does not report settles too).
       if (!pending || (Number.isFinite(count) && pending.instances !== count)) {
-        state.pending[uid] = { instances: Number.isFinite(count) ? count : -1, since: Date.now() };
+        state.pending[uid] = { instances: Number.isFinite(count) ? count : -1 };
         changed = true;
         continue;
       }
