@@ -6,6 +6,7 @@ import { generateCase } from '../src/phantom/render';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';
 import { tempDir } from './helpers/series';
+import { loadPhaseModel } from '../src/model/phase-model';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
@@ -65,6 +66,53 @@ describe('phaselens CLI', () => {
       const png = await fs.readFile(path.join(dir, `map-${m}.png`));
       expect(png.subarray(1, 4).toString()).toBe('PNG');
     }
+  }, 120_000);
+
+  it('train writes a loadable model with its card and curve, keeps slices in --cache, and refuses an unknown schedule', async () => {
+    const dir = await tempDir();
+    const argv = [
+      'train',
+      '--phantoms',
+      '8',
+      '--epochs',
+      '2',
+      '--per-series',
+      '2',
+      '--matrix',
+      '64',
+    ];
+    const result = await run([
+      ...argv,
+      '--cache',
+      path.join(dir, 'cache'),
+      '--out',
+      path.join(dir, 'model'),
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/Training on 16 slices of 8 series/);
+    expect(result.out).toMatch(/epoch 2: loss \d/);
+    const model = await loadPhaseModel(path.join(dir, 'model'));
+    const training = model.metadata.training as {
+      command: string;
+      learningRate: { schedule: string };
+    };
+    // The recorded command is the recipe: where this run cached its slices is not part of it.
+    expect(training.command).toBe(`phaselens ${argv.join(' ')}`);
+    expect(training.learningRate.schedule).toBe('cosine');
+    expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
+      'train-8-1-64-2.slices',
+      'validation-8-1-64.slices',
+    ]);
+    const card = await fs.readFile(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
+    expect(card).toContain('falling along a cosine to 5% of it');
+    const curve = await fs.readFile(path.join(dir, 'model', 'training-curve.png'));
+    expect(curve.subarray(1, 4).toString()).toBe('PNG');
+    model.network.dispose();
+    const bad = await run(['train', '--phantoms', '8', '--schedule', 'linear', '--out', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(
+      'phaselens train: --schedule must be one of constant, cosine, got "linear"\n',
+    );
   }, 120_000);
 
   it('classify prints the phase, and JSON with per-slice probabilities with --json', async () => {

@@ -6,9 +6,14 @@ import { writeTrainingCurve } from '../model/report';
 import { writeModelCard } from '../model/model-card';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
+import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/schedule';
+
+function isSchedule(name: string): name is LearningRateSchedule {
+  return (LEARNING_RATE_SCHEDULES as readonly string[]).includes(name);
+}
 
 export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--no-augment] [--cache DIR]';
+  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule cosine|constant] [--no-augment] [--cache DIR]';
 
 /**
  * Trains the phase network: on phantoms generated in memory (`--phantoms N`, the shipped
@@ -27,6 +32,8 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'validation',
       'matrix',
       'version',
+      'schedule',
+      'cache',
     ],
     booleans: ['no-augment'],
   });
@@ -45,6 +52,12 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   if (epochs < 1 || perSeries < 1)
     throw new UsageError('--epochs and --per-series must be at least 1');
   if (phantoms !== undefined && phantoms < 8) throw new UsageError('--phantoms must be at least 8');
+  const schedule = stringFlag(args, 'schedule') ?? 'cosine';
+  if (!isSchedule(schedule))
+    throw new UsageError(
+      `--schedule must be one of ${LEARNING_RATE_SCHEDULES.join(', ')}, got "${schedule}"`,
+    );
+  const cache = stringFlag(args, 'cache');
   const bar = progressBar('training');
   const { result, metadata } = await trainModel(
     {
@@ -56,9 +69,13 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       matrix,
       validationFraction,
       augment: !args.flags.has('no-augment'),
+      schedule,
       version: stringFlag(args, 'version') ?? '1.0.0',
-      command: `phaselens train ${argv.join(' ')}`.replace(` --out ${outDir}`, ''),
-      cache: stringFlag(args, 'cache'),
+      // The recipe, not where this run kept its files.
+      command: `phaselens train ${argv.join(' ')}`
+        .replace(` --out ${outDir}`, '')
+        .replace(cache === undefined ? '' : ` --cache ${cache}`, ''),
+      cache,
     },
     {
       preparing: progressBar('preparing series'),

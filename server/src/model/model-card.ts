@@ -3,6 +3,7 @@ import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { PHASES } from '../phantom/enhancement';
 import type { ModelMetadata } from './phase-model';
+import { COSINE_FLOOR } from './schedule';
 import type { EvaluationSummary } from './report';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
@@ -32,6 +33,8 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     slicesPerSecond?: number;
     history?: { epoch: number; validationAccuracy: number; validationLoss: number }[];
     backend?: string;
+    augmentation?: unknown;
+    learningRate?: { base: number; schedule: string };
   };
   const phantoms = await readJson<EvaluationSummary>(
     path.join(dir, 'evaluation', 'phantoms', 'evaluation.json'),
@@ -90,8 +93,16 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     '- The phantoms come from the PhaseLens generator (`server/src/phantom/`): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall); scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast, calcifications, stones, cysts, metal).',
   );
   lines.push(
-    '- Augmentation during training: random rotation, zoom, aspect, shift and elastic warp (body shape and organ layout, which the single atlas subject cannot vary), HU offset of at most 12 HU, blur or sharpening (reconstruction kernel), added noise up to 18 HU.',
+    t.augmentation === null
+      ? '- No augmentation during training (`--no-augment`).'
+      : '- Augmentation during training: random rotation, zoom, aspect, shift and elastic warp (body shape and organ layout, which the single atlas subject cannot vary), HU offset of at most 12 HU, blur or sharpening (reconstruction kernel), added noise up to 18 HU.',
   );
+  if (t.learningRate)
+    lines.push(
+      t.learningRate.schedule === 'cosine'
+        ? `- Optimiser: Adam, learning rate ${t.learningRate.base} falling along a cosine to ${COSINE_FLOOR * 100}% of it over the planned epochs; the weights of the epoch with the lowest validation loss are kept.`
+        : `- Optimiser: Adam at a constant learning rate of ${t.learningRate.base}; the weights of the epoch with the lowest validation loss are kept.`,
+    );
   lines.push(
     `- Reproduce: \`npx ${t.command ?? 'phaselens train'} --out MODEL_DIR\` (fixed seed; ${t.trainingSlices ?? '?'} training slices, ${t.validationSlices ?? '?'} validation slices; best epoch ${t.bestEpoch ?? '?'}; ${t.slicesPerSecond ? `${t.slicesPerSecond.toFixed(1)} slices/s on ${t.backend}` : ''}).`,
   );

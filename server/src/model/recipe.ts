@@ -12,6 +12,7 @@ import {
   type LabelledSeries,
 } from './dataset';
 import { inputDescription, type ModelMetadata } from './phase-model';
+import type { LearningRateSchedule } from './schedule';
 import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainResult } from './train';
 
 export interface RecipeOptions {
@@ -25,6 +26,7 @@ export interface RecipeOptions {
   matrix: number;
   validationFraction: number;
   augment: boolean;
+  schedule: LearningRateSchedule;
   version: string;
   command: string;
   /** A folder where the preprocessed slices are kept, so runs on the same data skip preparing. */
@@ -106,6 +108,7 @@ export async function trainModel(
     epochs: options.epochs,
     seed,
     augment,
+    schedule: options.schedule,
     onBatch: progress.batch,
     onEpoch: (r) =>
       progress.line?.(
@@ -122,6 +125,7 @@ export async function trainModel(
       source,
       seed,
       augmentation: augment,
+      learningRate: { base: DEFAULT_TRAIN.learningRate, schedule: options.schedule },
       slicesPerSeries: options.perSeries,
       trainingSeries: trainSeries.length,
       validationSeries: validationSeries.length,

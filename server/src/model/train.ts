@@ -6,11 +6,14 @@ import { fitTemperature, seriesProbabilities } from './calibrate';
 import type { SliceSet } from './dataset';
 import { buildPhaseNetwork } from './network';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
+import { learningRateAt, ScheduledAdam, type LearningRateSchedule } from './schedule';
 
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** How the rate moves over the planned epochs (early stopping does not shorten the plan). */
+  schedule: LearningRateSchedule;
   seed: number;
   /** Stop after this many epochs without a better validation loss. */
   patience: number;
@@ -24,6 +27,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   epochs: 12,
   batchSize: 16,
   learningRate: 1e-3,
+  schedule: 'cosine',
   seed: 1,
   patience: 3,
   augment: DEFAULT_AUGMENT,
@@ -88,7 +92,7 @@ export async function trainPhaseNetwork(
   options: TrainOptions = DEFAULT_TRAIN,
 ): Promise<TrainResult> {
   const network = buildPhaseNetwork(options.seed);
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = new ScheduledAdam(options.learningRate);
   network.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const random = new Random(`train/${options.seed}`);
   const history: EpochRecord[] = [];
@@ -105,6 +109,7 @@ export async function trainPhaseNetwork(
       [order[i], order[j]] = [order[j], order[i]];
     }
     const batches = Math.floor(order.length / options.batchSize);
+    const plannedSteps = options.epochs * batches;
     let lossSum = 0;
     let accSum = 0;
     for (let b = 0; b < batches; b++) {
@@ -122,6 +127,12 @@ export async function trainPhaseNetwork(
         tf.tensor4d(batchData, [options.batchSize, INPUT_SIZE, INPUT_SIZE, CHANNELS]),
         tf.oneHot(tf.tensor1d(labels, 'int32'), PHASES.length),
       ]);
+      optimizer.rate = learningRateAt(
+        options.schedule,
+        options.learningRate,
+        (epoch - 1) * batches + b,
+        plannedSteps,
+      );
       const result = (await network.trainOnBatch(x, y)) as number[];
       tf.dispose([x, y]);
       lossSum += result[0];
