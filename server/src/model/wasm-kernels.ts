@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { conv2DViaWinograd, fusedConv2DViaWinograd } from './winograd';
 
 /**
  * Training kernels the tfjs wasm backend lacks, built from kernels it has.
@@ -322,5 +323,7 @@ export function registerWasmTrainingKernels(): void {
   replace('Conv2DBackpropInput', conv2DBackpropInputVia);
   replace('MaxPoolGrad', (original) => maxPoolGradWindowWise(maxPoolGradViaArgmax(original)));
   replace('Identity', identityByReference);
+  replace('Conv2D', conv2DViaWinograd);
+  replace('FusedConv2D', fusedConv2DViaWinograd);
   registered = true;
 }

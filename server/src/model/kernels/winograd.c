@@ -1,0 +1,207 @@
+/*
+ * 3x3 stride-1 'same' convolution by Winograd F(2x2, 3x3) (Lavin and Gray 2016), NHWC, for the
+ * tfjs wasm backend's memory. Each 2x2 output tile costs 16 products per channel pair instead of
+ * 36: the 16 products are 16 independent matrix products (tiles x in-channels by in-channels x
+ * out-channels) between a transformed input and a transformed filter.
+ *
+ * Built by scripts/build-kernels.sh (clang --target=wasm32 -msimd128), embedded in
+ * winograd-wasm.ts. It imports the backend's memory and owns none: no data, no stack, every
+ * buffer is passed in by the caller.
+ *
+ * Layouts: x [n][h][w][cin], filter [3][3][cin][cout] (tfjs), out [n][h][w][cout],
+ * u [16][cin][cout], v [16][T][cin], m [16][T][cout]; channel counts are multiples of 4
+ * (cin) and 8 (cout).
+ */
+#include <wasm_simd128.h>
+
+typedef v128_t f4;
+#define LD(p) wasm_v128_load(p)
+#define ST(p, a) wasm_v128_store(p, a)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+
+/* u = G g G^T for every (cin, cout) pair, four out-channels at a time. */
+__attribute__((export_name("filter_transform"))) void filter_transform(const float *g, float *u,
+                                                                       int cin, int cout) {
+  const f4 half = wasm_f32x4_splat(0.5f);
+  const int plane = cin * cout;
+  for (int ci = 0; ci < cin; ci++)
+    for (int co = 0; co < cout; co += 4) {
+      f4 k[3][3];
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) k[i][j] = LD(g + ((i * 3 + j) * cin + ci) * cout + co);
+      f4 t[4][3];
+      for (int j = 0; j < 3; j++) {
+        t[0][j] = k[0][j];
+        t[1][j] = MUL(half, ADD(ADD(k[0][j], k[1][j]), k[2][j]));
+        t[2][j] = MUL(half, ADD(SUB(k[0][j], k[1][j]), k[2][j]));
+        t[3][j] = k[2][j];
+      }
+      for (int i = 0; i < 4; i++) {
+        f4 r[4];
+        r[0] = t[i][0];
+        r[1] = MUL(half, ADD(ADD(t[i][0], t[i][1]), t[i][2]));
+        r[2] = MUL(half, ADD(SUB(t[i][0], t[i][1]), t[i][2]));
+        r[3] = t[i][2];
+        for (int j = 0; j < 4; j++) ST(u + (i * 4 + j) * plane + ci * cout + co, r[j]);
+      }
+    }
+}
+
+/* v[.][t][.] = B^T d B for tiles first..first+count-1 (raster order over n, tile row, tile column). */
+static void input_transform(const float *x, float *v, int h, int w, int cin, int tilesY,
+                            int tilesX, int first, int count) {
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  const int plane = count * cin;
+  for (int t = 0; t < count; t++) {
+    int tile = first + t;
+    int tx = tile % tilesX;
+    int rest = tile / tilesX;
+    int ty = rest % tilesY;
+    int n = rest / tilesY;
+    int y0 = ty * 2 - 1, x0 = tx * 2 - 1;
+    const float *image = x + (long)n * h * w * cin;
+    int inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= h && x0 + 4 <= w;
+    for (int c = 0; c < cin; c += 4) {
+      f4 d[4][4];
+      if (inside) {
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++) d[i][j] = LD(image + ((y0 + i) * w + x0 + j) * cin + c);
+      } else {
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++) {
+            int yy = y0 + i, xx = x0 + j;
+            d[i][j] = (yy >= 0 && yy < h && xx >= 0 && xx < w) ? LD(image + (yy * w + xx) * cin + c)
+                                                                 : zero;
+          }
+      }
+      f4 r[4][4];
+      for (int j = 0; j < 4; j++) {
+        r[0][j] = SUB(d[0][j], d[2][j]);
+        r[1][j] = ADD(d[1][j], d[2][j]);
+        r[2][j] = SUB(d[2][j], d[1][j]);
+        r[3][j] = SUB(d[1][j], d[3][j]);
+      }
+      float *o = v + t * cin + c;
+      for (int i = 0; i < 4; i++) {
+        ST(o + (i * 4 + 0) * plane, SUB(r[i][0], r[i][2]));
+        ST(o + (i * 4 + 1) * plane, ADD(r[i][1], r[i][2]));
+        ST(o + (i * 4 + 2) * plane, SUB(r[i][2], r[i][1]));
+        ST(o + (i * 4 + 3) * plane, SUB(r[i][1], r[i][3]));
+      }
+    }
+  }
+}
+
+/* m[k] = v[k] (count x cin) times u[k] (cin x cout), for the 16 k. Four tiles by eight out-channels. */
+static void products(const float *v, const float *u, float *m, int count, int cin, int cout) {
+  for (int k = 0; k < 16; k++) {
+    const float *vk = v + k * count * cin;
+    const float *uk = u + k * cin * cout;
+    float *mk = m + k * count * cout;
+    int t = 0;
+    for (; t + 4 <= count; t += 4) {
+      const float *a0 = vk + t * cin, *a1 = a0 + cin, *a2 = a1 + cin, *a3 = a2 + cin;
+      for (int co = 0; co < cout; co += 8) {
+        f4 c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00;
+        const float *b = uk + co;
+        for (int ci = 0; ci < cin; ci++, b += cout) {
+          f4 b0 = LD(b), b1 = LD(b + 4);
+          f4 x0 = wasm_v128_load32_splat(a0 + ci);
+          f4 x1 = wasm_v128_load32_splat(a1 + ci);
+          f4 x2 = wasm_v128_load32_splat(a2 + ci);
+          f4 x3 = wasm_v128_load32_splat(a3 + ci);
+          c00 = ADD(c00, MUL(x0, b0));
+          c01 = ADD(c01, MUL(x0, b1));
+          c10 = ADD(c10, MUL(x1, b0));
+          c11 = ADD(c11, MUL(x1, b1));
+          c20 = ADD(c20, MUL(x2, b0));
+          c21 = ADD(c21, MUL(x2, b1));
+          c30 = ADD(c30, MUL(x3, b0));
+          c31 = ADD(c31, MUL(x3, b1));
+        }
+        float *o = mk + t * cout + co;
+        ST(o, c00);
+        ST(o + 4, c01);
+        ST(o + cout, c10);
+        ST(o + cout + 4, c11);
+        ST(o + 2 * cout, c20);
+        ST(o + 2 * cout + 4, c21);
+        ST(o + 3 * cout, c30);
+        ST(o + 3 * cout + 4, c31);
+      }
+    }
+    for (; t < count; t++) {
+      const float *a0 = vk + t * cin;
+      for (int co = 0; co < cout; co += 8) {
+        f4 c00 = wasm_f32x4_splat(0), c01 = c00;
+        const float *b = uk + co;
+        for (int ci = 0; ci < cin; ci++, b += cout) {
+          f4 x0 = wasm_v128_load32_splat(a0 + ci);
+          c00 = ADD(c00, MUL(x0, LD(b)));
+          c01 = ADD(c01, MUL(x0, LD(b + 4)));
+        }
+        ST(mk + t * cout + co, c00);
+        ST(mk + t * cout + co + 4, c01);
+      }
+    }
+  }
+}
+
+/* out tile = A^T m A (+ bias, then ReLU where asked), written where it falls inside the image. */
+static void output_transform(const float *m, const float *bias, float *out, int h, int w,
+                             int cout, int tilesY, int tilesX, int first, int count, int relu) {
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  const int plane = count * cout;
+  for (int t = 0; t < count; t++) {
+    int tile = first + t;
+    int tx = tile % tilesX;
+    int rest = tile / tilesX;
+    int ty = rest % tilesY;
+    int n = rest / tilesY;
+    int y0 = ty * 2, x0 = tx * 2;
+    float *image = out + (long)n * h * w * cout;
+    for (int c = 0; c < cout; c += 4) {
+      const float *p = m + t * cout + c;
+      f4 s[2][4];
+      for (int j = 0; j < 4; j++) {
+        f4 a = LD(p + (0 * 4 + j) * plane), b = LD(p + (1 * 4 + j) * plane);
+        f4 cc = LD(p + (2 * 4 + j) * plane), d = LD(p + (3 * 4 + j) * plane);
+        s[0][j] = ADD(ADD(a, b), cc);
+        s[1][j] = SUB(SUB(b, cc), d);
+      }
+      f4 bv = bias ? LD(bias + c) : zero;
+      for (int i = 0; i < 2; i++) {
+        if (y0 + i >= h) break;
+        f4 y[2];
+        y[0] = ADD(ADD(ADD(s[i][0], s[i][1]), s[i][2]), bv);
+        y[1] = ADD(SUB(SUB(s[i][1], s[i][2]), s[i][3]), bv);
+        for (int j = 0; j < 2; j++) {
+          if (x0 + j >= w) break;
+          ST(image + ((y0 + i) * w + x0 + j) * cout + c, relu ? wasm_f32x4_max(y[j], zero) : y[j]);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The convolution, in blocks of `block` tiles so that a block's transformed input and products
+ * stay in cache. `u` comes from filter_transform; `v` and `m` hold 16 * block * cin and
+ * 16 * block * cout floats.
+ */
+__attribute__((export_name("convolve"))) void convolve(const float *x, const float *u,
+                                                       const float *bias, float *out, float *v,
+                                                       float *m, int n, int h, int w, int cin,
+                                                       int cout, int block, int relu) {
+  int tilesY = (h + 1) / 2, tilesX = (w + 1) / 2;
+  int tiles = n * tilesY * tilesX;
+  for (int first = 0; first < tiles; first += block) {
+    int count = tiles - first < block ? tiles - first : block;
+    input_transform(x, v, h, w, cin, tilesY, tilesX, first, count);
+    products(v, u, m, count, cin, cout);
+    output_transform(m, bias, out, h, w, cout, tilesY, tilesX, first, count, relu);
+  }
+}

@@ -1,0 +1,203 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { WINOGRAD_WASM_BASE64 } from './kernels/winograd-wasm';
+
+/**
+ * 3x3 stride-1 'same' convolutions on the wasm backend by Winograd F(2x2, 3x3)
+ * (`kernels/winograd.c`): 16 products per 2x2 output tile and channel pair instead of XNNPACK's
+ * 36. Every convolution of the phase network but the first (3 input channels) has this shape, in
+ * inference, in attribution maps (forward and input-gradient) and in training (forward and input
+ * gradient), so it is where their time goes.
+ *
+ * The kernel runs in the backend's own memory: it reads the input tensors and writes the output
+ * tensor in place, with its scratch from the backend's allocator. Other shapes keep XNNPACK.
+ */
+
+/** The slice of the WebAssembly JS API used here (the server's TypeScript libs omit DOM types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** A WebAssembly.Memory, only ever passed through. */
+type WasmMemory = object;
+
+/** What the tfjs wasm backend exposes that this needs (not in its public types). */
+interface WasmBackendInternals {
+  wasm: {
+    asm: { memory: WasmMemory };
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+interface WinogradExports {
+  filter_transform(filter: number, u: number, cin: number, cout: number): void;
+  convolve(
+    x: number,
+    u: number,
+    bias: number,
+    out: number,
+    v: number,
+    m: number,
+    n: number,
+    h: number,
+    w: number,
+    cin: number,
+    cout: number,
+    block: number,
+    relu: number,
+  ): void;
+}
+
+/** Floats of scratch per tile block (transformed input and products): 128 KiB, in cache (measured flat from 32 to 512 KiB). */
+const BLOCK_FLOATS = 32 * 1024;
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const moduleBytes = new Uint8Array(Buffer.from(WINOGRAD_WASM_BASE64, 'base64'));
+/** False where this runtime lacks WebAssembly SIMD: every convolution then stays with XNNPACK. */
+export const winogradAvailable = wasmApi !== undefined && wasmApi.validate(moduleBytes);
+let compiled: object | undefined;
+const instances = new WeakMap<WasmMemory, WinogradExports>();
+
+/** The kernel instance bound to a backend's memory (one per memory: tests may start several). */
+function kernelFor(memory: WasmMemory): WinogradExports {
+  let exports = instances.get(memory);
+  if (!exports) {
+    const api = wasmApi as WasmApi;
+    compiled ??= new api.Module(moduleBytes);
+    exports = new api.Instance(compiled, { env: { memory } }).exports as unknown as WinogradExports;
+    instances.set(memory, exports);
+  }
+  return exports;
+}
+
+export interface WinogradShape {
+  filterShape: number[];
+  strides: number | [number, number];
+  dilations: number | [number, number];
+  pad: unknown;
+  dataFormat: string;
+  inputShape: number[];
+}
+
+const ones = (v: number | [number, number]): boolean =>
+  typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1;
+
+/** Whether a convolution has the one shape the kernel computes. */
+export function winogradApplies(s: WinogradShape): boolean {
+  if (!winogradAvailable) return false;
+  const [kh, kw, cin, cout] = s.filterShape;
+  if (kh !== 3 || kw !== 3 || cin % 4 !== 0 || cout % 8 !== 0) return false;
+  if (s.dataFormat !== 'NHWC' && s.dataFormat !== 'channelsLast') return false;
+  if (!ones(s.strides) || !ones(s.dilations) || s.inputShape.length !== 4) return false;
+  if (s.pad === 'same') return true;
+  // Explicit padding of one pixel on every side is 'same' for a 3x3 filter.
+  const p = s.pad as number[][];
+  return (
+    Array.isArray(p) &&
+    p.length === 4 &&
+    [p[1], p[2]].every((q) => q[0] === 1 && q[1] === 1) &&
+    [p[0], p[3]].every((q) => q[0] === 0 && q[1] === 0)
+  );
+}
+
+/** How many convolutions the kernel has run (tests check that a shape took this path). */
+export const winogradStats = { convolutions: 0 };
+
+/**
+ * Runs the convolution of `x` [n, h, w, cin] by `filter` [3, 3, cin, cout], plus `bias` [cout]
+ * and a ReLU where asked; returns the output [n, h, w, cout] as a new tensor of the backend.
+ */
+export function winogradConv(
+  backendObject: unknown,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo {
+  const backend = backendObject as WasmBackendInternals;
+  const kernel = kernelFor(backend.wasm.asm.memory);
+  const [n, h, w, cin] = x.shape;
+  const cout = filter.shape[3];
+  const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
+  const out = backend.makeOutput([n, h, w, cout], 'float32');
+  const at = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
+  const scratch = backend.wasm._malloc(bytes);
+  if (!scratch) throw new Error(`winograd convolution: could not allocate ${bytes} bytes`);
+  try {
+    const u = scratch;
+    const v = u + 4 * 16 * cin * cout;
+    const m = v + 4 * 16 * block * cin;
+    kernel.filter_transform(at(filter), u, cin, cout);
+    kernel.convolve(
+      at(x),
+      u,
+      bias ? at(bias) : 0,
+      at(out),
+      v,
+      m,
+      n,
+      h,
+      w,
+      cin,
+      cout,
+      block,
+      relu ? 1 : 0,
+    );
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  winogradStats.convolutions++;
+  return out;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: unknown;
+  dataFormat: string;
+  dilations: number | [number, number];
+  activation?: string;
+}
+
+/** Conv2D on wasm: the Winograd kernel where it applies, else the original. */
+export function conv2DViaWinograd(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (
+      x.dtype !== 'float32' ||
+      !winogradApplies({ ...a, filterShape: filter.shape, inputShape: x.shape })
+    )
+      return original(args);
+    return winogradConv(args.backend, x, filter, undefined, false);
+  };
+}
+
+/** FusedConv2D on wasm: the Winograd kernel for bias + (linear | ReLU), else the original. */
+export function fusedConv2DViaWinograd(original: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as {
+      x: TensorInfo;
+      filter: TensorInfo;
+      bias?: TensorInfo;
+      preluActivationWeights?: TensorInfo;
+    };
+    const a = args.attrs as unknown as ConvAttrs;
+    const activation = a.activation ?? 'linear';
+    const cout = filter.shape[3];
+    if (
+      x.dtype !== 'float32' ||
+      preluActivationWeights ||
+      (activation !== 'linear' && activation !== 'relu') ||
+      (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== cout)) ||
+      !winogradApplies({ ...a, filterShape: filter.shape, inputShape: x.shape })
+    )
+      return original(args);
+    return winogradConv(args.backend, x, filter, bias, activation === 'relu');
+  };
+}
