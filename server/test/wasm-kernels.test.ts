@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
 import { selectBackend } from '../src/model/backend';
 import { batchNormTraining } from '../src/model/batch-norm';
+import { poolGradientStats } from '../src/model/kernels/max-pool-gradient';
 
 /** Runs `f` on a backend with fresh copies of the inputs; returns the outputs' values. */
 async function on(
@@ -89,7 +90,8 @@ describe('wasm training kernels, checked against the cpu backend', () => {
   );
 
   it.each<[string, number[], number, number, 'same' | 'valid']>([
-    ['2x2 stride 2 (window-wise kernels)', [2, 8, 10, 3], 2, 2, 'valid'],
+    ['2x2 stride 2, 8 channels (one-pass kernel)', [2, 8, 10, 8], 2, 2, 'valid'],
+    ['2x2 stride 2, 3 channels (window-wise kernels)', [2, 8, 10, 3], 2, 2, 'valid'],
     ['2x2 stride 2, odd size (scatter)', [1, 7, 9, 2], 2, 2, 'valid'],
     ['3x3 stride 2 same, overlapping windows (scatter)', [1, 9, 7, 2], 3, 2, 'same'],
     ['3x3 stride 1 valid (scatter)', [2, 6, 6, 2], 3, 1, 'valid'],
@@ -121,6 +123,29 @@ describe('wasm training kernels, checked against the cpu backend', () => {
       )(x);
       expect(Array.from(g.dataSync())).toEqual([1, 0, 7, 0, 1, 1, 1, 0, 0, 0, 1, 1]);
     });
+  });
+
+  it('MaxPoolGrad in one pass (4 channels): the same sharing among ties, and the kernel ran', async () => {
+    await tf.setBackend('wasm');
+    const before = poolGradientStats.runs;
+    tf.tidy(() => {
+      // Per channel k, the 1-channel example above scaled by k + 1: the same ties everywhere.
+      const base = [3, 1, 5, 0, 0, 0, 3, 0, 1, 2, 0, 0];
+      const x = tf.tensor4d(
+        base.flatMap((v) => [v, 2 * v, 3 * v, 4 * v]),
+        [1, 2, 6, 4],
+      );
+      const dy = tf.tensor4d(
+        [2, 7, 4].flatMap((v) => [v, v, v, v]),
+        [1, 1, 3, 4],
+      );
+      const g = tf.grad((t: tf.Tensor) =>
+        tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), dy)),
+      )(x);
+      const expected = [1, 0, 7, 0, 1, 1, 1, 0, 0, 0, 1, 1];
+      expect(Array.from(g.dataSync())).toEqual(expected.flatMap((v) => [v, v, v, v]));
+    });
+    expect(poolGradientStats.runs - before).toBe(1);
   });
 
   it('Identity shares the memory of its input: a saved tensor outlives the original, unchanged', async () => {

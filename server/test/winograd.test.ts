@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../src/model/backend';
-import { winogradApplies, winogradStats } from '../src/model/winograd';
+import { winogradApplies, winogradStats } from '../src/model/kernels/winograd';
 
 /** Deterministic values in [-1, 1). */
 function random(shape: number[], seed: number): tf.Tensor {
@@ -46,6 +46,18 @@ const SHAPES: number[][] = [
   [1, 5, 3, 8, 16],
   [1, 1, 1, 4, 8],
   [1, 2, 2, 12, 24],
+];
+
+/** Smaller: the cpu backend's filter gradient is a plain loop (about 1.5 M products a second). */
+const FILTER_GRADIENT_SHAPES: number[][] = [
+  [2, 12, 12, 16, 32],
+  [1, 4, 4, 64, 128],
+  [1, 2, 2, 128, 128],
+  [2, 7, 9, 4, 8],
+  [1, 5, 3, 8, 16],
+  [1, 1, 1, 4, 8],
+  [2, 9, 7, 3, 16],
+  [1, 6, 6, 5, 8],
 ];
 
 describe('Winograd F(2x2, 3x3) convolution on wasm, against the cpu backend', () => {
@@ -107,6 +119,23 @@ describe('Winograd F(2x2, 3x3) convolution on wasm, against the cpu backend', ()
     expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
     expect(winogradStats.convolutions - before).toBe(2); // forward and input gradient
   });
+
+  it.each(FILTER_GRADIENT_SHAPES)(
+    'filter gradients match the cpu backend for %i x %i x %i x %i -> %i (odd channel counts padded)',
+    async (n, h, w, cin, cout) => {
+      const gradient = (): tf.Tensor => {
+        const x = random([n, h, w, cin], 11) as tf.Tensor4D;
+        const target = random([n, h, w, cout], 12);
+        return tf.grad((filter: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(x, filter as tf.Tensor4D, 1, 'same'), target)),
+        )(random([3, 3, cin, cout], 13));
+      };
+      const before = winogradStats.filterGradients;
+      const [wasm, cpu] = await both(gradient);
+      expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
+      expect(winogradStats.filterGradients - before).toBe(1);
+    },
+  );
 
   it('leaves other shapes to XNNPACK, with the same results', async () => {
     const base = { filterShape: [3, 3, 16, 32], strides: 1, dilations: 1, pad: 'same' };

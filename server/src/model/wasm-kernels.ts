@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { conv2DViaWinograd, fusedConv2DViaWinograd } from './winograd';
+import {
+  conv2DViaWinograd,
+  fusedConv2DViaWinograd,
+  winogradApplies,
+  winogradFilterGradient,
+} from './kernels/winograd';
+import { maxPoolGradInOnePass } from './kernels/max-pool-gradient';
 
 /**
  * Training kernels the tfjs wasm backend lacks, built from kernels it has.
@@ -46,7 +52,41 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as BackpropFilterAttrs;
   if (a.dataFormat === 'NCHW')
     throw new Error('Conv2DBackpropFilter on wasm: NCHW is not supported');
-  const [kh, kw, ,] = a.filterShape;
+  const [kh, kw, cin, cout] = a.filterShape;
+  // 3x3 stride-1 'same' (every layer of the phase network): the Winograd kernel, with the input's
+  // channels padded to a multiple of 4 where needed (the first layer's 3).
+  const cinPadded = Math.ceil(cin / 4) * 4;
+  if (
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    winogradApplies({
+      ...a,
+      dilations: 1,
+      filterShape: [kh, kw, cinPadded, cout],
+      inputShape: x.shape,
+    })
+  ) {
+    if (cinPadded === cin) return winogradFilterGradient(backend, x, dy, cin);
+    const padded = run(
+      'PadV2',
+      backend,
+      { x },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, cinPadded - cin],
+        ],
+        constantValue: 0,
+      },
+    );
+    try {
+      return winogradFilterGradient(backend, padded, dy, cin);
+    } finally {
+      (backend as { disposeData(id: object): void }).disposeData(padded.dataId);
+    }
+  }
   const strides = pair(a.strides);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -321,7 +361,9 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ ...original, kernelFunc: via(original.kernelFunc) });
   };
   replace('Conv2DBackpropInput', conv2DBackpropInputVia);
-  replace('MaxPoolGrad', (original) => maxPoolGradWindowWise(maxPoolGradViaArgmax(original)));
+  replace('MaxPoolGrad', (original) =>
+    maxPoolGradInOnePass(maxPoolGradWindowWise(maxPoolGradViaArgmax(original))),
+  );
   replace('Identity', identityByReference);
   replace('Conv2D', conv2DViaWinograd);
   replace('FusedConv2D', fusedConv2DViaWinograd);

@@ -8,6 +8,10 @@
  * winograd-wasm.ts. It imports the backend's memory and owns none: no data, no stack, every
  * buffer is passed in by the caller.
  *
+ * The filter gradient of the same convolution uses the same tiles (the transposition principle:
+ * dW = G^T [(A dy A^T) . (B^T x B)] G, summed over tiles in the transformed domain), so it too
+ * is 16 matrix products, contracted over tiles: 2.25x fewer products than the direct sum.
+ *
  * Layouts: x [n][h][w][cin], filter [3][3][cin][cout] (tfjs), out [n][h][w][cout],
  * u [16][cin][cout], v [16][T][cin], m [16][T][cout]; channel counts are multiples of 4
  * (cin) and 8 (cout).
@@ -204,4 +208,125 @@ __attribute__((export_name("convolve"))) void convolve(const float *x, const flo
     products(v, u, m, count, cin, cout);
     output_transform(m, bias, out, h, w, cout, tilesY, tilesX, first, count, relu);
   }
+}
+
+/* d[.][t][.] = A dy A^T for the 2x2 output-gradient tiles first..first+count-1 (zero outside). */
+static void gradient_transform(const float *dy, float *d, int h, int w, int cout, int tilesY,
+                               int tilesX, int first, int count) {
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  const int plane = count * cout;
+  for (int t = 0; t < count; t++) {
+    int tile = first + t;
+    int tx = tile % tilesX;
+    int rest = tile / tilesX;
+    int ty = rest % tilesY;
+    int n = rest / tilesY;
+    int y0 = ty * 2, x0 = tx * 2;
+    const float *image = dy + (long)n * h * w * cout;
+    int right = x0 + 1 < w, below = y0 + 1 < h;
+    for (int c = 0; c < cout; c += 4) {
+      f4 g00 = LD(image + (y0 * w + x0) * cout + c);
+      f4 g01 = right ? LD(image + (y0 * w + x0 + 1) * cout + c) : zero;
+      f4 g10 = below ? LD(image + ((y0 + 1) * w + x0) * cout + c) : zero;
+      f4 g11 = right && below ? LD(image + ((y0 + 1) * w + x0 + 1) * cout + c) : zero;
+      /* A = [[1,0],[1,1],[1,-1],[0,-1]] on rows, then on columns. */
+      f4 r[4][2] = {{g00, g01},
+                    {ADD(g00, g10), ADD(g01, g11)},
+                    {SUB(g00, g10), SUB(g01, g11)},
+                    {SUB(zero, g10), SUB(zero, g11)}};
+      float *o = d + t * cout + c;
+      for (int i = 0; i < 4; i++) {
+        ST(o + (i * 4 + 0) * plane, r[i][0]);
+        ST(o + (i * 4 + 1) * plane, ADD(r[i][0], r[i][1]));
+        ST(o + (i * 4 + 2) * plane, SUB(r[i][0], r[i][1]));
+        ST(o + (i * 4 + 3) * plane, SUB(zero, r[i][1]));
+      }
+    }
+  }
+}
+
+/* acc[k] (cin x cout) += v[k]^T (cin x count) d[k] (count x cout): four in- by eight out-channels. */
+static void accumulate(const float *v, const float *d, float *acc, int count, int cin, int cout) {
+  for (int k = 0; k < 16; k++) {
+    const float *vk = v + k * count * cin;
+    const float *dk = d + k * count * cout;
+    float *ak = acc + k * cin * cout;
+    for (int ci = 0; ci < cin; ci += 4)
+      for (int co = 0; co < cout; co += 8) {
+        float *a = ak + ci * cout + co;
+        f4 c00 = LD(a), c01 = LD(a + 4), c10 = LD(a + cout), c11 = LD(a + cout + 4);
+        f4 c20 = LD(a + 2 * cout), c21 = LD(a + 2 * cout + 4);
+        f4 c30 = LD(a + 3 * cout), c31 = LD(a + 3 * cout + 4);
+        const float *x = vk + ci;
+        const float *g = dk + co;
+        for (int t = 0; t < count; t++, x += cin, g += cout) {
+          f4 b0 = LD(g), b1 = LD(g + 4);
+          f4 x0 = wasm_v128_load32_splat(x);
+          f4 x1 = wasm_v128_load32_splat(x + 1);
+          f4 x2 = wasm_v128_load32_splat(x + 2);
+          f4 x3 = wasm_v128_load32_splat(x + 3);
+          c00 = ADD(c00, MUL(x0, b0));
+          c01 = ADD(c01, MUL(x0, b1));
+          c10 = ADD(c10, MUL(x1, b0));
+          c11 = ADD(c11, MUL(x1, b1));
+          c20 = ADD(c20, MUL(x2, b0));
+          c21 = ADD(c21, MUL(x2, b1));
+          c30 = ADD(c30, MUL(x3, b0));
+          c31 = ADD(c31, MUL(x3, b1));
+        }
+        ST(a, c00);
+        ST(a + 4, c01);
+        ST(a + cout, c10);
+        ST(a + cout + 4, c11);
+        ST(a + 2 * cout, c20);
+        ST(a + 2 * cout + 4, c21);
+        ST(a + 3 * cout, c30);
+        ST(a + 3 * cout + 4, c31);
+      }
+  }
+}
+
+/*
+ * The filter gradient dw [3][3][cinOut][cout] of the 3x3 stride-1 'same' convolution of x by any
+ * filter, given the output gradient dy. x may carry zero channels beyond cinOut (cin is a
+ * multiple of 4). `acc` holds 16 * cin * cout floats; `v` and `d` hold 16 * block * cin and
+ * 16 * block * cout.
+ */
+__attribute__((export_name("filter_gradient"))) void filter_gradient(
+    const float *x, const float *dy, float *dw, float *acc, float *v, float *d, int n, int h,
+    int w, int cin, int cinOut, int cout, int block) {
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  const f4 half = wasm_f32x4_splat(0.5f);
+  for (int i = 0; i < 16 * cin * cout; i += 4) ST(acc + i, zero);
+  int tilesY = (h + 1) / 2, tilesX = (w + 1) / 2;
+  int tiles = n * tilesY * tilesX;
+  for (int first = 0; first < tiles; first += block) {
+    int count = tiles - first < block ? tiles - first : block;
+    input_transform(x, v, h, w, cin, tilesY, tilesX, first, count);
+    gradient_transform(dy, d, h, w, cout, tilesY, tilesX, first, count);
+    accumulate(v, d, acc, count, cin, cout);
+  }
+  /* dw = G^T acc G: G^T = [[1,.5,.5,0],[0,.5,-.5,0],[0,.5,.5,1]]. */
+  const int plane = cin * cout;
+  for (int ci = 0; ci < cinOut; ci++)
+    for (int co = 0; co < cout; co += 4) {
+      const float *a = acc + ci * cout + co;
+      f4 m[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) m[i][j] = LD(a + (i * 4 + j) * plane);
+      f4 t[3][4];
+      for (int j = 0; j < 4; j++) {
+        f4 s = MUL(half, ADD(m[1][j], m[2][j]));
+        t[0][j] = ADD(m[0][j], s);
+        t[1][j] = MUL(half, SUB(m[1][j], m[2][j]));
+        t[2][j] = ADD(s, m[3][j]);
+      }
+      for (int i = 0; i < 3; i++) {
+        f4 s = MUL(half, ADD(t[i][1], t[i][2]));
+        float *o = dw + (i * 3 * cinOut + ci) * cout + co;
+        ST(o, ADD(t[i][0], s));
+        ST(o + cinOut * cout, MUL(half, SUB(t[i][1], t[i][2])));
+        ST(o + 2 * cinOut * cout, ADD(s, t[i][3]));
+      }
+    }
 }

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { WINOGRAD_WASM_BASE64 } from './kernels/winograd-wasm';
+import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
+import { WINOGRAD_WASM_BASE64 } from './winograd-wasm';
 
 /**
  * 3x3 stride-1 'same' convolutions on the wasm backend by Winograd F(2x2, 3x3)
- * (`kernels/winograd.c`): 16 products per 2x2 output tile and channel pair instead of XNNPACK's
+ * (`winograd.c`): 16 products per 2x2 output tile and channel pair instead of XNNPACK's
  * 36. Every convolution of the phase network but the first (3 input channels) has this shape, in
  * inference, in attribution maps (forward and input-gradient) and in training (forward and input
  * gradient), so it is where their time goes.
@@ -12,27 +13,6 @@ import { WINOGRAD_WASM_BASE64 } from './kernels/winograd-wasm';
  * The kernel runs in the backend's own memory: it reads the input tensors and writes the output
  * tensor in place, with its scratch from the backend's allocator. Other shapes keep XNNPACK.
  */
-
-/** The slice of the WebAssembly JS API used here (the server's TypeScript libs omit DOM types). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-/** A WebAssembly.Memory, only ever passed through. */
-type WasmMemory = object;
-
-/** What the tfjs wasm backend exposes that this needs (not in its public types). */
-interface WasmBackendInternals {
-  wasm: {
-    asm: { memory: WasmMemory };
-    _malloc(bytes: number): number;
-    _free(pointer: number): void;
-  };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
 
 interface WinogradExports {
   filter_transform(filter: number, u: number, cin: number, cout: number): void;
@@ -51,29 +31,27 @@ interface WinogradExports {
     block: number,
     relu: number,
   ): void;
+  filter_gradient(
+    x: number,
+    dy: number,
+    dw: number,
+    acc: number,
+    v: number,
+    d: number,
+    n: number,
+    h: number,
+    w: number,
+    cin: number,
+    cinOut: number,
+    cout: number,
+    block: number,
+  ): void;
 }
 
 /** Floats of scratch per tile block (transformed input and products): 128 KiB, in cache (measured flat from 32 to 512 KiB). */
 const BLOCK_FLOATS = 32 * 1024;
 
-const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-const moduleBytes = new Uint8Array(Buffer.from(WINOGRAD_WASM_BASE64, 'base64'));
-/** False where this runtime lacks WebAssembly SIMD: every convolution then stays with XNNPACK. */
-export const winogradAvailable = wasmApi !== undefined && wasmApi.validate(moduleBytes);
-let compiled: object | undefined;
-const instances = new WeakMap<WasmMemory, WinogradExports>();
-
-/** The kernel instance bound to a backend's memory (one per memory: tests may start several). */
-function kernelFor(memory: WasmMemory): WinogradExports {
-  let exports = instances.get(memory);
-  if (!exports) {
-    const api = wasmApi as WasmApi;
-    compiled ??= new api.Module(moduleBytes);
-    exports = new api.Instance(compiled, { env: { memory } }).exports as unknown as WinogradExports;
-    instances.set(memory, exports);
-  }
-  return exports;
-}
+const kernels = new KernelModule<WinogradExports>(WINOGRAD_WASM_BASE64);
 
 export interface WinogradShape {
   filterShape: number[];
@@ -89,7 +67,7 @@ const ones = (v: number | [number, number]): boolean =>
 
 /** Whether a convolution has the one shape the kernel computes. */
 export function winogradApplies(s: WinogradShape): boolean {
-  if (!winogradAvailable) return false;
+  if (!kernels.available) return false;
   const [kh, kw, cin, cout] = s.filterShape;
   if (kh !== 3 || kw !== 3 || cin % 4 !== 0 || cout % 8 !== 0) return false;
   if (s.dataFormat !== 'NHWC' && s.dataFormat !== 'channelsLast') return false;
@@ -105,8 +83,8 @@ export function winogradApplies(s: WinogradShape): boolean {
   );
 }
 
-/** How many convolutions the kernel has run (tests check that a shape took this path). */
-export const winogradStats = { convolutions: 0 };
+/** How many convolutions and filter gradients the kernels have run (tests check the path taken). */
+export const winogradStats = { convolutions: 0, filterGradients: 0 };
 
 /**
  * Runs the convolution of `x` [n, h, w, cin] by `filter` [3, 3, cin, cout], plus `bias` [cout]
@@ -120,12 +98,12 @@ export function winogradConv(
   relu: boolean,
 ): TensorInfo {
   const backend = backendObject as WasmBackendInternals;
-  const kernel = kernelFor(backend.wasm.asm.memory);
+  const kernel = kernels.on(backend);
   const [n, h, w, cin] = x.shape;
   const cout = filter.shape[3];
   const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
   const out = backend.makeOutput([n, h, w, cout], 'float32');
-  const at = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const at = (t: TensorInfo): number => addressOf(backend, t);
   const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
   const scratch = backend.wasm._malloc(bytes);
   if (!scratch) throw new Error(`winograd convolution: could not allocate ${bytes} bytes`);
@@ -153,6 +131,39 @@ export function winogradConv(
     backend.wasm._free(scratch);
   }
   winogradStats.convolutions++;
+  return out;
+}
+
+/**
+ * The filter gradient [3, 3, cin, cout] of the convolution of `x` [n, h, w, cin] whose output
+ * gradient is `dy` [n, h, w, cout]. `x` must have a multiple of 4 channels (zero channels
+ * beyond `cinOut` are computed and dropped).
+ */
+export function winogradFilterGradient(
+  backendObject: unknown,
+  x: TensorInfo,
+  dy: TensorInfo,
+  cinOut: number,
+): TensorInfo {
+  const backend = backendObject as WasmBackendInternals;
+  const kernel = kernels.on(backend);
+  const [n, h, w, cin] = x.shape;
+  const cout = dy.shape[3];
+  const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
+  const out = backend.makeOutput([3, 3, cinOut, cout], 'float32');
+  const at = (t: TensorInfo): number => addressOf(backend, t);
+  const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
+  const scratch = backend.wasm._malloc(bytes);
+  if (!scratch) throw new Error(`winograd filter gradient: could not allocate ${bytes} bytes`);
+  try {
+    const acc = scratch;
+    const v = acc + 4 * 16 * cin * cout;
+    const d = v + 4 * 16 * block * cin;
+    kernel.filter_gradient(at(x), at(dy), at(out), acc, v, d, n, h, w, cin, cinOut, cout, block);
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  winogradStats.filterGradients++;
   return out;
 }
 

@@ -1,0 +1,62 @@
+/**
+ * Loading the compiled kernels of this folder into the tfjs wasm backend's memory: each module
+ * imports that memory, so it reads and writes tensors where they are, without copies.
+ */
+
+/** The slice of the WebAssembly JS API used here (the server's TypeScript libs omit DOM types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** A WebAssembly.Memory, only ever passed through. */
+export type WasmMemory = object;
+
+/** What the tfjs wasm backend exposes that the kernels need (not in its public types). */
+export interface WasmBackendInternals {
+  wasm: {
+    asm: { memory: WasmMemory };
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+  };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): import('@tensorflow/tfjs').TensorInfo;
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** A compiled kernel module, instantiated once per backend memory (tests may start several). */
+export class KernelModule<Exports> {
+  private readonly bytes: Uint8Array;
+  private compiled: object | undefined;
+  private readonly instances = new WeakMap<WasmMemory, Exports>();
+  /** False where this runtime lacks WebAssembly SIMD: callers keep tfjs's own kernels. */
+  readonly available: boolean;
+
+  constructor(base64: string) {
+    this.bytes = new Uint8Array(Buffer.from(base64, 'base64'));
+    this.available = wasmApi !== undefined && wasmApi.validate(this.bytes);
+  }
+
+  /** The exports bound to this backend's memory. */
+  on(backend: WasmBackendInternals): Exports {
+    const memory = backend.wasm.asm.memory;
+    let exports = this.instances.get(memory);
+    if (!exports) {
+      const api = wasmApi as WasmApi;
+      this.compiled ??= new api.Module(this.bytes);
+      exports = new api.Instance(this.compiled, { env: { memory } }).exports as Exports;
+      this.instances.set(memory, exports);
+    }
+    return exports;
+  }
+}
+
+/** Where a tensor's values start in the backend's memory. */
+export function addressOf(
+  backend: WasmBackendInternals,
+  t: import('@tensorflow/tfjs').TensorInfo,
+): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}

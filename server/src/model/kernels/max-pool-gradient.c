@@ -1,0 +1,40 @@
+/*
+ * The gradient of 2x2 stride-2 max pooling, NHWC, channels a multiple of 4, even height and
+ * width: each window's output gradient goes to the inputs equal to the window's maximum, shared
+ * equally among tied maxima (the rule PhaseLens's other pooling gradients follow). One pass over
+ * the input, four channels at a time, where tfjs's window-wise kernels took ten.
+ *
+ * Built by scripts/build-kernels.sh; imports the backend's memory and owns none.
+ */
+#include <wasm_simd128.h>
+
+typedef v128_t f4;
+
+__attribute__((export_name("max_pool_gradient"))) void max_pool_gradient(
+    const float *x, const float *y, const float *dy, float *dx, int n, int h, int w, int c) {
+  const f4 one = wasm_f32x4_splat(1.0f);
+  const int ho = h / 2, wo = w / 2;
+  for (int b = 0; b < n; b++)
+    for (int i = 0; i < ho; i++)
+      for (int j = 0; j < wo; j++) {
+        const int top = ((b * h + 2 * i) * w + 2 * j) * c;
+        const int below = top + w * c;
+        const int window = ((b * ho + i) * wo + j) * c;
+        for (int k = 0; k < c; k += 4) {
+          f4 m = wasm_v128_load(y + window + k);
+          f4 x00 = wasm_v128_load(x + top + k), x01 = wasm_v128_load(x + top + c + k);
+          f4 x10 = wasm_v128_load(x + below + k), x11 = wasm_v128_load(x + below + c + k);
+          f4 h00 = wasm_f32x4_eq(x00, m), h01 = wasm_f32x4_eq(x01, m);
+          f4 h10 = wasm_f32x4_eq(x10, m), h11 = wasm_f32x4_eq(x11, m);
+          f4 count = wasm_f32x4_add(
+              wasm_f32x4_add(wasm_v128_and(h00, one), wasm_v128_and(h01, one)),
+              wasm_f32x4_add(wasm_v128_and(h10, one), wasm_v128_and(h11, one)));
+          /* A window without hits (NaN input) divides by 1: its gradient is lost, not NaN. */
+          f4 share = wasm_f32x4_div(wasm_v128_load(dy + window + k), wasm_f32x4_max(count, one));
+          wasm_v128_store(dx + top + k, wasm_v128_and(h00, share));
+          wasm_v128_store(dx + top + c + k, wasm_v128_and(h01, share));
+          wasm_v128_store(dx + below + k, wasm_v128_and(h10, share));
+          wasm_v128_store(dx + below + c + k, wasm_v128_and(h11, share));
+        }
+      }
+}
