@@ -4,6 +4,8 @@ import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
 import { selectBackend } from '../src/model/backend';
 import { batchNormTraining } from '../src/model/batch-norm';
 import { poolGradientStats } from '../src/model/kernels/max-pool-gradient';
+import { batchNormStats } from '../src/model/kernels/batch-norm';
+import { buildPhaseNetwork } from '../src/model/network';
 
 /** Runs `f` on a backend with fresh copies of the inputs; returns the outputs' values. */
 async function on(
@@ -161,36 +163,94 @@ describe('wasm training kernels, checked against the cpu backend', () => {
     expect(buffers()).toBe(before - 1);
   });
 
-  it('batch normalisation: the closed-form training gradient equals autodiff of the definition', async () => {
-    const inputs = [
-      random([3, 5, 4, 6], 23),
-      random([6], 29),
-      random([6], 31),
-      random([3, 5, 4, 6], 37),
-    ];
-    const eps = 1e-3;
-    // Gradients of sum(bn(x) * w) with respect to x, gamma and beta.
-    const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] =>
-      tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-        const { mean, variance } = tf.moments(xx, [0, 1, 2]);
-        const y = tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, eps))), gg), bb);
-        return tf.sum(tf.mul(y, w));
-      })([x, g, b]);
-    const fast = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] => {
-      const out = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-        tf.sum(tf.mul(batchNormTraining(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, eps).y, w)),
-      )([x, g, b]);
-      const stats = batchNormTraining(x, g as tf.Tensor1D, b as tf.Tensor1D, eps);
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      return [...out, stats.mean, mean, stats.variance, variance];
-    };
-    const ref = await on('cpu', inputs, reference);
-    for (const backend of ['cpu', 'wasm'] as const) {
-      const got = await on(backend, inputs, fast);
-      ref.forEach((r, i) => expectClose(got[i], r));
-      expectClose(got[3], got[4]);
-      expectClose(got[5], got[6]);
-    }
+  it.each<[string, number[]]>([
+    ['tfjs ops (6 channels)', [3, 5, 4, 6]],
+    ['the wasm kernels (8 channels)', [3, 5, 4, 8]],
+    ['the wasm kernels over several row blocks (1,200 rows, 16 channels)', [2, 30, 20, 16]],
+    ['the wasm kernels on a matrix (dense features)', [300, 4]],
+  ])(
+    'batch normalisation by %s: the closed-form training gradient equals autodiff of the definition',
+    async (_name, shape) => {
+      const channels = shape[shape.length - 1];
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const inputs = [
+        random(shape, 23),
+        random([channels], 29),
+        random([channels], 31),
+        random(shape, 37),
+      ];
+      const eps = 1e-3;
+      // Gradients of sum(bn(x) * w) with respect to x, gamma and beta.
+      const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] =>
+        tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xx, axes);
+          const y = tf.add(
+            tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, eps))), gg),
+            bb,
+          );
+          return tf.sum(tf.mul(y, w));
+        })([x, g, b]);
+      const fast = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, w: tf.Tensor): tf.Tensor[] => {
+        const out = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.mul(batchNormTraining(xx, gg as tf.Tensor1D, bb as tf.Tensor1D, eps).y, w)),
+        )([x, g, b]);
+        const stats = batchNormTraining(x, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+        const { mean, variance } = tf.moments(x, axes);
+        return [...out, stats.mean, mean, stats.variance, variance];
+      };
+      const ref = await on('cpu', inputs, reference);
+      for (const backend of ['cpu', 'wasm'] as const) {
+        const before = { ...batchNormStats };
+        const got = await on(backend, inputs, fast);
+        ref.forEach((r, i) => expectClose(got[i], r));
+        expectClose(got[3], got[4]);
+        expectClose(got[5], got[6]);
+        const kernels = backend === 'wasm' && channels % 4 === 0;
+        // Two forward passes (one under the gradient), one backward.
+        expect(batchNormStats.moments - before.moments).toBe(kernels ? 2 : 0);
+        expect(batchNormStats.normalise - before.normalise).toBe(kernels ? 2 : 0);
+        expect(batchNormStats.gradients - before.gradients).toBe(kernels ? 1 : 0);
+      }
+    },
+  );
+
+  it('batch normalisation in the wasm kernels leaves no tensor behind', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(random([2, 6, 6, 8], 3).data, [2, 6, 6, 8]);
+    const g = tf.ones([8]) as tf.Tensor1D;
+    const b = tf.zeros([8]) as tf.Tensor1D;
+    const step = (): void =>
+      tf.tidy(() => {
+        tf.grads((xx: tf.Tensor, gg: tf.Tensor) =>
+          tf.sum(tf.square(batchNormTraining(xx, gg as tf.Tensor1D, b, 1e-3).y)),
+        )([x, g]);
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, g, b]);
+  });
+
+  it('a training step of the phase network computes no gradient for the image, and saves as plain Keras', async () => {
+    await tf.setBackend('wasm');
+    const network = buildPhaseNetwork(1);
+    network.compile({ optimizer: tf.train.sgd(0.01), loss: 'categoricalCrossentropy' });
+    const x = tf.randomUniform([2, 128, 128, 3]);
+    const y = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 4);
+    const profile = await tf.profile(async () => {
+      await network.trainOnBatch(x, y);
+    });
+    const inputGradients = profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput');
+    // Four of the five convolutions pass a gradient to the layer before; the first does not.
+    expect(inputGradients).toHaveLength(4);
+    expect(inputGradients.every((k) => k.inputShapes[1]?.[2] !== 3)).toBe(true);
+    const classes = (
+      network.toJSON(undefined, false) as { config: { layers: { class_name: string }[] } }
+    ).config.layers.map((l) => l.class_name);
+    expect(classes.filter((c) => c === 'Conv2D')).toHaveLength(5);
+    tf.dispose([x, y]);
+    network.dispose();
   });
 
   it('leaves no tensor behind', async () => {

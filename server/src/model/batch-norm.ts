@@ -1,4 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  batchNormKernelsApply,
+  channelMoments,
+  normalise,
+  normaliseGradient,
+} from './kernels/batch-norm';
 
 /**
  * Batch normalisation with a closed-form training gradient.
@@ -55,6 +61,8 @@ export function batchNormTraining(
   epsilon: number,
 ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const channels = x.shape[x.rank - 1];
+  if (batchNormKernelsApply(x, gamma, beta))
+    return batchNormTrainingInKernels(x, gamma, beta, epsilon);
   const count = x.size / channels;
   // The statistics are computed outside the custom gradient (whose forward pass may not leak
   // tensors); their gradient is part of the closed form below.
@@ -93,6 +101,32 @@ export function batchNormTraining(
     mean: tf.reshape(mean, [channels]) as tf.Tensor1D,
     variance: tf.reshape(variance, [channels]) as tf.Tensor1D,
   };
+}
+
+/**
+ * The same on wasm with the kernels of `kernels/batch-norm.c`: moments in two passes,
+ * normalisation in one, the gradient in two (about ten element-wise kernels each before).
+ */
+function batchNormTrainingInKernels(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const { mean, variance } = channelMoments(x);
+  const inverse = tf.rsqrt(tf.add(variance, epsilon));
+  const normalised = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    save([input, g, mean, inverse]);
+    return {
+      value: normalise(input, mean, tf.mul(g, inverse), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gam, mu, inv] = saved;
+        return normaliseGradient(dy, xs, mu, inv, gam);
+      },
+    };
+  });
+  return { y: normalised(x, gamma, beta), mean, variance };
 }
 
 class FastBatchNormalization extends Base {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
 import { PHASES } from '../phantom/enhancement';
 import { batchNormalization } from './batch-norm';
+import { conv2dLayer } from './conv-layer';
 
 export const CONV_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
 export const LOGITS_LAYER = 'logits';
@@ -16,18 +17,16 @@ export function buildPhaseNetwork(seed = 1): tf.LayersModel {
   const input = tf.input({ shape: [INPUT_SIZE, INPUT_SIZE, CHANNELS], name: 'slice' });
   let x: tf.SymbolicTensor = input;
   [16, 32, 64, 128, 128].forEach((filters, i) => {
-    x = tf.layers
-      .conv2d({
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        name: CONV_LAYERS[i],
-        // Batch normalisation follows, whose offset makes a bias redundant (and its gradient
-        // a costly reduction).
-        useBias: false,
-        kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    x = conv2dLayer({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      name: CONV_LAYERS[i],
+      // Batch normalisation follows, whose offset makes a bias redundant (and its gradient
+      // a costly reduction).
+      useBias: false,
+      kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+    }).apply(x) as tf.SymbolicTensor;
     // Batch normalisation: without it the phase signal, a few vessels in a mostly empty field,
     // barely moved the averaged features and training stalled at chance.
     x = batchNormalization({ name: `bn${i + 1}` }).apply(x) as tf.SymbolicTensor;
