@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/model/backend';
 import { guidedReluPool2, maxPool2, reluPool2 } from '../src/model/phase-graph';
+import { poolGradientStats } from '../src/model/kernels/max-pool-gradient';
+
+/** Whether the one-pass wasm kernel takes this pooling (else whole-tensor tfjs kernels do). */
+const takesKernel = (h: number, w: number, c: number): boolean =>
+  h % 2 === 0 && w % 2 === 0 && c % 4 === 0;
 
 /** d/dx of sum(pool(x) * dy). */
 const gradOf = (pool: (x: tf.Tensor4D) => tf.Tensor, x: tf.Tensor4D, dy: tf.Tensor4D) =>
@@ -13,14 +18,17 @@ describe("the attribution graph's 2x2 max pooling gradient", () => {
 
   it.each([
     [2, 8, 8, 3],
+    [2, 8, 8, 8], // the one-pass kernel
     [1, 9, 7, 2], // odd sizes: the last row and column are not pooled
   ])(
     "equals the cpu backend's MaxPoolGrad where windows have one maximum (%i x %i x %i x %i)",
     async (n, h, w, c) => {
+      const runs = poolGradientStats.runs;
       const x = tf.randomUniform([n, h, w, c], -1, 1, 'float32', 7) as tf.Tensor4D;
       const dy = tf.randomUniform([n, h >> 1, w >> 1, c], -1, 1, 'float32', 9) as tf.Tensor4D;
       const values = [x.dataSync().slice(), dy.dataSync().slice()];
       const ours = Array.from(gradOf(maxPool2, x, dy).dataSync(), (v) => v + 0);
+      expect(poolGradientStats.runs - runs).toBe(takesKernel(h, w, c) ? 1 : 0);
       const backend = tf.getBackend();
       await tf.setBackend('cpu');
       try {
@@ -33,14 +41,20 @@ describe("the attribution graph's 2x2 max pooling gradient", () => {
     },
   );
 
-  it('shares the gradient among tied maxima, and sends none to the rest', () => {
-    tf.tidy(() => {
-      // One window: two maxima (3) and two smaller values.
-      const x = tf.tensor4d([3, 1, 3, 0], [1, 2, 2, 1]);
-      const g = gradOf(maxPool2, x, tf.tensor4d([2], [1, 1, 1, 1]));
-      expect(Array.from(g.dataSync())).toEqual([1, 0, 1, 0]);
-    });
-  });
+  it.each([1, 4])(
+    'shares the gradient among tied maxima, and sends none to the rest (%i channels)',
+    (c) => {
+      tf.tidy(() => {
+        // One window: two maxima (3) and two smaller values, in every channel.
+        const x = tf.tensor4d(
+          [3, 1, 3, 0].flatMap((v) => Array(c).fill(v)),
+          [1, 2, 2, c],
+        );
+        const g = gradOf(maxPool2, x, tf.fill([1, 1, 1, c], 2) as tf.Tensor4D);
+        expect(Array.from(g.dataSync())).toEqual([1, 0, 1, 0].flatMap((v) => Array(c).fill(v)));
+      });
+    },
+  );
 
   it('keeps no tensor alive after a gradient, nor after a forward pass without one', () => {
     const x = tf.randomUniform([1, 8, 8, 2], 0, 1, 'float32', 3) as tf.Tensor4D;
@@ -83,10 +97,12 @@ describe('pooling of rectified activations, with the ReLU gradient folded in', (
 
   it.each([
     [2, 8, 8, 3],
+    [2, 8, 8, 8],
     [1, 9, 7, 2],
   ])(
     "equals the cpu backend's ReLU then MaxPoolGrad (%i x %i x %i x %i), zero windows included",
     async (n, h, w, c) => {
+      const runs = poolGradientStats.runs;
       // About half the values negative: some windows are all zero after the ReLU.
       const z = tf.randomUniform([n, h, w, c], -1, 0.4, 'float32', 11) as tf.Tensor4D;
       const dy = tf.randomUniform([n, h >> 1, w >> 1, c], -1, 1, 'float32', 13) as tf.Tensor4D;
@@ -96,6 +112,7 @@ describe('pooling of rectified activations, with the ReLU gradient folded in', (
         gradThroughRelu(guidedReluPool2, z, dy, true).dataSync(),
         (v) => v + 0,
       );
+      expect(poolGradientStats.runs - runs).toBe(takesKernel(h, w, c) ? 2 : 0);
       const backend = tf.getBackend();
       await tf.setBackend('cpu');
       try {
@@ -114,12 +131,19 @@ describe('pooling of rectified activations, with the ReLU gradient folded in', (
     },
   );
 
-  it('shares among tied positive maxima, and passes nothing from an all-zero window', () => {
-    tf.tidy(() => {
-      // Window 1: two tied maxima of 3. Window 2: all zeros (ReLU off everywhere).
-      const x = tf.tensor4d([3, 1, 0, 0, 3, 0, 0, 0], [1, 2, 4, 1]);
-      const g = gradOf(reluPool2, x, tf.tensor4d([2, 5], [1, 1, 2, 1]));
-      expect(Array.from(g.dataSync())).toEqual([1, 0, 0, 0, 1, 0, 0, 0]);
-    });
-  });
+  it.each([1, 4])(
+    'shares among tied positive maxima, and passes nothing from an all-zero window (%i channels)',
+    (c) => {
+      tf.tidy(() => {
+        // Window 1: two tied maxima of 3. Window 2: all zeros (ReLU off everywhere).
+        const each = (values: number[]): number[] => values.flatMap((v) => Array(c).fill(v));
+        const x = tf.tensor4d(each([3, 1, 0, 0, 3, 0, 0, 0]), [1, 2, 4, c]);
+        const g = gradOf(reluPool2, x, tf.tensor4d(each([2, 5]), [1, 1, 2, c]));
+        expect(Array.from(g.dataSync())).toEqual(each([1, 0, 0, 0, 1, 0, 0, 0]));
+        // Guided: a negative gradient passes nowhere.
+        const guided = gradOf(guidedReluPool2, x, tf.tensor4d(each([-2, 5]), [1, 1, 2, c]));
+        expect(Array.from(guided.dataSync(), (v) => v + 0)).toEqual(each([0, 0, 0, 0, 0, 0, 0, 0]));
+      });
+    },
+  );
 });

@@ -46,6 +46,8 @@ const SHAPES: number[][] = [
   [1, 5, 3, 8, 16],
   [1, 1, 1, 4, 8],
   [1, 2, 2, 12, 24],
+  [2, 12, 10, 16, 3], // the first layer's input gradient: 3 out-channels, padded to 8
+  [1, 5, 7, 8, 12],
 ];
 
 /** Smaller: the cpu backend's filter gradient is a plain loop (about 1.5 M products a second). */
@@ -142,7 +144,6 @@ describe('Winograd F(2x2, 3x3) convolution on wasm, against the cpu backend', ()
     const input = { dataFormat: 'NHWC', inputShape: [1, 8, 8, 16] };
     expect(winogradApplies({ ...base, ...input })).toBe(true);
     expect(winogradApplies({ ...base, ...input, filterShape: [3, 3, 3, 16] })).toBe(false);
-    expect(winogradApplies({ ...base, ...input, filterShape: [3, 3, 16, 12] })).toBe(false);
     expect(winogradApplies({ ...base, ...input, filterShape: [5, 5, 16, 32] })).toBe(false);
     expect(winogradApplies({ ...base, ...input, strides: [2, 2] })).toBe(false);
     expect(winogradApplies({ ...base, ...input, dilations: 2 })).toBe(false);
@@ -169,6 +170,16 @@ describe('Winograd F(2x2, 3x3) convolution on wasm, against the cpu backend', ()
     );
     expect(relativeError(...strided)).toBeLessThan(1e-5);
     expect(winogradStats.convolutions).toBe(before);
+    // A filter gradient with out-channels not a multiple of 8 keeps the forward-convolution way.
+    const gradientsBefore = winogradStats.filterGradients;
+    const x = random([1, 5, 5, 8], 3) as tf.Tensor4D;
+    const oddGradient = await both(() =>
+      tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'))))(
+        random([3, 3, 8, 12], 4),
+      ),
+    );
+    expect(relativeError(...oddGradient)).toBeLessThan(1e-5);
+    expect(winogradStats.filterGradients).toBe(gradientsBefore);
   });
 
   it('keeps no tensor and no memory of its own between calls', async () => {

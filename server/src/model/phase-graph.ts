@@ -1,4 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  maxPoolGradient,
+  poolGradientApplies,
+  type PoolGradientRule,
+} from './kernels/max-pool-gradient';
 import { CONV_LAYERS, LOGITS_LAYER } from './network';
 
 /** Where a map can be taken: the input, a block's rectified convolution, or the pooled features. */
@@ -281,9 +286,11 @@ function routeToHits(input: tf.Tensor4D, hit: tf.Tensor4D, dy: tf.Tensor4D): tf.
 
 /**
  * 2x2 max pooling (stride 2) whose gradient sends dy to the positions `hits` marks with 1 in
- * each window (shared among them), then through `after`.
+ * each window (shared among them), then through `after`. On wasm, where the shape allows, the
+ * one-pass kernel of kernels/max-pool-gradient.c applies the same `rule` instead.
  */
 function poolRoutedTo(
+  rule: PoolGradientRule,
   hits: (input: tf.Tensor4D, pooled: tf.Tensor4D) => tf.Tensor,
   after: (g: tf.Tensor4D) => tf.Tensor4D = (g) => g,
 ): (x: tf.Tensor4D) => tf.Tensor4D {
@@ -295,6 +302,8 @@ function poolRoutedTo(
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
+        if (tf.getBackend() === 'wasm' && poolGradientApplies(input))
+          return maxPoolGradient(input, pooled, dy as tf.Tensor4D, rule);
         const hit = hits(input, pooled) as tf.Tensor4D;
         return after(routeToHits(input, hit, dy as tf.Tensor4D));
       },
@@ -309,7 +318,7 @@ function poolRoutedTo(
  * (a valid subgradient; MaxPoolGrad gives it all to the first). After a ReLU such ties are
  * almost always zeros, whose gradient the ReLU below stops anyway.
  */
-export const maxPool2 = poolRoutedTo((input, pooled) =>
+export const maxPool2 = poolRoutedTo('plain', (input, pooled) =>
   // 1 where the input equals its window's maximum (the gap is never negative).
   tf.sub(1, tf.step(windowWise((a, b) => tf.sub(b, a), evenPart(input, pooled), pooled))),
 );
@@ -330,5 +339,5 @@ const positiveMaxima = (input: tf.Tensor4D, pooled: tf.Tensor4D): tf.Tensor =>
  * as maxPool2 followed by the ReLU's step would give, in fewer full-size passes.
  * Guided, only positive gradients pass.
  */
-export const reluPool2 = poolRoutedTo(positiveMaxima);
-export const guidedReluPool2 = poolRoutedTo(positiveMaxima, (g) => tf.relu(g));
+export const reluPool2 = poolRoutedTo('rectified', positiveMaxima);
+export const guidedReluPool2 = poolRoutedTo('guided', positiveMaxima, (g) => tf.relu(g));

@@ -59,6 +59,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   if (
     x.dtype === 'float32' &&
     dy.dtype === 'float32' &&
+    cout % 8 === 0 &&
     winogradApplies({
       ...a,
       dilations: 1,

@@ -22,6 +22,7 @@ export interface WasmBackendInternals {
   };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): import('@tensorflow/tfjs').TensorInfo;
+  disposeData(dataId: object): void;
 }
 
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;

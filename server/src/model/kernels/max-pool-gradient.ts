@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
 import { MAX_POOL_GRADIENT_WASM_BASE64 } from './max-pool-gradient-wasm';
@@ -12,6 +13,7 @@ interface PoolGradientExports {
     h: number,
     w: number,
     c: number,
+    mode: number,
   ): void;
 }
 
@@ -19,6 +21,64 @@ const kernels = new KernelModule<PoolGradientExports>(MAX_POOL_GRADIENT_WASM_BAS
 
 /** How many pooling gradients the kernel has run (tests check the path taken). */
 export const poolGradientStats = { runs: 0 };
+
+/** What the pooling's gradient folds in: nothing, the ReLU before it, or the guided ReLU. */
+export type PoolGradientRule = 'plain' | 'rectified' | 'guided';
+const MODES: Record<PoolGradientRule, number> = { plain: 0, rectified: 1, guided: 2 };
+
+/** Whether the kernel takes a 2x2 stride-2 pooling of this input (shape [n, h, w, c]). */
+export function poolGradientApplies(input: TensorInfo): boolean {
+  const [, h, w, c] = input.shape;
+  return (
+    kernels.available &&
+    input.shape.length === 4 &&
+    input.dtype === 'float32' &&
+    h % 2 === 0 &&
+    w % 2 === 0 &&
+    c % 4 === 0
+  );
+}
+
+function run(
+  backend: WasmBackendInternals,
+  input: TensorInfo,
+  pooled: TensorInfo,
+  dy: TensorInfo,
+  rule: PoolGradientRule,
+): TensorInfo {
+  const [n, h, w, c] = input.shape;
+  const dx = backend.makeOutput(input.shape, 'float32');
+  kernels
+    .on(backend)
+    .max_pool_gradient(
+      addressOf(backend, input),
+      addressOf(backend, pooled),
+      addressOf(backend, dy),
+      addressOf(backend, dx),
+      n,
+      h,
+      w,
+      c,
+      MODES[rule],
+    );
+  poolGradientStats.runs++;
+  return dx;
+}
+
+/**
+ * The gradient of 2x2 stride-2 max pooling as a tensor, for a gradient function running on
+ * the wasm backend (check poolGradientApplies first): `input` the pooling's input, `pooled` its
+ * output, `dy` the output gradient.
+ */
+export function maxPoolGradient(
+  input: tf.Tensor4D,
+  pooled: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  rule: PoolGradientRule,
+): tf.Tensor4D {
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  return tf.engine().makeTensorFromTensorInfo(run(backend, input, pooled, dy, rule)) as tf.Tensor4D;
+}
 
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;
@@ -43,34 +103,16 @@ export function maxPoolGradInOnePass(fallback: KernelFunc): KernelFunc {
       output: TensorInfo;
     };
     const a = args.attrs as unknown as MaxPoolGradAttrs;
-    const [n, h, w, c] = input.shape;
     if (
-      !kernels.available ||
+      !poolGradientApplies(input) ||
       !two(a.filterSize) ||
       !two(a.strides) ||
       !(a.pad === 'valid' || a.pad === 0) ||
       a.dimRoundingMode !== undefined ||
-      h % 2 !== 0 ||
-      w % 2 !== 0 ||
-      c % 4 !== 0 ||
-      [dy, input, output].some((t) => t.dtype !== 'float32')
+      dy.dtype !== 'float32' ||
+      output.dtype !== 'float32'
     )
       return fallback(args);
-    const backend = args.backend as unknown as WasmBackendInternals;
-    const dx = backend.makeOutput(input.shape, 'float32');
-    kernels
-      .on(backend)
-      .max_pool_gradient(
-        addressOf(backend, input),
-        addressOf(backend, output),
-        addressOf(backend, dy),
-        addressOf(backend, dx),
-        n,
-        h,
-        w,
-        c,
-      );
-    poolGradientStats.runs++;
-    return dx;
+    return run(args.backend as unknown as WasmBackendInternals, input, output, dy, 'plain');
   };
 }

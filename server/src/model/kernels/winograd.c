@@ -154,9 +154,11 @@ static void products(const float *v, const float *u, float *m, int count, int ci
   }
 }
 
-/* out tile = A^T m A (+ bias, then ReLU where asked), written where it falls inside the image. */
+/* out tile = A^T m A (+ bias, then ReLU where asked), written where it falls inside the image.
+ * Only the first coutOut (<= cout) channels are written, `coutOut` apart: the rest were padding. */
 static void output_transform(const float *m, const float *bias, float *out, int h, int w,
-                             int cout, int tilesY, int tilesX, int first, int count, int relu) {
+                             int cout, int coutOut, int tilesY, int tilesX, int first, int count,
+                             int relu) {
   const f4 zero = wasm_f32x4_splat(0.0f);
   const int plane = count * cout;
   for (int t = 0; t < count; t++) {
@@ -166,8 +168,8 @@ static void output_transform(const float *m, const float *bias, float *out, int 
     int ty = rest % tilesY;
     int n = rest / tilesY;
     int y0 = ty * 2, x0 = tx * 2;
-    float *image = out + (long)n * h * w * cout;
-    for (int c = 0; c < cout; c += 4) {
+    float *image = out + (long)n * h * w * coutOut;
+    for (int c = 0; c < coutOut; c += 4) {
       const float *p = m + t * cout + c;
       f4 s[2][4];
       for (int j = 0; j < 4; j++) {
@@ -184,7 +186,16 @@ static void output_transform(const float *m, const float *bias, float *out, int 
         y[1] = ADD(SUB(SUB(s[i][1], s[i][2]), s[i][3]), bv);
         for (int j = 0; j < 2; j++) {
           if (x0 + j >= w) break;
-          ST(image + ((y0 + i) * w + x0 + j) * cout + c, relu ? wasm_f32x4_max(y[j], zero) : y[j]);
+          f4 value = relu ? wasm_f32x4_max(y[j], zero) : y[j];
+          float *o = image + ((y0 + i) * w + x0 + j) * coutOut + c;
+          if (c + 4 <= coutOut) {
+            ST(o, value);
+          } else {
+            /* The last, partial group: lane by lane (lane indices must be constants). */
+            o[0] = wasm_f32x4_extract_lane(value, 0);
+            if (c + 1 < coutOut) o[1] = wasm_f32x4_extract_lane(value, 1);
+            if (c + 2 < coutOut) o[2] = wasm_f32x4_extract_lane(value, 2);
+          }
         }
       }
     }
@@ -194,19 +205,20 @@ static void output_transform(const float *m, const float *bias, float *out, int 
 /*
  * The convolution, in blocks of `block` tiles so that a block's transformed input and products
  * stay in cache. `u` comes from filter_transform; `v` and `m` hold 16 * block * cin and
- * 16 * block * cout floats.
+ * 16 * block * cout floats. The output has coutOut channels (the filter's first ones).
  */
 __attribute__((export_name("convolve"))) void convolve(const float *x, const float *u,
                                                        const float *bias, float *out, float *v,
                                                        float *m, int n, int h, int w, int cin,
-                                                       int cout, int block, int relu) {
+                                                       int cout, int coutOut, int block,
+                                                       int relu) {
   int tilesY = (h + 1) / 2, tilesX = (w + 1) / 2;
   int tiles = n * tilesY * tilesX;
   for (int first = 0; first < tiles; first += block) {
     int count = tiles - first < block ? tiles - first : block;
     input_transform(x, v, h, w, cin, tilesY, tilesX, first, count);
     products(v, u, m, count, cin, cout);
-    output_transform(m, bias, out, h, w, cout, tilesY, tilesX, first, count, relu);
+    output_transform(m, bias, out, h, w, cout, coutOut, tilesY, tilesX, first, count, relu);
   }
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
 import { WINOGRAD_WASM_BASE64 } from './winograd-wasm';
 
@@ -28,6 +28,7 @@ interface WinogradExports {
     w: number,
     cin: number,
     cout: number,
+    coutOut: number,
     block: number,
     relu: number,
   ): void;
@@ -69,7 +70,7 @@ const ones = (v: number | [number, number]): boolean =>
 export function winogradApplies(s: WinogradShape): boolean {
   if (!kernels.available) return false;
   const [kh, kw, cin, cout] = s.filterShape;
-  if (kh !== 3 || kw !== 3 || cin % 4 !== 0 || cout % 8 !== 0) return false;
+  if (kh !== 3 || kw !== 3 || cin % 4 !== 0 || cout < 1) return false;
   if (s.dataFormat !== 'NHWC' && s.dataFormat !== 'channelsLast') return false;
   if (!ones(s.strides) || !ones(s.dilations) || s.inputShape.length !== 4) return false;
   if (s.pad === 'same') return true;
@@ -81,6 +82,20 @@ export function winogradApplies(s: WinogradShape): boolean {
     [p[1], p[2]].every((q) => q[0] === 1 && q[1] === 1) &&
     [p[0], p[3]].every((q) => q[0] === 0 && q[1] === 0)
   );
+}
+
+/** `t` with zeros appended along its last axis up to `size` (a new tensor of the backend). */
+function padLastAxis(backend: WasmBackendInternals, t: TensorInfo, size: number): TensorInfo {
+  const pad = tf.getKernel('PadV2', 'wasm');
+  if (!pad) throw new Error('the wasm backend has no PadV2 kernel');
+  const paddings = t.shape.map((_, i) =>
+    i === t.shape.length - 1 ? [0, size - t.shape[i]] : [0, 0],
+  );
+  return pad.kernelFunc({
+    inputs: { x: t },
+    backend: backend as never,
+    attrs: { paddings, constantValue: 0 } as unknown as NamedAttrMap,
+  }) as TensorInfo;
 }
 
 /** How many convolutions and filter gradients the kernels have run (tests check the path taken). */
@@ -100,9 +115,19 @@ export function winogradConv(
   const backend = backendObject as WasmBackendInternals;
   const kernel = kernels.on(backend);
   const [n, h, w, cin] = x.shape;
-  const cout = filter.shape[3];
+  const coutOut = filter.shape[3];
+  // The products run eight out-channels at a time: a filter with fewer (an input gradient's 3)
+  // gets zero channels, which are computed and never written.
+  const cout = Math.ceil(coutOut / 8) * 8;
+  const padded: TensorInfo[] = [];
+  const toCout = (t: TensorInfo): TensorInfo => {
+    if (t.shape[t.shape.length - 1] === cout) return t;
+    const p = padLastAxis(backend, t, cout);
+    padded.push(p);
+    return p;
+  };
   const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
-  const out = backend.makeOutput([n, h, w, cout], 'float32');
+  const out = backend.makeOutput([n, h, w, coutOut], 'float32');
   const at = (t: TensorInfo): number => addressOf(backend, t);
   const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
   const scratch = backend.wasm._malloc(bytes);
@@ -111,11 +136,11 @@ export function winogradConv(
     const u = scratch;
     const v = u + 4 * 16 * cin * cout;
     const m = v + 4 * 16 * block * cin;
-    kernel.filter_transform(at(filter), u, cin, cout);
+    kernel.filter_transform(at(toCout(filter)), u, cin, cout);
     kernel.convolve(
       at(x),
       u,
-      bias ? at(bias) : 0,
+      bias ? at(toCout(bias)) : 0,
       at(out),
       v,
       m,
@@ -124,11 +149,13 @@ export function winogradConv(
       w,
       cin,
       cout,
+      coutOut,
       block,
       relu ? 1 : 0,
     );
   } finally {
     backend.wasm._free(scratch);
+    for (const p of padded) backend.disposeData(p.dataId);
   }
   winogradStats.convolutions++;
   return out;
