@@ -1,4 +1,9 @@
-import { augmentSlice, DEFAULT_AUGMENT } from '../src/model/augment';
+import {
+  augmentFor,
+  augmentSlice,
+  DEFAULT_AUGMENT,
+  type AugmentOptions,
+} from '../src/model/augment';
 import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/preprocess';
 import { Random } from '../src/phantom/random';
 
@@ -69,6 +74,37 @@ describe('training augmentation', () => {
       expect(Math.abs(meanHu(out) - hu)).toBeLessThan(DEFAULT_AUGMENT.maxOffsetHu + 8);
     }
     expect(changed).toBeGreaterThan(10);
+  });
+
+  it('splits into shape and scanner parts for the ablation', () => {
+    const src = disk(150, 40);
+    // Scanner only: the body keeps its outline; its HU move.
+    const scanner = augmentFor('scanner') as AugmentOptions;
+    // Shape only: the outline moves; inside, HU stay those of the source (no noise, offset, kernel).
+    const shape = augmentFor('shape') as AugmentOptions;
+    let outlineMoved = 0;
+    let scannerMoved = 0;
+    for (let i = 0; i < 10; i++) {
+      const a = augmentSlice(src, new Random(`parts-${i}`), scanner);
+      // (The kernel's blur moves the edge by a pixel at most: 2% of this disk's area.)
+      expect(Math.abs(area(a) / area(src) - 1)).toBeLessThan(0.03);
+      if (Math.abs(meanHu(a) - 150) > 0.5) scannerMoved++;
+      const b = augmentSlice(src, new Random(`parts-${i}`), shape);
+      if (Math.abs(area(b) / area(src) - 1) > 0.05) outlineMoved++;
+      let inner = 0;
+      for (let p = 0; p < N * N; p++) if (b[p * CHANNELS] > 0.2 && b[p * CHANNELS] < 0.99) inner++;
+      expect(inner).toBeGreaterThan(0);
+      // Inside the body (away from its blurred edge) every pixel is the source's 150 HU.
+      const y = N / 2;
+      for (let x = N / 2 - 10; x < N / 2 + 10; x++) {
+        const v = b[(y * N + x) * CHANNELS];
+        expect(v * WINDOWS[0][1] + WINDOWS[0][0] - WINDOWS[0][1] / 2).toBeCloseTo(150, 3);
+      }
+    }
+    expect(outlineMoved).toBeGreaterThan(3);
+    expect(scannerMoved).toBeGreaterThan(3);
+    expect(augmentFor('none')).toBeNull();
+    expect(augmentFor('all')).toBe(DEFAULT_AUGMENT);
   });
 
   it('leaves air outside the body black in every window', () => {

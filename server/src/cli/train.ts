@@ -7,13 +7,18 @@ import { writeModelCard } from '../model/model-card';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/schedule';
+import { AUGMENT_PARTS, type AugmentParts } from '../model/augment';
 
 function isSchedule(name: string): name is LearningRateSchedule {
   return (LEARNING_RATE_SCHEDULES as readonly string[]).includes(name);
 }
 
+function isAugmentParts(name: string): name is AugmentParts {
+  return (AUGMENT_PARTS as readonly string[]).includes(name);
+}
+
 export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule cosine|constant] [--no-augment] [--cache DIR]';
+  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule cosine|constant] [--augment all|shape|scanner|none] [--no-augment] [--cache DIR]';
 
 /**
  * Trains the phase network: on phantoms generated in memory (`--phantoms N`, the shipped
@@ -34,6 +39,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'version',
       'schedule',
       'cache',
+      'augment',
     ],
     booleans: ['no-augment'],
   });
@@ -58,6 +64,10 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       `--schedule must be one of ${LEARNING_RATE_SCHEDULES.join(', ')}, got "${schedule}"`,
     );
   const cache = stringFlag(args, 'cache');
+  // --no-augment predates --augment: the same as --augment none.
+  const augment = args.flags.has('no-augment') ? 'none' : (stringFlag(args, 'augment') ?? 'all');
+  if (!isAugmentParts(augment))
+    throw new UsageError(`--augment must be one of ${AUGMENT_PARTS.join(', ')}, got "${augment}"`);
   const bar = progressBar('training');
   const { result, metadata } = await trainModel(
     {
@@ -68,7 +78,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       perSeries,
       matrix,
       validationFraction,
-      augment: !args.flags.has('no-augment'),
+      augment,
       schedule,
       version: stringFlag(args, 'version') ?? '1.0.0',
       // The recipe, not where this run kept its files.

@@ -23,6 +23,8 @@ export interface AugmentOptions {
   maxNoiseHu: number;
   /** Probability of a left-right mirror (situs is fixed in real scans: kept low). */
   mirror: number;
+  /** Blur or sharpening, as reconstruction kernels differ (absent: on). */
+  kernel?: boolean;
 }
 
 export const DEFAULT_AUGMENT: AugmentOptions = {
@@ -35,6 +37,36 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
   maxNoiseHu: 18,
   mirror: 0,
 };
+
+/** Which parts of the augmentation a training run uses (`phaselens train --augment`). */
+export type AugmentParts = 'all' | 'shape' | 'scanner' | 'none';
+export const AUGMENT_PARTS: readonly AugmentParts[] = ['all', 'shape', 'scanner', 'none'];
+
+/**
+ * The augmentation for a choice of parts: 'shape' keeps body shape and layout (rotation, zoom,
+ * aspect, shift, elastic warp) and drops the scanner part (kernel, HU offset, noise); 'scanner'
+ * the reverse; 'none' is null. For the ablation study (same data, seed and schedule; the
+ * random stream itself differs once a part draws fewer numbers).
+ */
+export function augmentFor(parts: AugmentParts): AugmentOptions | null {
+  switch (parts) {
+    case 'all':
+      return DEFAULT_AUGMENT;
+    case 'none':
+      return null;
+    case 'shape':
+      return { ...DEFAULT_AUGMENT, maxOffsetHu: 0, maxNoiseHu: 0, kernel: false };
+    case 'scanner':
+      return {
+        ...DEFAULT_AUGMENT,
+        maxRotationDeg: 0,
+        scaleRange: [1, 1],
+        maxAspect: 0,
+        maxShiftPx: 0,
+        elasticPx: 0,
+      };
+  }
+}
 
 const N = INPUT_SIZE;
 const GRID = 5;
@@ -161,7 +193,7 @@ export function augmentSlice(
   // calibration offset and noise, inside the body only (air stays air).
   const hu = toHu(out);
   const filter = random.uniform(-0.4, 0.8) * scale;
-  if (abs(filter) > 0.05) kernelFilter(hu, filter);
+  if (options.kernel !== false && abs(filter) > 0.05) kernelFilter(hu, filter);
   const offsetHu = random.uniform(-1, 1) * options.maxOffsetHu * scale;
   const noiseHu = random.uniform(0, options.maxNoiseHu) * scale;
   for (let p = 0; p < N * N; p++) {

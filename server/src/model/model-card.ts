@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { PHASES } from '../phantom/enhancement';
+import type { AugmentOptions } from './augment';
 import type { ModelMetadata } from './phase-model';
 import { COSINE_FLOOR } from './schedule';
 import type { EvaluationSummary } from './report';
@@ -16,6 +17,23 @@ async function readCsv(file: string): Promise<string[][] | undefined> {
     .trim()
     .split('\n')
     .map((l) => l.split(','));
+}
+
+/** The card's line on augmentation, from the options the run recorded. */
+export function describeAugmentation(a: AugmentOptions | null | undefined): string {
+  if (!a) return '- No augmentation during training.';
+  const parts: string[] = [];
+  if (a.maxRotationDeg > 0 || a.elasticPx > 0 || a.maxShiftPx > 0 || a.maxAspect > 0)
+    parts.push(
+      `random rotation (up to ${a.maxRotationDeg} degrees), zoom (${a.scaleRange[0]}-${a.scaleRange[1]}), aspect, shift and elastic warp (body shape and organ layout, which the single atlas subject cannot vary)`,
+    );
+  else parts.push('no shape augmentation');
+  if (a.maxOffsetHu > 0 || a.maxNoiseHu > 0 || a.kernel !== false)
+    parts.push(
+      `HU offset of at most ${a.maxOffsetHu} HU, ${a.kernel === false ? 'no kernel change' : 'blur or sharpening (reconstruction kernel)'}, added noise up to ${a.maxNoiseHu} HU`,
+    );
+  else parts.push('no scanner augmentation');
+  return `- Augmentation during training: ${parts.join('; ')}.`;
 }
 
 /**
@@ -92,11 +110,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push(
     '- The phantoms come from the PhaseLens generator (`server/src/phantom/`): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall); scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast, calcifications, stones, cysts, metal).',
   );
-  lines.push(
-    t.augmentation === null
-      ? '- No augmentation during training (`--no-augment`).'
-      : '- Augmentation during training: random rotation, zoom, aspect, shift and elastic warp (body shape and organ layout, which the single atlas subject cannot vary), HU offset of at most 12 HU, blur or sharpening (reconstruction kernel), added noise up to 18 HU.',
-  );
+  lines.push(describeAugmentation(t.augmentation as AugmentOptions | null | undefined));
   if (t.learningRate)
     lines.push(
       t.learningRate.schedule === 'cosine'

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { Random } from '../phantom/random';
-import { DEFAULT_AUGMENT } from './augment';
+import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from './backend';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +25,7 @@ export interface RecipeOptions {
   perSeries: number;
   matrix: number;
   validationFraction: number;
-  augment: boolean;
+  augment: AugmentParts;
   schedule: LearningRateSchedule;
   version: string;
   command: string;
@@ -102,7 +102,7 @@ export async function trainModel(
   progress.line?.(
     `Training on ${trainSet.size} slices of ${trainSeries.length} series, validating on ${validationSet.size} slices of ${validationSeries.length} series (${backend})`,
   );
-  const augment = options.augment ? DEFAULT_AUGMENT : null;
+  const augment = augmentFor(options.augment);
   const result = await trainPhaseNetwork(trainSet, validationSet, {
     ...DEFAULT_TRAIN,
     epochs: options.epochs,
