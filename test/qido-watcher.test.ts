@@ -118,13 +118,16 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     expect(reports).toHaveLength(3);
   }, 180_000);
 
-  it('does not look at studies dated outside its window', async () => {
-    const events = await runWatcher(
-      path.join(work, 'state-later.json'),
-      () => false,
-      new Date('2026-03-01T12:00:00Z'),
-      3000,
+  it('does not look at studies dated outside its window, and forgets series it no longer sees', async () => {
+    // A series seen once, still settling, whose study then left the window.
+    const stateFile = path.join(work, 'state-later.json');
+    await fs.writeFile(
+      stateFile,
+      JSON.stringify({ decided: {}, pending: { [ctUids[0]]: { instances: 3 } } }),
     );
+    const events = await runWatcher(stateFile, () => false, new Date('2026-03-01T12:00:00Z'), 3000);
     expect(events).toEqual([]);
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as { pending: object };
+    expect(state.pending).toEqual({});
   }, 90_000);
 });

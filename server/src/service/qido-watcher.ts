@@ -88,11 +88,18 @@ export async function watchQido(
       await outage.failed(error, options.signal);
       continue;
     }
-    // Forget decisions about studies that left the window: the state stays small.
+    // Forget decisions about studies that left the window, and series no longer listed (out of
+    // the window, or deleted before they settled): the state stays small.
     let changed = false;
     for (const [uid, date] of Object.entries(state.decided))
       if (date < from) {
         delete state.decided[uid];
+        changed = true;
+      }
+    const listed = new Set(found.map((series) => tag(series, '0020000E')));
+    for (const uid of Object.keys(state.pending))
+      if (!listed.has(uid)) {
+        delete state.pending[uid];
         changed = true;
       }
     for (const series of found) {
