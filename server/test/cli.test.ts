@@ -98,13 +98,13 @@ describe('phaselens CLI', () => {
     };
     // The recorded command is the recipe: where this run cached its slices is not part of it.
     expect(training.command).toBe(`phaselens ${argv.join(' ')}`);
-    expect(training.learningRate.schedule).toBe('cosine');
+    expect(training.learningRate.schedule).toBe('constant');
     expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
       'train-8-1-64-2.slices',
       'validation-8-1-64.slices',
     ]);
     const card = await fs.readFile(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
-    expect(card).toContain('falling along a cosine to 5% of it');
+    expect(card).toContain('Adam at a constant learning rate of 0.001');
     const curve = await fs.readFile(path.join(dir, 'model', 'training-curve.png'));
     expect(curve.subarray(1, 4).toString()).toBe('PNG');
     model.network.dispose();

@@ -18,7 +18,7 @@ function isAugmentParts(name: string): name is AugmentParts {
 }
 
 export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule cosine|constant] [--augment all|shape|scanner|none] [--no-augment] [--cache DIR]';
+  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule constant|cosine] [--augment all|shape|scanner|none] [--no-augment] [--cache DIR]';
 
 /**
  * Trains the phase network: on phantoms generated in memory (`--phantoms N`, the shipped
@@ -58,7 +58,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   if (epochs < 1 || perSeries < 1)
     throw new UsageError('--epochs and --per-series must be at least 1');
   if (phantoms !== undefined && phantoms < 8) throw new UsageError('--phantoms must be at least 8');
-  const schedule = stringFlag(args, 'schedule') ?? 'cosine';
+  const schedule = stringFlag(args, 'schedule') ?? 'constant';
   if (!isSchedule(schedule))
     throw new UsageError(
       `--schedule must be one of ${LEARNING_RATE_SCHEDULES.join(', ')}, got "${schedule}"`,

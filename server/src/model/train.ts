@@ -27,7 +27,8 @@ export const DEFAULT_TRAIN: TrainOptions = {
   epochs: 12,
   batchSize: 16,
   learningRate: 1e-3,
-  schedule: 'cosine',
+  // The shipped model's recipe. Cosine (an option) gave no better held-out accuracy: model card.
+  schedule: 'constant',
   seed: 1,
   patience: 3,
   augment: DEFAULT_AUGMENT,
