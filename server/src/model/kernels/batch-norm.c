@@ -9,14 +9,7 @@
  * Built by scripts/build-kernels.sh; imports the backend's memory and owns none: `scratch`
  * holds 2 * c floats.
  */
-#include <wasm_simd128.h>
-
-typedef v128_t f4;
-#define LD(p) wasm_v128_load(p)
-#define ST(p, a) wasm_v128_store(p, a)
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-#define MUL wasm_f32x4_mul
+#include "simd.h"
 #define BLOCK 256
 
 static void zero(float *p, int c) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_WASM_BASE64 } from './batch-norm-wasm';
-import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
+import { addressOf, KernelModule, withScratch, type WasmBackendInternals } from './instance';
 
 interface BatchNormExports {
   channel_moments(
@@ -61,24 +61,13 @@ function output(b: WasmBackendInternals, shape: number[]): [tf.Tensor, number] {
   return [tf.engine().makeTensorFromTensorInfo(info), addressOf(b, info)];
 }
 
-/** Runs `f` with `floats` of scratch from the backend's allocator. */
-function withScratch(b: WasmBackendInternals, floats: number, f: (at: number) => void): void {
-  const at = b.wasm._malloc(4 * floats);
-  if (!at) throw new Error(`batch norm: could not allocate ${4 * floats} bytes`);
-  try {
-    f(at);
-  } finally {
-    b.wasm._free(at);
-  }
-}
-
 /** The mean and biased variance of each channel of x, over all other axes, as [c] tensors. */
 export function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const b = backend();
   const c = x.shape[x.rank - 1];
   const [mean, meanAt] = output(b, [c]);
   const [variance, varianceAt] = output(b, [c]);
-  withScratch(b, 2 * c, (scratch) =>
+  withScratch(b, 8 * c, 'batch norm', (scratch) =>
     kernels.on(b).channel_moments(addressOf(b, x), meanAt, varianceAt, scratch, x.size / c, c),
   );
   batchNormStats.moments++;
@@ -127,7 +116,7 @@ export function normaliseGradient(
   const [dgamma, dgammaAt] = output(b, [c]);
   const [dbeta, dbetaAt] = output(b, [c]);
   const at = (t: tf.Tensor): number => addressOf(b, t);
-  withScratch(b, 2 * c, (scratch) =>
+  withScratch(b, 8 * c, 'batch norm', (scratch) =>
     kernels
       .on(b)
       .normalise_gradient(

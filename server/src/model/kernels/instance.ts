@@ -61,3 +61,19 @@ export function addressOf(
 ): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
+
+/** Runs `f` with `bytes` of scratch from the backend's allocator, given back however f ends. */
+export function withScratch<T>(
+  backend: WasmBackendInternals,
+  bytes: number,
+  what: string,
+  f: (at: number) => T,
+): T {
+  const at = backend.wasm._malloc(bytes);
+  if (!at) throw new Error(`${what}: could not allocate ${bytes} bytes`);
+  try {
+    return f(at);
+  } finally {
+    backend.wasm._free(at);
+  }
+}

@@ -10,9 +10,7 @@
  *
  * Built by scripts/build-kernels.sh; imports the backend's memory and owns none.
  */
-#include <wasm_simd128.h>
-
-typedef v128_t f4;
+#include "simd.h"
 
 __attribute__((export_name("max_pool_gradient"))) void max_pool_gradient(
     const float *x, const float *y, const float *dy, float *dx, int n, int h, int w, int c,

@@ -16,14 +16,18 @@
  * u [16][cin][cout], v [16][T][cin], m [16][T][cout]; channel counts are multiples of 4
  * (cin) and 8 (cout).
  */
-#include <wasm_simd128.h>
+#include "simd.h"
 
-typedef v128_t f4;
-#define LD(p) wasm_v128_load(p)
-#define ST(p, a) wasm_v128_store(p, a)
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-#define MUL wasm_f32x4_mul
+/* Where tile number `tile` (raster order over image, tile row, tile column) starts. */
+typedef struct {
+  int n, y, x;
+} Tile;
+
+static inline Tile tile_at(int tile, int tilesY, int tilesX) {
+  int rest = tile / tilesX;
+  Tile at = {rest / tilesY, (rest % tilesY) * 2, (tile % tilesX) * 2};
+  return at;
+}
 
 /* u = G g G^T for every (cin, cout) pair, four out-channels at a time. */
 __attribute__((export_name("filter_transform"))) void filter_transform(const float *g, float *u,
@@ -59,13 +63,9 @@ static void input_transform(const float *x, float *v, int h, int w, int cin, int
   const f4 zero = wasm_f32x4_splat(0.0f);
   const int plane = count * cin;
   for (int t = 0; t < count; t++) {
-    int tile = first + t;
-    int tx = tile % tilesX;
-    int rest = tile / tilesX;
-    int ty = rest % tilesY;
-    int n = rest / tilesY;
-    int y0 = ty * 2 - 1, x0 = tx * 2 - 1;
-    const float *image = x + (long)n * h * w * cin;
+    Tile at = tile_at(first + t, tilesY, tilesX);
+    int y0 = at.y - 1, x0 = at.x - 1; /* the 4x4 input patch, one pixel of padding around */
+    const float *image = x + (long)at.n * h * w * cin;
     int inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= h && x0 + 4 <= w;
     for (int c = 0; c < cin; c += 4) {
       f4 d[4][4];
@@ -162,13 +162,9 @@ static void output_transform(const float *m, const float *bias, float *out, int 
   const f4 zero = wasm_f32x4_splat(0.0f);
   const int plane = count * cout;
   for (int t = 0; t < count; t++) {
-    int tile = first + t;
-    int tx = tile % tilesX;
-    int rest = tile / tilesX;
-    int ty = rest % tilesY;
-    int n = rest / tilesY;
-    int y0 = ty * 2, x0 = tx * 2;
-    float *image = out + (long)n * h * w * coutOut;
+    Tile at = tile_at(first + t, tilesY, tilesX);
+    int y0 = at.y, x0 = at.x;
+    float *image = out + (long)at.n * h * w * coutOut;
     for (int c = 0; c < coutOut; c += 4) {
       const float *p = m + t * cout + c;
       f4 s[2][4];
@@ -228,13 +224,9 @@ static void gradient_transform(const float *dy, float *d, int h, int w, int cout
   const f4 zero = wasm_f32x4_splat(0.0f);
   const int plane = count * cout;
   for (int t = 0; t < count; t++) {
-    int tile = first + t;
-    int tx = tile % tilesX;
-    int rest = tile / tilesX;
-    int ty = rest % tilesY;
-    int n = rest / tilesY;
-    int y0 = ty * 2, x0 = tx * 2;
-    const float *image = dy + (long)n * h * w * cout;
+    Tile at = tile_at(first + t, tilesY, tilesX);
+    int y0 = at.y, x0 = at.x;
+    const float *image = dy + (long)at.n * h * w * cout;
     int right = x0 + 1 < w, below = y0 + 1 < h;
     for (int c = 0; c < cout; c += 4) {
       f4 g00 = LD(image + (y0 * w + x0) * cout + c);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
+import { addressOf, KernelModule, withScratch, type WasmBackendInternals } from './instance';
 import { WINOGRAD_WASM_BASE64 } from './winograd-wasm';
 
 /**
@@ -130,31 +130,32 @@ export function winogradConv(
   const out = backend.makeOutput([n, h, w, coutOut], 'float32');
   const at = (t: TensorInfo): number => addressOf(backend, t);
   const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
-  const scratch = backend.wasm._malloc(bytes);
-  if (!scratch) throw new Error(`winograd convolution: could not allocate ${bytes} bytes`);
   try {
-    const u = scratch;
-    const v = u + 4 * 16 * cin * cout;
-    const m = v + 4 * 16 * block * cin;
-    kernel.filter_transform(at(toCout(filter)), u, cin, cout);
-    kernel.convolve(
-      at(x),
-      u,
-      bias ? at(toCout(bias)) : 0,
-      at(out),
-      v,
-      m,
-      n,
-      h,
-      w,
-      cin,
-      cout,
-      coutOut,
-      block,
-      relu ? 1 : 0,
-    );
+    withScratch(backend, bytes, 'winograd convolution', (u) => {
+      const v = u + 4 * 16 * cin * cout;
+      const m = v + 4 * 16 * block * cin;
+      kernel.filter_transform(at(toCout(filter)), u, cin, cout);
+      kernel.convolve(
+        at(x),
+        u,
+        bias ? at(toCout(bias)) : 0,
+        at(out),
+        v,
+        m,
+        n,
+        h,
+        w,
+        cin,
+        cout,
+        coutOut,
+        block,
+        relu ? 1 : 0,
+      );
+    });
+  } catch (error) {
+    backend.disposeData(out.dataId); // no half-made tensor left behind
+    throw error;
   } finally {
-    backend.wasm._free(scratch);
     for (const p of padded) backend.disposeData(p.dataId);
   }
   winogradStats.convolutions++;
@@ -180,15 +181,15 @@ export function winogradFilterGradient(
   const out = backend.makeOutput([3, 3, cinOut, cout], 'float32');
   const at = (t: TensorInfo): number => addressOf(backend, t);
   const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
-  const scratch = backend.wasm._malloc(bytes);
-  if (!scratch) throw new Error(`winograd filter gradient: could not allocate ${bytes} bytes`);
   try {
-    const acc = scratch;
-    const v = acc + 4 * 16 * cin * cout;
-    const d = v + 4 * 16 * block * cin;
-    kernel.filter_gradient(at(x), at(dy), at(out), acc, v, d, n, h, w, cin, cinOut, cout, block);
-  } finally {
-    backend.wasm._free(scratch);
+    withScratch(backend, bytes, 'winograd filter gradient', (acc) => {
+      const v = acc + 4 * 16 * cin * cout;
+      const d = v + 4 * 16 * block * cin;
+      kernel.filter_gradient(at(x), at(dy), at(out), acc, v, d, n, h, w, cin, cinOut, cout, block);
+    });
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
   }
   winogradStats.filterGradients++;
   return out;
