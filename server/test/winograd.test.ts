@@ -182,6 +182,35 @@ describe('Winograd F(2x2, 3x3) convolution on wasm, against the cpu backend', ()
     expect(winogradStats.filterGradients).toBe(gradientsBefore);
   });
 
+  it('steps aside for tfjs when PHASELENS_WASM_KERNELS=off (to compare against it)', async () => {
+    const before = winogradStats.convolutions;
+    process.env.PHASELENS_WASM_KERNELS = 'off';
+    try {
+      const off = await both(() =>
+        tf.conv2d(
+          random([1, 6, 6, 8], 1) as tf.Tensor4D,
+          random([3, 3, 8, 16], 2) as tf.Tensor4D,
+          1,
+          'same',
+        ),
+      );
+      expect(relativeError(...off)).toBeLessThan(1e-5);
+      expect(winogradStats.convolutions).toBe(before);
+    } finally {
+      delete process.env.PHASELENS_WASM_KERNELS;
+    }
+    // And back on once unset.
+    tf.tidy(() => {
+      tf.conv2d(
+        random([1, 6, 6, 8], 1) as tf.Tensor4D,
+        random([3, 3, 8, 16], 2) as tf.Tensor4D,
+        1,
+        'same',
+      );
+    });
+    expect(winogradStats.convolutions).toBe(before + 1);
+  });
+
   it('keeps no tensor and no memory of its own between calls', async () => {
     const x = random([4, 32, 32, 32], 1) as tf.Tensor4D;
     const filter = random([3, 3, 32, 64], 2) as tf.Tensor4D;

@@ -184,6 +184,9 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     '- Calibration was fitted on synthetic validation series; on real CT the confidence may be over- or under-stated.',
   );
   lines.push(
+    '- What a run learns that carries to real CT is not stable from run to run: runs that score the same on held-out synthetic series can differ on the real series, confidently (see the ablation table). Held-out synthetic accuracy alone does not vouch for real-CT behaviour.',
+  );
+  lines.push(
     '- Pixels only: descriptive tags (SeriesDescription, ContrastBolusAgent, protocol) are never read (a test enforces it).',
   );
   lines.push('');

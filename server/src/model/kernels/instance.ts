@@ -32,12 +32,19 @@ export class KernelModule<Exports> {
   private readonly bytes: Uint8Array;
   private compiled: object | undefined;
   private readonly instances = new WeakMap<WasmMemory, Exports>();
-  /** False where this runtime lacks WebAssembly SIMD: callers keep tfjs's own kernels. */
-  readonly available: boolean;
+  private readonly loadable: boolean;
 
   constructor(base64: string) {
     this.bytes = new Uint8Array(Buffer.from(base64, 'base64'));
-    this.available = wasmApi !== undefined && wasmApi.validate(this.bytes);
+    this.loadable = wasmApi !== undefined && wasmApi.validate(this.bytes);
+  }
+
+  /**
+   * False where this runtime lacks WebAssembly SIMD, or where PHASELENS_WASM_KERNELS=off asks
+   * for tfjs's own kernels (to compare against them): callers then keep tfjs's kernels.
+   */
+  get available(): boolean {
+    return this.loadable && process.env.PHASELENS_WASM_KERNELS !== 'off';
   }
 
   /** The exports bound to this backend's memory. */
