@@ -99,6 +99,8 @@ describe('phaselens CLI', () => {
     // The recorded command is the recipe: where this run cached its slices is not part of it.
     expect(training.command).toBe(`phaselens ${argv.join(' ')}`);
     expect(training.learningRate.schedule).toBe('constant');
+    // The commit of the code that trained (this is a git checkout), for bit-for-bit reproduction.
+    expect((training as unknown as { code: string }).code).toMatch(/^[0-9a-f]{7,}/);
     expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
       'train-8-1-64-2.slices',
       'validation-8-1-64.slices',

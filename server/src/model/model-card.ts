@@ -53,6 +53,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     backend?: string;
     augmentation?: unknown;
     learningRate?: { base: number; schedule: string };
+    code?: string;
   };
   const phantoms = await readJson<EvaluationSummary>(
     path.join(dir, 'evaluation', 'phantoms', 'evaluation.json'),
@@ -120,6 +121,10 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push(
     `- Reproduce: \`npx ${t.command ?? 'phaselens train'} --out MODEL_DIR\` (fixed seed; ${t.trainingSlices ?? '?'} training slices, ${t.validationSlices ?? '?'} validation slices; best epoch ${t.bestEpoch ?? '?'}; ${t.slicesPerSecond ? `${t.slicesPerSecond.toFixed(1)} slices/s on ${t.backend}` : ''}).`,
   );
+  if (t.code)
+    lines.push(
+      `- Trained by the code of commit ${t.code}. Bit for bit, only that code reproduces these weights: later kernels round differently, and training amplifies the difference into another model (see the ablation table).`,
+    );
   lines.push('');
   lines.push('![training curve](training-curve.png)');
   lines.push('');

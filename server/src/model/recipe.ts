@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors';
 import { Random } from '../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from './backend';
+import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
@@ -37,6 +38,28 @@ export interface RecipeProgress {
   preparing?: (done: number, total: number) => void;
   batch?: (epoch: number, batch: number, batches: number, loss: number, acc: number) => void;
   line?: (text: string) => void;
+}
+
+/**
+ * The commit of the code that trains, where it runs from a git checkout: float rounding differs
+ * between kernel versions, and a model is only reproduced bit for bit by the code that made it.
+ */
+function codeVersion(): string | undefined {
+  try {
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: __dirname,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: __dirname,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    return dirty ? `${commit} with uncommitted changes` : commit;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits labelled series into training and validation by series (never by slice). */
@@ -135,6 +158,7 @@ export async function trainModel(
       history: result.history,
       slicesPerSecond: result.slicesPerSecond,
       backend,
+      code: codeVersion(),
     },
   };
   return { result, metadata };
