@@ -98,6 +98,37 @@ static void input_transform(const float *x, float *v, int h, int w, int cin, int
   }
 }
 
+/* Four rows by eight columns of a matrix product, kept in eight registers while it sums. */
+typedef struct {
+  f4 c[4][2];
+} Block;
+
+static inline Block block_load(const float *p, int stride) {
+  Block b;
+  for (int i = 0; i < 4; i++) {
+    b.c[i][0] = LD(p + i * stride);
+    b.c[i][1] = LD(p + i * stride + 4);
+  }
+  return b;
+}
+
+static inline void block_store(const Block *b, float *p, int stride) {
+  for (int i = 0; i < 4; i++) {
+    ST(p + i * stride, b->c[i][0]);
+    ST(p + i * stride + 4, b->c[i][1]);
+  }
+}
+
+/* acc[i][.] += x[i] * row[0..7]: one step of the sum, x[i] four scalars `step` floats apart. */
+static inline void block_step(Block *acc, const float *x, int step, const float *row) {
+  f4 b0 = LD(row), b1 = LD(row + 4);
+  for (int i = 0; i < 4; i++) {
+    f4 xi = wasm_v128_load32_splat(x + i * step);
+    acc->c[i][0] = ADD(acc->c[i][0], MUL(xi, b0));
+    acc->c[i][1] = ADD(acc->c[i][1], MUL(xi, b1));
+  }
+}
+
 /* m[k] = v[k] (count x cin) times u[k] (cin x cout), for the 16 k. Four tiles by eight out-channels. */
 static void products(const float *v, const float *u, float *m, int count, int cin, int cout) {
   for (int k = 0; k < 16; k++) {
@@ -106,35 +137,12 @@ static void products(const float *v, const float *u, float *m, int count, int ci
     float *mk = m + k * count * cout;
     int t = 0;
     for (; t + 4 <= count; t += 4) {
-      const float *a0 = vk + t * cin, *a1 = a0 + cin, *a2 = a1 + cin, *a3 = a2 + cin;
+      const float *a = vk + t * cin;
       for (int co = 0; co < cout; co += 8) {
-        f4 c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00;
+        Block acc = {{{0}}};
         const float *b = uk + co;
-        for (int ci = 0; ci < cin; ci++, b += cout) {
-          f4 b0 = LD(b), b1 = LD(b + 4);
-          f4 x0 = wasm_v128_load32_splat(a0 + ci);
-          f4 x1 = wasm_v128_load32_splat(a1 + ci);
-          f4 x2 = wasm_v128_load32_splat(a2 + ci);
-          f4 x3 = wasm_v128_load32_splat(a3 + ci);
-          c00 = ADD(c00, MUL(x0, b0));
-          c01 = ADD(c01, MUL(x0, b1));
-          c10 = ADD(c10, MUL(x1, b0));
-          c11 = ADD(c11, MUL(x1, b1));
-          c20 = ADD(c20, MUL(x2, b0));
-          c21 = ADD(c21, MUL(x2, b1));
-          c30 = ADD(c30, MUL(x3, b0));
-          c31 = ADD(c31, MUL(x3, b1));
-        }
-        float *o = mk + t * cout + co;
-        ST(o, c00);
-        ST(o + 4, c01);
-        ST(o + cout, c10);
-        ST(o + cout + 4, c11);
-        ST(o + 2 * cout, c20);
-        ST(o + 2 * cout + 4, c21);
-        ST(o + 3 * cout, c30);
-        ST(o + 3 * cout + 4, c31);
+        for (int ci = 0; ci < cin; ci++, b += cout) block_step(&acc, a + ci, cin, b);
+        block_store(&acc, mk + t * cout + co, cout);
       }
     }
     for (; t < count; t++) {
@@ -258,34 +266,11 @@ static void accumulate(const float *v, const float *d, float *acc, int count, in
     for (int ci = 0; ci < cin; ci += 4)
       for (int co = 0; co < cout; co += 8) {
         float *a = ak + ci * cout + co;
-        f4 c00 = LD(a), c01 = LD(a + 4), c10 = LD(a + cout), c11 = LD(a + cout + 4);
-        f4 c20 = LD(a + 2 * cout), c21 = LD(a + 2 * cout + 4);
-        f4 c30 = LD(a + 3 * cout), c31 = LD(a + 3 * cout + 4);
+        Block acc = block_load(a, cout);
         const float *x = vk + ci;
         const float *g = dk + co;
-        for (int t = 0; t < count; t++, x += cin, g += cout) {
-          f4 b0 = LD(g), b1 = LD(g + 4);
-          f4 x0 = wasm_v128_load32_splat(x);
-          f4 x1 = wasm_v128_load32_splat(x + 1);
-          f4 x2 = wasm_v128_load32_splat(x + 2);
-          f4 x3 = wasm_v128_load32_splat(x + 3);
-          c00 = ADD(c00, MUL(x0, b0));
-          c01 = ADD(c01, MUL(x0, b1));
-          c10 = ADD(c10, MUL(x1, b0));
-          c11 = ADD(c11, MUL(x1, b1));
-          c20 = ADD(c20, MUL(x2, b0));
-          c21 = ADD(c21, MUL(x2, b1));
-          c30 = ADD(c30, MUL(x3, b0));
-          c31 = ADD(c31, MUL(x3, b1));
-        }
-        ST(a, c00);
-        ST(a + 4, c01);
-        ST(a + cout, c10);
-        ST(a + cout + 4, c11);
-        ST(a + 2 * cout, c20);
-        ST(a + 2 * cout + 4, c21);
-        ST(a + 3 * cout, c30);
-        ST(a + 3 * cout + 4, c31);
+        for (int t = 0; t < count; t++, x += cin, g += cout) block_step(&acc, x, 1, g);
+        block_store(&acc, a, cout);
       }
   }
 }
