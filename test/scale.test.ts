@@ -98,7 +98,9 @@ describe('scale-out: worker processes sharing the Redis queue', () => {
     });
     const work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-scale-'));
     for (let i = 0; i < 5; i++) {
-      const c = await generateCase('scale', i, { matrix: 96, slices: 16 });
+      // Big enough that an analysis outlasts the kill below (about a second each): with small
+      // series a worker could finish its job between being seen to start it and the SIGKILL.
+      const c = await generateCase('scale', i, { matrix: 256, slices: 48 });
       const dir = path.join(work, String(i));
       const files = await writeCtSeries(c.series, dir);
       await pacs.storeInstances(await buffersOf(files));
@@ -140,7 +142,7 @@ describe('scale-out: worker processes sharing the Redis queue', () => {
       // Kill worker A hard as soon as it holds a job.
       const deadline = Date.now() + 60000;
       while (a.started.length === 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 5));
       const orphan = a.started[a.started.length - 1];
       a.child.kill('SIGKILL');
       expect(orphan).toBeDefined();
