@@ -7,8 +7,9 @@ import { WINOGRAD_WASM_BASE64 } from './winograd-wasm';
  * 3x3 stride-1 'same' convolutions on the wasm backend by Winograd F(2x2, 3x3)
  * (`winograd.c`): 16 products per 2x2 output tile and channel pair instead of XNNPACK's
  * 36. Every convolution of the phase network but the first (3 input channels) has this shape, in
- * inference, in attribution maps (forward and input-gradient) and in training (forward and input
- * gradient), so it is where their time goes.
+ * inference, in attribution maps (forward and input gradient) and in training (forward and input
+ * gradient), so it is where their time goes. The filter gradient of every layer, the first
+ * included (its input padded to 4 channels), is computed on the same tiles.
  *
  * The kernel runs in the backend's own memory: it reads the input tensors and writes the output
  * tensor in place, with its scratch from the backend's allocator. Other shapes keep XNNPACK.
