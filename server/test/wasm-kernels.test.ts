@@ -214,6 +214,26 @@ describe('wasm training kernels, checked against the cpu backend', () => {
     },
   );
 
+  it('batch normalisation with parameters made on another backend takes the tfjs ops, not the kernels', async () => {
+    await tf.setBackend('cpu');
+    const gamma = tf.ones([8]) as tf.Tensor1D;
+    const beta = tf.zeros([8]) as tf.Tensor1D;
+    await tf.setBackend('wasm');
+    const before = batchNormStats.moments;
+    const x = tf.tensor(random([2, 4, 4, 8], 7).data, [2, 4, 4, 8]);
+    const { y } = batchNormTraining(x, gamma, beta, 1e-3);
+    // Normalised: every channel has mean 0 and variance about 1.
+    const { mean, variance } = tf.moments(y, [0, 1, 2]);
+    expect(Math.max(...Array.from(mean.dataSync(), Math.abs))).toBeLessThan(1e-5);
+    expect(Math.min(...variance.dataSync())).toBeGreaterThan(0.99);
+    expect(batchNormStats.moments).toBe(before);
+    // Once tfjs has moved them (any op on wasm reads them), the kernels take them.
+    const [g2, b2] = [tf.add(gamma, 0) as tf.Tensor1D, tf.add(beta, 0) as tf.Tensor1D];
+    batchNormTraining(x, g2, b2, 1e-3).y.dispose();
+    expect(batchNormStats.moments).toBe(before + 1);
+    tf.dispose([gamma, beta, x, y, mean, variance, g2, b2]);
+  });
+
   it('batch normalisation in the wasm kernels leaves no tensor behind', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor(random([2, 6, 6, 8], 3).data, [2, 6, 6, 8]);

@@ -4,6 +4,7 @@ import {
   poolGradientApplies,
   type PoolGradientRule,
 } from './kernels/max-pool-gradient';
+import { inWasmMemory } from './kernels/instance';
 import { CONV_LAYERS, LOGITS_LAYER } from './network';
 
 /** Where a map can be taken: the input, a block's rectified convolution, or the pooled features. */
@@ -302,7 +303,7 @@ function poolRoutedTo(
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [input, pooled] = saved as [tf.Tensor4D, tf.Tensor4D];
-        if (tf.getBackend() === 'wasm' && poolGradientApplies(input))
+        if (poolGradientApplies(input) && inWasmMemory(input, pooled, dy))
           return maxPoolGradient(input, pooled, dy as tf.Tensor4D, rule);
         const hit = hits(input, pooled) as tf.Tensor4D;
         return after(routeToHits(input, hit, dy as tf.Tensor4D));

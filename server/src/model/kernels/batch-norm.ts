@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_WASM_BASE64 } from './batch-norm-wasm';
-import { addressOf, KernelModule, withScratch, type WasmBackendInternals } from './instance';
+import {
+  addressOf,
+  inWasmMemory,
+  KernelModule,
+  withScratch,
+  type WasmBackendInternals,
+} from './instance';
 
 interface BatchNormExports {
   channel_moments(
@@ -47,7 +53,7 @@ export const batchNormStats = { moments: 0, normalise: 0, gradients: 0 };
 export function batchNormKernelsApply(...tensors: tf.Tensor[]): boolean {
   return (
     kernels.available &&
-    tf.getBackend() === 'wasm' &&
+    inWasmMemory(...tensors) &&
     tensors.every((t) => t.dtype === 'float32' && t.shape[t.rank - 1] % 4 === 0)
   );
 }

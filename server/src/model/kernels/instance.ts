@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+
 /**
  * Loading the compiled kernels of this folder into the tfjs wasm backend's memory: each module
  * imports that memory, so it reads and writes tensors where they are, without copies.
@@ -20,7 +22,7 @@ export interface WasmBackendInternals {
     _malloc(bytes: number): number;
     _free(pointer: number): void;
   };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number }; has(dataId: object): boolean };
   makeOutput(shape: number[], dtype: 'float32'): import('@tensorflow/tfjs').TensorInfo;
   disposeData(dataId: object): void;
 }
@@ -83,4 +85,17 @@ export function withScratch<T>(
   } finally {
     backend.wasm._free(at);
   }
+}
+
+/**
+ * Whether these tensors' values are in the current backend's wasm memory (a tensor made before a
+ * switch of backend may still be elsewhere; tfjs moves it only when one of its own kernels runs).
+ */
+export function inWasmMemory(...tensors: import('@tensorflow/tfjs').TensorInfo[]): boolean {
+  const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
+  return (
+    tf.getBackend() === 'wasm' &&
+    backend.dataIdMap !== undefined &&
+    tensors.every((t) => backend.dataIdMap?.has(t.dataId))
+  );
 }
