@@ -4,7 +4,7 @@ import { generateCase, type PhantomCase } from '../src/phantom/render';
 import { writeLabelsCsv, writePhantomCase } from '../src/phantom/write-case';
 import { drawCase } from '../src/phantom/patient';
 import { S } from '../src/phantom/structures';
-import type { Phase } from '../src/phantom/enhancement';
+import { phaseAt, type Phase } from '../src/phantom/enhancement';
 import { readSeries } from '../src/series/read-series';
 import { readNifti } from '../src/series/read-nifti';
 import { dciodvfy, maxAbsDiff, runTool, tempDir } from './helpers/series';
@@ -239,5 +239,18 @@ describe('synthetic multiphase CT: files', () => {
     // Timing scatters within each phase rather than sitting on four fixed looks.
     const arterial = draws.filter((d) => d.phase === 'arterial').map((d) => d.seconds ?? 0);
     expect(Math.max(...arterial) - Math.min(...arterial)).toBeGreaterThan(10);
+  });
+
+  it('labels each case with the phase its image shows: the effective time, not the scan delay', () => {
+    // The circulation factor stretches time by up to 15%; the label must follow what it does to
+    // the enhancement, or cases near a boundary carry the neighbouring phase's name.
+    let spread = 0;
+    for (let i = 0; i < 400; i++) {
+      const d = drawCase('labels', i);
+      const shown = d.seconds === undefined ? undefined : d.seconds * d.timeScale;
+      expect(phaseAt(shown)).toBe(d.phase);
+      if (d.seconds !== undefined && Math.abs(d.seconds - (shown as number)) > 3) spread++;
+    }
+    expect(spread).toBeGreaterThan(50); // the scan delay does differ from the time shown
   });
 });

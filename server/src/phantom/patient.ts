@@ -8,9 +8,9 @@ export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
 /** Everything that varies between synthetic cases, drawn from a seed. */
 export interface CaseParameters {
   phase: Phase;
-  /** Seconds after injection start; undefined without contrast. */
+  /** Seconds after injection start (the scan delay); undefined without contrast. */
   seconds?: number;
-  /** Circulation speed: the body's effective time is seconds * this. */
+  /** Circulation speed: the body's effective time, which sets the phase, is seconds * this. */
   timeScale: number;
   /** Multiplies every enhancement: dose, body size, cardiac output. */
   enhancementScale: number;
@@ -72,15 +72,19 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   // Phases cycle so any run of four cases holds each once; the seed shuffles the start.
   const phase = options.phase ?? PHASES[(index + new Random(seed).int(0, 3)) % 4];
   const typical = options.typical === true;
-  const seconds = options.seconds ?? secondsFor(phase, random);
+  // The drawn time is the enhancement the body shows, on which the phase windows are defined; the
+  // scan delay is that time over the patient's circulation factor (below). Drawn the other way
+  // round, a slow or fast circulation carried some cases across a phase boundary that their
+  // label did not follow (an 'arterial' scan at 45 s showing 51 s of enhancement).
+  const shown = options.seconds === undefined ? secondsFor(phase, random) : undefined;
   const kvp = options.kvp ?? (typical ? 120 : random.pick([80, 100, 120, 120, 120, 140] as const));
   const fatMm = typical ? 20 : Math.exp(random.uniform(Math.log(4), Math.log(70)));
   const matrix = options.matrix ?? 512;
   const sliceThickness =
     options.sliceThickness ?? (typical ? 5 : random.pick([1, 1.25, 2, 2.5, 3, 5]));
-  return {
+  const drawn: CaseParameters = {
     phase,
-    seconds,
+    seconds: options.seconds,
     timeScale: typical ? 1 : random.uniform(0.85, 1.15),
     enhancementScale: typical ? 1 : Math.exp(random.normal(0, 0.15)) * (1.1 - fatMm / 200),
     kvp,
@@ -116,4 +120,6 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     cysts: typical ? 0 : random.int(0, 3),
     jitter: Array.from({ length: 32 }, () => (typical ? 0 : random.normal(0, 5))),
   };
+  if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
+  return drawn;
 }
