@@ -102,8 +102,8 @@ describe('phaselens CLI', () => {
     // The commit of the code that trained (this is a git checkout), for bit-for-bit reproduction.
     expect((training as unknown as { code: string }).code).toMatch(/^[0-9a-f]{7,}/);
     expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
-      'train-8-1-64-2.slices',
-      'validation-8-1-64.slices',
+      'train-8-1-64-g2-2.slices',
+      'validation-8-1-64-g2.slices',
     ]);
     const card = await fs.readFile(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
     expect(card).toContain('Adam at a constant learning rate of 0.001');

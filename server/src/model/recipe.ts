@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors';
+import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
 import { Random } from '../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from './backend';
@@ -93,7 +94,7 @@ export async function trainModel(
     trainSeries = phantomSeries(`train-${seed}`, options.phantoms, matrix);
     const count = Math.max(8, Math.round(options.phantoms * options.validationFraction));
     validationSeries = phantomSeries(`validation-${seed}`, count, matrix);
-    source = `${options.phantoms} synthetic cases (seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
+    source = `${options.phantoms} synthetic cases (generator ${PHANTOM_GENERATOR_VERSION}, seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
   } else if (options.data !== undefined) {
     const all = await labelledFolder(options.data);
     if (all.length < 8)
@@ -115,7 +116,11 @@ export async function trainModel(
     await set.save(file);
     return set;
   };
-  const key = `${options.phantoms ?? path.basename(options.data ?? 'data')}-${seed}-${matrix}`;
+  // Phantom slices depend on the generator too: a newer one must not reuse an older one's cache.
+  const key =
+    options.phantoms !== undefined
+      ? `${options.phantoms}-${seed}-${matrix}-g${PHANTOM_GENERATOR_VERSION}`
+      : `${path.basename(options.data ?? 'data')}-${seed}-${matrix}`;
   const trainSet = await cached(`train-${key}-${options.perSeries}`, () =>
     collectSlices(trainSeries, options.perSeries, (d) => progress.preparing?.(d, total)),
   );

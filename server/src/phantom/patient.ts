@@ -5,6 +5,13 @@ export type ScanRange = 'upper-abdomen' | 'abdomen-pelvis' | 'chest-to-pelvis';
 export type OralContrast = 'none' | 'water' | 'positive';
 export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
 
+/**
+ * The generator's version: bump it whenever a seed's cases or their rendering change, so that
+ * slices cached from an older generator (`phaselens train --cache`) are not reused.
+ * 2: the drawn time is the enhancement shown, and the phase label follows it.
+ */
+export const PHANTOM_GENERATOR_VERSION = 2;
+
 /** Everything that varies between synthetic cases, drawn from a seed. */
 export interface CaseParameters {
   phase: Phase;
