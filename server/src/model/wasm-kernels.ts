@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import {
   conv2DViaWinograd,
   fusedConv2DViaWinograd,
-  winogradApplies,
   winogradFilterGradient,
+  winogradFilterGradientApplies,
 } from './kernels/winograd';
+import { runWasmKernel } from './kernels/instance';
 import { maxPoolGradInOnePass } from './kernels/max-pool-gradient';
 
 /**
@@ -32,62 +33,16 @@ interface BackpropFilterAttrs {
 const pair = (v: [number, number] | number): [number, number] =>
   typeof v === 'number' ? [v, v] : v;
 
-function run(
-  name: string,
-  backend: unknown,
-  inputs: Record<string, TensorInfo>,
-  attrs: object,
-): TensorInfo {
-  const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel`);
-  return kernel.kernelFunc({
-    inputs,
-    backend: backend as never,
-    attrs: attrs as unknown as NamedAttrMap,
-  }) as TensorInfo;
-}
+const run = runWasmKernel;
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const a = attrs as unknown as BackpropFilterAttrs;
   if (a.dataFormat === 'NCHW')
     throw new Error('Conv2DBackpropFilter on wasm: NCHW is not supported');
-  const [kh, kw, cin, cout] = a.filterShape;
-  // 3x3 stride-1 'same' (every layer of the phase network): the Winograd kernel, with the input's
-  // channels padded to a multiple of 4 where needed (the first layer's 3).
-  const cinPadded = Math.ceil(cin / 4) * 4;
-  if (
-    x.dtype === 'float32' &&
-    dy.dtype === 'float32' &&
-    cout % 8 === 0 &&
-    winogradApplies({
-      ...a,
-      dilations: 1,
-      filterShape: [kh, kw, cinPadded, cout],
-      inputShape: x.shape,
-    })
-  ) {
-    if (cinPadded === cin) return winogradFilterGradient(backend, x, dy, cin);
-    const padded = run(
-      'PadV2',
-      backend,
-      { x },
-      {
-        paddings: [
-          [0, 0],
-          [0, 0],
-          [0, 0],
-          [0, cinPadded - cin],
-        ],
-        constantValue: 0,
-      },
-    );
-    try {
-      return winogradFilterGradient(backend, padded, dy, cin);
-    } finally {
-      (backend as { disposeData(id: object): void }).disposeData(padded.dataId);
-    }
-  }
+  const [kh, kw] = a.filterShape;
+  // 3x3 stride-1 'same' (every layer of the phase network): the Winograd kernel.
+  if (winogradFilterGradientApplies(x, dy, a)) return winogradFilterGradient(backend, x, dy);
   const strides = pair(a.strides);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],

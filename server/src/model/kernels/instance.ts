@@ -99,3 +99,19 @@ export function inWasmMemory(...tensors: import('@tensorflow/tfjs').TensorInfo[]
     tensors.every((t) => backend.dataIdMap?.has(t.dataId))
   );
 }
+
+/** Runs one of the wasm backend's own kernels by name, inside another kernel. */
+export function runWasmKernel(
+  name: string,
+  backend: unknown,
+  inputs: Record<string, import('@tensorflow/tfjs').TensorInfo>,
+  attrs: object,
+): import('@tensorflow/tfjs').TensorInfo {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc({
+    inputs,
+    backend: backend as never,
+    attrs: attrs as unknown as import('@tensorflow/tfjs').NamedAttrMap,
+  }) as import('@tensorflow/tfjs').TensorInfo;
+}

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { addressOf, KernelModule, withScratch, type WasmBackendInternals } from './instance';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import {
+  addressOf,
+  KernelModule,
+  runWasmKernel,
+  withScratch,
+  type WasmBackendInternals,
+} from './instance';
 import { WINOGRAD_WASM_BASE64 } from './winograd-wasm';
 
 /**
@@ -87,16 +93,60 @@ export function winogradApplies(s: WinogradShape): boolean {
 
 /** `t` with zeros appended along its last axis up to `size` (a new tensor of the backend). */
 function padLastAxis(backend: WasmBackendInternals, t: TensorInfo, size: number): TensorInfo {
-  const pad = tf.getKernel('PadV2', 'wasm');
-  if (!pad) throw new Error('the wasm backend has no PadV2 kernel');
   const paddings = t.shape.map((_, i) =>
     i === t.shape.length - 1 ? [0, size - t.shape[i]] : [0, 0],
   );
-  return pad.kernelFunc({
-    inputs: { x: t },
-    backend: backend as never,
-    attrs: { paddings, constantValue: 0 } as unknown as NamedAttrMap,
-  }) as TensorInfo;
+  return runWasmKernel('PadV2', backend, { x: t }, { paddings, constantValue: 0 });
+}
+
+/** `t`'s last axis padded with zeros to `size`, the padded copy kept in `made` for disposal. */
+function padded(
+  backend: WasmBackendInternals,
+  t: TensorInfo,
+  size: number,
+  made: TensorInfo[],
+): TensorInfo {
+  if (t.shape[t.shape.length - 1] === size) return t;
+  const p = padLastAxis(backend, t, size);
+  made.push(p);
+  return p;
+}
+
+/**
+ * Runs `compute` on a new output tensor with the scratch a tile block needs: 16 transformed
+ * cin x cout matrices (the filter, or the summed filter gradient) and `block` tiles' transformed
+ * input (cin) and products (cout). The output is disposed if `compute` fails; padded copies in
+ * `made` are disposed either way.
+ */
+function withTileScratch(
+  backend: WasmBackendInternals,
+  what: string,
+  outShape: number[],
+  cin: number,
+  cout: number,
+  made: TensorInfo[],
+  compute: (
+    out: TensorInfo,
+    matrices: number,
+    input: number,
+    products: number,
+    block: number,
+  ) => void,
+): TensorInfo {
+  const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
+  const out = backend.makeOutput(outShape, 'float32');
+  try {
+    withScratch(backend, 4 * 16 * (cin * cout + block * (cin + cout)), what, (matrices) => {
+      const input = matrices + 4 * 16 * cin * cout;
+      compute(out, matrices, input, input + 4 * 16 * block * cin, block);
+    });
+    return out;
+  } catch (error) {
+    backend.disposeData(out.dataId); // no half-made tensor left behind
+    throw error;
+  } finally {
+    for (const p of made) backend.disposeData(p.dataId);
+  }
 }
 
 /** How many convolutions and filter gradients the kernels have run (tests check the path taken). */
@@ -120,27 +170,22 @@ export function winogradConv(
   // The products run eight out-channels at a time: a filter with fewer (an input gradient's 3)
   // gets zero channels, which are computed and never written.
   const cout = Math.ceil(coutOut / 8) * 8;
-  const padded: TensorInfo[] = [];
-  const toCout = (t: TensorInfo): TensorInfo => {
-    if (t.shape[t.shape.length - 1] === cout) return t;
-    const p = padLastAxis(backend, t, cout);
-    padded.push(p);
-    return p;
-  };
-  const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
-  const out = backend.makeOutput([n, h, w, coutOut], 'float32');
   const at = (t: TensorInfo): number => addressOf(backend, t);
-  const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
-  try {
-    withScratch(backend, bytes, 'winograd convolution', (u) => {
-      const v = u + 4 * 16 * cin * cout;
-      const m = v + 4 * 16 * block * cin;
-      kernel.filter_transform(at(toCout(filter)), u, cin, cout);
+  const made: TensorInfo[] = [];
+  const out = withTileScratch(
+    backend,
+    'winograd convolution',
+    [n, h, w, coutOut],
+    cin,
+    cout,
+    made,
+    (o, u, v, m, block) => {
+      kernel.filter_transform(at(padded(backend, filter, cout, made)), u, cin, cout);
       kernel.convolve(
         at(x),
         u,
-        bias ? at(toCout(bias)) : 0,
-        at(out),
+        bias ? at(padded(backend, bias, cout, made)) : 0,
+        at(o),
         v,
         m,
         n,
@@ -152,46 +197,67 @@ export function winogradConv(
         block,
         relu ? 1 : 0,
       );
-    });
-  } catch (error) {
-    backend.disposeData(out.dataId); // no half-made tensor left behind
-    throw error;
-  } finally {
-    for (const p of padded) backend.disposeData(p.dataId);
-  }
+    },
+  );
   winogradStats.convolutions++;
   return out;
 }
 
+/** Whether Conv2DBackpropFilter of `x` and `dy` with these attributes takes the kernel below. */
+export function winogradFilterGradientApplies(
+  x: TensorInfo,
+  dy: TensorInfo,
+  attrs: {
+    filterShape: number[];
+    strides: number | [number, number];
+    pad: unknown;
+    dataFormat: string;
+  },
+): boolean {
+  const [kh, kw, cin, cout] = attrs.filterShape;
+  return (
+    x.dtype === 'float32' &&
+    dy.dtype === 'float32' &&
+    cout % 8 === 0 &&
+    winogradApplies({
+      ...attrs,
+      dilations: 1,
+      // Input channels are padded to a multiple of 4 below (the first layer's 3).
+      filterShape: [kh, kw, Math.ceil(cin / 4) * 4, cout],
+      inputShape: x.shape,
+    })
+  );
+}
+
 /**
  * The filter gradient [3, 3, cin, cout] of the convolution of `x` [n, h, w, cin] whose output
- * gradient is `dy` [n, h, w, cout]. `x` must have a multiple of 4 channels (zero channels
- * beyond `cinOut` are computed and dropped).
+ * gradient is `dy` [n, h, w, cout]. Input channels beyond a multiple of 4 are padded with zeros,
+ * computed and dropped.
  */
 export function winogradFilterGradient(
   backendObject: unknown,
   x: TensorInfo,
   dy: TensorInfo,
-  cinOut: number,
 ): TensorInfo {
   const backend = backendObject as WasmBackendInternals;
   const kernel = kernels.on(backend);
-  const [n, h, w, cin] = x.shape;
+  const [n, h, w, cinOut] = x.shape;
+  const cin = Math.ceil(cinOut / 4) * 4;
   const cout = dy.shape[3];
-  const block = Math.max(4, Math.floor(BLOCK_FLOATS / (16 * (cin + cout)) / 4) * 4);
-  const out = backend.makeOutput([3, 3, cinOut, cout], 'float32');
   const at = (t: TensorInfo): number => addressOf(backend, t);
-  const bytes = 4 * 16 * (cin * cout + block * (cin + cout));
-  try {
-    withScratch(backend, bytes, 'winograd filter gradient', (acc) => {
-      const v = acc + 4 * 16 * cin * cout;
-      const d = v + 4 * 16 * block * cin;
-      kernel.filter_gradient(at(x), at(dy), at(out), acc, v, d, n, h, w, cin, cinOut, cout, block);
-    });
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
-  }
+  const made: TensorInfo[] = [];
+  const out = withTileScratch(
+    backend,
+    'winograd filter gradient',
+    [3, 3, cinOut, cout],
+    cin,
+    cout,
+    made,
+    (o, acc, v, d, block) => {
+      const xs = padded(backend, x, cin, made);
+      kernel.filter_gradient(at(xs), at(dy), at(o), acc, v, d, n, h, w, cin, cinOut, cout, block);
+    },
+  );
   winogradStats.filterGradients++;
   return out;
 }
