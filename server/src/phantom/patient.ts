@@ -9,8 +9,12 @@ export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
  * The generator's version: bump it whenever a seed's cases or their rendering change, so that
  * slices cached from an older generator (`phaselens train --cache`) are not reused.
  * 2: the drawn time is the enhancement shown, and the phase label follows it.
+ * 3: vessels, parenchyma and excretion scale independently per patient (and each organ a little),
+ *    so no absolute HU or vessel-to-liver ratio names a phase; lipiodol deposits, calcified
+ *    granulomas, a bladder still dense from an earlier injection and denser oral contrast occur
+ *    in every phase.
  */
-export const PHANTOM_GENERATOR_VERSION = 2;
+export const PHANTOM_GENERATOR_VERSION = 3;
 
 /** Everything that varies between synthetic cases, drawn from a seed. */
 export interface CaseParameters {
@@ -47,6 +51,26 @@ export interface CaseParameters {
   cysts: number;
   /** Per-structure offsets (HU) so no two patients share exact values. */
   jitter: number[];
+  /**
+   * Gains on the enhancement of blood (injection rate, cardiac output), of parenchyma (iodine
+   * dose per body weight) and of urine (renal function). They move independently between
+   * patients, so the ratio of aorta to liver, or of liver to urine, is no phase label by itself.
+   */
+  vascularGain: number;
+  parenchymaGain: number;
+  excretionGain: number;
+  /** A further gain per structure id (organs differ within a patient too). */
+  organGain: number[];
+  /** Seconds the splanchnic transit runs late (positive) or early against the average patient. */
+  portalLag: number;
+  /** Shift (HU) of every unenhanced soft-tissue value: hydration, calibration, iron. */
+  tissueShift: number;
+  /** Lipiodol clusters in the liver after chemoembolisation (dense, non-iodinated-contrast). */
+  lipiodol: number;
+  /** Calcified granulomas in liver and spleen. */
+  granulomas: number;
+  /** HU of the dependent bladder layer left from an earlier contrast study; 0 when none. */
+  residualBladderHu: number;
 }
 
 export interface CaseOptions {
@@ -66,7 +90,8 @@ function secondsFor(phase: Phase, random: Random): number | undefined {
     case 'non-contrast':
       return undefined;
     case 'arterial':
-      return random.uniform(20, 48);
+      // Early arterial starts at 15-25 s (enhancement.md, section 3).
+      return random.uniform(17, 48);
     case 'portal-venous':
       return random.uniform(58, 120);
     case 'delayed':
@@ -126,7 +151,30 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     calcification: typical ? 0 : random.int(0, 8),
     cysts: typical ? 0 : random.int(0, 3),
     jitter: Array.from({ length: 32 }, () => (typical ? 0 : random.normal(0, 5))),
+    vascularGain: 1,
+    parenchymaGain: 1,
+    excretionGain: 1,
+    organGain: [],
+    tissueShift: 0,
+    portalLag: 0,
+    lipiodol: 0,
+    granulomas: 0,
+    residualBladderHu: 0,
   };
   if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
+  // Generator 3's parameters come from their own stream, so the draws above stay as they were.
+  const more = new Random(`${seed}/case/${index}/gains`);
+  const gain = (sd: number): number => (typical ? 1 : Math.exp(more.normal(0, sd)));
+  drawn.vascularGain = gain(0.18);
+  drawn.parenchymaGain = gain(0.2);
+  drawn.excretionGain = gain(0.35);
+  drawn.organGain = Array.from({ length: 32 }, () => gain(0.08));
+  drawn.tissueShift = typical ? 0 : more.normal(0, 4);
+  // Splenic and mesenteric return lag the aorta by 6-10 and 12-20 s (enhancement.md, section 1).
+  drawn.portalLag = typical ? 0 : more.uniform(-3, 5);
+  drawn.lipiodol = !typical && more.chance(0.15) ? more.int(1, 3) : 0;
+  drawn.granulomas = !typical && more.chance(0.2) ? more.int(1, 5) : 0;
+  drawn.residualBladderHu =
+    !typical && phase !== 'delayed' && more.chance(0.08) ? more.uniform(80, 600) : 0;
   return drawn;
 }

@@ -16,7 +16,7 @@ import { Random } from './random';
 import { S, STRUCTURE_COUNT, STRUCTURES } from './structures';
 
 // Local bindings: global lookups (Math.*) are slow in hot loops under vm contexts such as jest's.
-const { abs, atan2, ceil, cos, exp, floor, max, min, round, sin, sqrt } = Math;
+const { abs, atan2, ceil, cos, exp, floor, log, max, min, round, sin, sqrt } = Math;
 
 export interface PhantomOptions extends CaseOptions {
   /** Keep at most this many slices (from the top of the scan range). */
@@ -52,11 +52,25 @@ const RANGES: Record<CaseParameters['range'], [number, number]> = {
   'upper-abdomen': [3, 76],
 };
 
-function structureHuTable(p: CaseParameters): Float64Array {
+const PARENCHYMA = new Set<Tissue>([
+  'liver',
+  'spleen',
+  'pancreas',
+  'renal-cortex',
+  'renal-medulla',
+  'adrenal',
+  'bowel-wall',
+]);
+const URINE = new Set<Tissue>(['collecting-system', 'bladder']);
+
+/** Noise- and texture-free HU of every structure id for a case's parameters. */
+export function structureHuTable(p: CaseParameters): Float64Array {
   const hu = new Float64Array(STRUCTURE_COUNT).fill(Number.NaN);
   const t = p.seconds === undefined ? undefined : p.seconds * p.timeScale;
   const iodine = IODINE_FACTOR[p.kvp] * p.enhancementScale;
-  const enh = (tissue: Tissue): number => enhancementAt(tissue, t) * iodine;
+  const portal = new Set<Tissue>(['portal-vein', 'splenic-vein']);
+  const enh = (tissue: Tissue): number =>
+    enhancementAt(tissue, portal.has(tissue) && t !== undefined ? t - p.portalLag : t) * iodine;
   const blood = new Set<Tissue>([
     'aorta',
     'artery',
@@ -70,7 +84,10 @@ function structureHuTable(p: CaseParameters): Float64Array {
   for (const s of STRUCTURES) {
     if (!s.tissue) continue;
     let base = blood.has(s.tissue) ? p.bloodHu : CURVES[s.tissue].unenhanced;
-    let gain = 1;
+    let gain = p.organGain[s.id] ?? 1;
+    if (blood.has(s.tissue)) gain *= p.vascularGain;
+    else if (PARENCHYMA.has(s.tissue)) gain *= p.parenchymaGain;
+    else if (URINE.has(s.tissue)) gain *= p.excretionGain;
     if (s.tissue === 'liver') {
       base = p.liverHu;
       if (p.liverHu < 45) gain = 0.85; // a fatty liver enhances less
@@ -78,6 +95,7 @@ function structureHuTable(p: CaseParameters): Float64Array {
     if (s.tissue === 'marrow') base = p.marrowHu * BONE_FACTOR[p.kvp];
     // Small arteries lose contrast to partial volume.
     if (s.tissue === 'artery') gain *= 0.85;
+    if (PARENCHYMA.has(s.tissue) || s.tissue === 'muscle') base += p.tissueShift;
     hu[s.id] = base + gain * enh(s.tissue) + p.jitter[s.id];
   }
   hu[S['intervertebral discs']] = 85 + p.jitter[S['intervertebral discs']];
@@ -87,6 +105,7 @@ function structureHuTable(p: CaseParameters): Float64Array {
   hu[S.table] = 150;
   hu[S.metal] = HU_MAX;
   hu[S.cyst] = 8;
+  hu[S.lipiodol] = 1500;
   return hu;
 }
 
@@ -137,6 +156,35 @@ function drawSpheres(
         radius: random.uniform(4, inLiver ? 18 : 12),
         hu: random.uniform(2, 15),
         id: S.cyst,
+      });
+  }
+  // Lipiodol after chemoembolisation: a tumour's worth of dense droplets in clusters.
+  for (let n = 0; n < p.lipiodol && liver.length; n++) {
+    const centre = place(random.pick(liver));
+    const spread = random.uniform(5, 25);
+    const hu = random.uniform(300, 2500);
+    const droplets = random.int(3, 10);
+    for (let d = 0; d < droplets; d++)
+      spheres.push({
+        centre: [
+          centre[0] + random.normal(0, spread),
+          centre[1] + random.normal(0, spread),
+          centre[2] + random.normal(0, spread),
+        ],
+        radius: random.uniform(2, 10),
+        hu: hu * random.uniform(0.6, 1),
+        id: S.lipiodol,
+      });
+  }
+  const spleen = voxelsOf(S.spleen, false);
+  for (let n = 0; n < p.granulomas; n++) {
+    const pool = random.chance(0.6) || !spleen.length ? liver : spleen;
+    if (pool.length)
+      spheres.push({
+        centre: place(random.pick(pool)),
+        radius: random.uniform(1, 3),
+        hu: random.uniform(300, 900),
+        id: S.calcification,
       });
   }
   const aortaWall = voxelsOf(S.aorta, true);
@@ -220,7 +268,8 @@ export async function generateCase(
         length: random.uniform(60, 140),
       }
     : undefined;
-  const oralLevel = random.uniform(150, 500);
+  // Positive oral contrast: 150-500 HU in bowel, denser (to about 1200) in some patients.
+  const oralLevel = exp(random.uniform(log(150), log(1200)));
   const gasThreshold = random.uniform(0.1, 0.6);
   // Table: behind the patient when supine, in front when prone.
   const backY = (oy - a.bounds.j0 * dyT - byT) * sXY + cy + p.fatMm * 0.6;
@@ -350,6 +399,8 @@ export async function generateCase(
               id = BLADDER;
               const dependent = prone ? ey < -0.3 : ey > 0.3;
               v = bladderHu + (dependent ? 1 : -0.6) * (bladderHu - 8);
+              // Contrast left from an earlier study layers in the dependent bladder in any phase.
+              if (p.residualBladderHu > 0 && dependent) v = max(v, p.residualBladderHu);
             }
           }
           if (id === 0) {

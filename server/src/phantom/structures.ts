@@ -63,13 +63,14 @@ export const STRUCTURES: Structure[] = [
   { id: 27, name: 'metal', atlas: [] },
   { id: 28, name: 'calcification', atlas: [] },
   { id: 29, name: 'cyst', atlas: [] },
+  { id: 30, name: 'lipiodol', atlas: [] },
 ];
 
 export const S = Object.fromEntries(STRUCTURES.map((s) => [s.name, s.id])) as Record<
   string,
   number
 >;
-export const STRUCTURE_COUNT = 30;
+export const STRUCTURE_COUNT = 31;
 
 /** Legend written beside each label map. */
 export function legend(): Record<string, { name: string; atlasLabels: number[] }> {
