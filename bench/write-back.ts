@@ -25,6 +25,10 @@ async function main(): Promise<void> {
   const series = c.series;
   const result: PhaseResult = {
     phase: 'arterial',
+    leading: 'arterial' as const,
+    agreement: 1,
+    members: [],
+    warnings: [],
     confidence: 0.9,
     probabilities: { 'non-contrast': 0.02, arterial: 0.9, 'portal-venous': 0.06, delayed: 0.02 },
     slices: [],

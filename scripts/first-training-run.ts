@@ -16,7 +16,7 @@ import {
 import { batchOf, classifyPreprocessed, classifySeries } from '../server/src/model/classify';
 import { saveModel } from '../server/src/model/weights-io';
 import { generateCase } from '../server/src/phantom/render';
-import { PHASES } from '../server/src/phantom/enhancement';
+import { PHASES } from '../server/src/domain/phase';
 import { readSeries } from '../server/src/series/read-series';
 
 const REAL = path.join(__dirname, '..', '..', 'shared', 'data', 'real-ct');

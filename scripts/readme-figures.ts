@@ -5,7 +5,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateCase, type PhantomCase } from '../server/src/phantom/render';
-import { PHASES } from '../server/src/phantom/enhancement';
+import { PHASES } from '../server/src/domain/phase';
 import { S } from '../server/src/phantom/structures';
 import { readSeries } from '../server/src/series/read-series';
 import type { CtSeries } from '../server/src/series/types';

@@ -19,6 +19,10 @@ import { makeDemoSeries } from '../server/src/series/demo-series';
 
 const result: PhaseResult = {
   phase: 'arterial',
+  leading: 'arterial' as const,
+  agreement: 1,
+  members: [],
+  warnings: [],
   confidence: 0.91,
   probabilities: { 'non-contrast': 0.03, arterial: 0.91, 'portal-venous': 0.05, delayed: 0.01 },
   slices: [],

@@ -114,6 +114,7 @@ export function reduce(state: PanelState, event: PanelEvent): PanelState {
           summary: {
             phase: v.result.phase,
             confidence: v.result.confidence,
+            ...(v.result.reason ? { reason: v.result.reason } : {}),
             probabilities: v.result.probabilities,
             model: v.result.model,
           },
@@ -159,5 +160,7 @@ export function stripSlice(state: PanelState): SliceProbabilities | undefined {
 /** "Portal-venous 93%": the panel's headline. */
 export function headline(summary: PhaseSummary): string {
   const name = summary.phase.charAt(0).toUpperCase() + summary.phase.slice(1);
+  // No percentage beside "Indeterminate": the number would read as confidence in no phase.
+  if (summary.phase === 'indeterminate') return name;
   return `${name} ${Math.round(summary.confidence * 100)}%`;
 }

@@ -2,6 +2,9 @@
 export type Phase = 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed';
 export const PHASES: readonly Phase[] = ['non-contrast', 'arterial', 'portal-venous', 'delayed'];
 
+/** A series' call: a phase, or `indeterminate` when the classifier's evidence disagrees. */
+export type PhaseCall = Phase | 'indeterminate';
+
 export type Probabilities = Record<Phase, number>;
 
 export interface SliceProbabilities {
@@ -10,8 +13,10 @@ export interface SliceProbabilities {
 }
 
 export interface PhaseSummary {
-  phase: Phase;
+  phase: PhaseCall;
   confidence: number;
+  /** Why the call is indeterminate. */
+  reason?: string;
   probabilities: Probabilities;
   model: { name: string; version: string };
 }

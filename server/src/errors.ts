@@ -18,6 +18,11 @@ export class InvalidInputError extends PhaseLensError {
   override readonly exitCode = 2 as const;
 }
 
+/** The input is readable but not abdominal CT (an MR volume, a head, a chest): no phase applies. */
+export class OutOfScopeError extends InvalidInputError {
+  override readonly code = 'out-of-scope';
+}
+
 export class NotDicomError extends InvalidInputError {
   override readonly code = 'not-dicom';
 }

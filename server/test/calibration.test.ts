@@ -21,18 +21,33 @@ const draw = (p: number[], r: Random): number => {
 };
 
 describe('calibration', () => {
-  it('series probabilities are the renormalised geometric mean of the slices, softened by T', () => {
+  it('series probabilities are the arithmetic mean of the slices, sharpened or softened by T', () => {
     const slices = [
       [0.7, 0.1, 0.1, 0.1],
       [0.2, 0.6, 0.1, 0.1],
     ];
     const p = seriesProbabilities(slices);
-    const g = [0, 1, 2, 3].map((k) => Math.sqrt(slices[0][k] * slices[1][k]));
-    const total = g.reduce((a, b) => a + b, 0);
-    p.forEach((v, k) => expect(v).toBeCloseTo(g[k] / total, 10));
+    [0.45, 0.35, 0.1, 0.1].forEach((v, k) => expect(p[k]).toBeCloseTo(v, 10));
     const soft = seriesProbabilities(slices, 4);
     expect(Math.max(...soft)).toBeLessThan(Math.max(...p));
     expect(soft.indexOf(Math.max(...soft))).toBe(p.indexOf(Math.max(...p)));
+  });
+
+  it('one overconfident slice does not outvote the others (no product of experts)', () => {
+    // Three slices lean non-contrast, one is all but certain of delayed. A product of experts
+    // (the mean of log-probabilities) follows the certain slice; the mean of probabilities does not.
+    const slices = [
+      [0.6, 0.1, 0.1, 0.2],
+      [0.6, 0.1, 0.1, 0.2],
+      [0.6, 0.1, 0.1, 0.2],
+      [1e-6, 1e-6, 1e-6, 1 - 3e-6],
+    ];
+    const p = seriesProbabilities(slices);
+    expect(p.indexOf(Math.max(...p))).toBe(0);
+    const logMean = [0, 1, 2, 3].map(
+      (k) => slices.reduce((a, s) => a + Math.log(s[k]), 0) / slices.length,
+    );
+    expect(logMean.indexOf(Math.max(...logMean))).toBe(3);
   });
 
   it('recovers the temperature that makes an overconfident model honest', () => {

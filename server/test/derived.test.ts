@@ -19,6 +19,10 @@ import { dciodvfy, REAL_CT, tempDir } from './helpers/series';
 
 const result: PhaseResult = {
   phase: 'portal-venous',
+  leading: 'portal-venous' as const,
+  agreement: 1,
+  members: [],
+  warnings: [],
   confidence: 0.83,
   probabilities: { 'non-contrast': 0.02, arterial: 0.1, 'portal-venous': 0.83, delayed: 0.05 },
   slices: [],
@@ -72,6 +76,30 @@ describe('phase report (Comprehensive SR)', () => {
       expect(BigInt(uid.slice(5))).toBeLessThan(2n ** 128n);
       expect(uid.length).toBeLessThanOrEqual(64);
     }
+  });
+
+  it('an indeterminate call is written as such, with its reason, and read back', async () => {
+    const reason = "the ensemble's members disagree (portal-venous, delayed, delayed)";
+    const file = await written(
+      new PhaseReport(series, { ...result, phase: 'indeterminate', reason }).dataset,
+    );
+    expect(dciodvfy(file)).toEqual([]);
+    const bytes = await fs.readFile(file);
+    const dict = dcmjs.data.DicomMessage.readFile(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+    expect(PhaseReport.read(ds)?.phase).toBe('indeterminate');
+    const texts = (ds.ContentSequence as NaturalDataset[]).map((i) => i.TextValue);
+    expect(texts).toContain('INDETERMINATE');
+    expect(texts).toContain(reason);
+    expect(ds.SeriesDescription).toBe('PhaseLens phase: indeterminate');
+  });
+
+  it('refuses a series with a blank Study Instance UID (nothing to reference)', () => {
+    expect(() => new PhaseReport({ ...series, studyInstanceUid: '' }, result)).toThrow(
+      /blank one$/,
+    );
   });
 
   it('refuses probabilities that do not sum to one', () => {

@@ -24,6 +24,10 @@ describe('Part 10 encoding with the pixels appended directly', () => {
   const series = makeDemoSeries({ rows: 65, columns: 67, slices: 3, seed: 'encode' });
   const result = {
     phase: 'arterial' as const,
+    leading: 'arterial' as const,
+    agreement: 1,
+    members: [],
+    warnings: [],
     confidence: 0.9,
     probabilities: { 'non-contrast': 0.02, arterial: 0.9, 'portal-venous': 0.06, delayed: 0.02 },
     slices: [],

@@ -1,4 +1,4 @@
-import { PHASES, type Phase } from '../src/phantom/enhancement';
+import { PHASES, type Phase } from '../src/domain/phase';
 import { drawCase } from '../src/phantom/patient';
 import { structureHuTable } from '../src/phantom/render';
 import { S } from '../src/phantom/structures';

@@ -11,7 +11,7 @@ import {
 } from '../src/model/classify';
 import { loadPhaseModel, type PhaseModel } from '../src/model/phase-model';
 import { CHANNELS, INPUT_SIZE, informativeSlices } from '../src/model/preprocess';
-import { PHASES, type Phase } from '../src/phantom/enhancement';
+import { PHASES, type Phase } from '../src/domain/phase';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
 import type { CtSeries } from '../src/series/types';

@@ -94,6 +94,11 @@ function Result({ view, controller }: { view: PanelView; controller: PanelContro
       >
         {headline(summary)}
       </div>
+      {summary.reason && (
+        <div data-testid="phaselens-reason" style={`color:${MUTED_TEXT};margin-bottom:4px`}>
+          {summary.reason}
+        </div>
+      )}
       {state.source === 'pacs' && (
         <div data-testid="phaselens-source">Tagged automatically; read from the archive.</div>
       )}

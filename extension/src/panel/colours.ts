@@ -1,11 +1,12 @@
-import type { Phase } from '../types';
+import type { PhaseCall } from '../types';
 
 /** Phase colours, chosen for at least 4.5:1 contrast on OHIF's near-black panels (tested). */
-export const PHASE_COLOURS: Record<Phase, string> = {
+export const PHASE_COLOURS: Record<PhaseCall, string> = {
   'non-contrast': '#b0b8c8',
   arterial: '#ff7a6b',
   'portal-venous': '#6bb8ff',
   delayed: '#f5c542',
+  indeterminate: '#d9b3ff',
 };
 
 /** Text and controls: body text, muted text, and the primary button (white on blue). */

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   batchOf,
-  classifyPreprocessed,
+  classifyWithModel,
   graphOf,
   preprocessSeries,
   type PhaseResult,
 } from '../model/classify';
 import type { PhaseModel } from '../model/phase-model';
 import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
 import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
@@ -86,13 +86,10 @@ export async function explainSeries(
   options: ExplainSeriesOptions,
 ): Promise<{ result: PhaseResult; maps: AttributionMap[]; slices: PreprocessedSlice[] }> {
   const slices = preprocessSeries(series);
+  // Maps explain the first member (of an ensemble), for the ensemble's leading phase.
   const graph = graphOf(model);
-  const decision = await classifyPreprocessed(graph, slices, model.metadata.temperature);
-  const result: PhaseResult = {
-    ...decision,
-    model: { name: model.metadata.name, version: model.metadata.version },
-  };
-  const target = options.target ?? result.phase;
+  const result = await classifyWithModel(model, series, slices);
+  const target = options.target ?? result.leading;
   const targetIndex = PHASES.indexOf(target);
   const plane = series.rows * series.columns;
   const maps: AttributionMap[] = options.methods.map((m) => ({

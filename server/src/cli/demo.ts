@@ -6,7 +6,7 @@ import { mapPreview, previewSlices } from '../attribution/preview';
 import { selectBackend } from '../model/backend';
 import { classifyWithModel } from '../model/classify';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import { generateCase } from '../phantom/render';
 import { writePhantomCase } from '../phantom/write-case';
 import { readSeries } from '../series/read-series';

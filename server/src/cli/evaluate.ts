@@ -3,7 +3,7 @@ import { labelledFolder, phantomSeries, type LabelledSeries } from '../model/dat
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { selectBackend } from '../model/backend';
 import { writeEvaluation, type SeriesOutcome } from '../model/report';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 

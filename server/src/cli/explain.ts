@@ -5,7 +5,7 @@ import { explainSeries } from '../attribution/explain-series';
 import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
 import { DicomWebClient } from '../dicomweb/client';
 import { mapPreview, previewSlices } from '../attribution/preview';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import { UsageError, parseArgs, stringFlag } from './args';
 import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';

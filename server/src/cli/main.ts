@@ -6,6 +6,7 @@ import { phantom, phantomUsage } from './phantom';
 import { classify, classifyUsage } from './classify';
 import { evaluate, evaluateUsage } from './evaluate';
 import { train, trainUsage } from './train';
+import { ensemble, ensembleUsage } from './ensemble';
 import { explain, explainUsage } from './explain';
 import { study, studyUsage } from './study';
 import { serve, serveUsage } from './serve';
@@ -56,6 +57,12 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
     usage: trainUsage,
     summary:
       'train the phase network on phantoms or labelled series; writes weights and a model card',
+  },
+  ensemble: {
+    run: ensemble,
+    usage: ensembleUsage,
+    summary:
+      'assemble trained models into an ensemble and fit its indeterminate rule on synthetic validation series',
   },
   evaluate: {
     run: evaluate,

@@ -4,7 +4,7 @@ import { selectBackend } from '../model/backend';
 import { classifyWithModel } from '../model/classify';
 import { labelledFolder } from '../model/dataset';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';
 import { writeStudyReport } from '../study/report';
@@ -85,7 +85,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
         model,
         s,
         maps.filter((m) => m.main),
-        PHASES.indexOf(decided.phase),
+        PHASES.indexOf(decided.leading),
       ),
     );
     examples.push(name);

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../errors';
 import type { NaturalDataset } from 'dcmjs';
 import { deterministicUid } from '../util/uid';
 import type { CtSeries } from '../series/types';
@@ -40,6 +41,11 @@ export function dicomDateTime(d: Date): { date: string; time: string } {
  * copied from the source, the equipment naming PhaseLens, content qualified as RESEARCH.
  */
 export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
+  // A derived object must name its study and source series; a blank UID cannot be referenced.
+  if (!series.studyInstanceUid || !series.seriesInstanceUid)
+    throw new InvalidInputError(
+      'derived objects need the source StudyInstanceUID and SeriesInstanceUID, and this series has a blank one',
+    );
   const h = series.header;
   const { date, time } = dicomDateTime(created);
   return {
@@ -85,3 +91,9 @@ export const CONTRAST_PHASE_TERMS = {
   'portal-venous': 'PORTAL_VENOUS',
   delayed: 'DELAYED',
 } as const;
+
+/**
+ * The report's text for a series whose evidence disagrees: not a Contrast/Bolus Agent Phase
+ * defined term (there is none), so readers that know only those terms see no phase.
+ */
+export const INDETERMINATE_TERM = 'INDETERMINATE';

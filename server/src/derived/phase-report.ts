@@ -1,9 +1,9 @@
 import type { NaturalDataset } from 'dcmjs';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
-import { CONTRAST_PHASE_TERMS, copiedModules, derivedUids } from './common';
+import { CONTRAST_PHASE_TERMS, copiedModules, derivedUids, INDETERMINATE_TERM } from './common';
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
 
@@ -21,6 +21,7 @@ const PROBABILITY = code('122157', 'DCM', 'Probability');
 const SERIES_UID = code('112002', 'DCM', 'Series Instance UID');
 const ALGORITHM_NAME = code('111001', 'DCM', 'Algorithm Name');
 const ALGORITHM_VERSION = code('111003', 'DCM', 'Algorithm Version');
+const COMMENT = code('121106', 'DCM', 'Comment');
 
 const PHASE_OF_TERM = Object.fromEntries(PHASES.map((p) => [CONTRAST_PHASE_TERMS[p], p])) as Record<
   string,
@@ -39,7 +40,13 @@ export class PhaseReport {
 
   constructor(series: CtSeries, result: PhaseResult, created = new Date()) {
     const sum = PHASES.reduce((s, p) => s + result.probabilities[p], 0);
-    if (!PHASES.includes(result.phase) || Math.abs(sum - 1) > 1e-3)
+    if (
+      !(
+        PHASES.includes(result.leading) &&
+        (result.phase === result.leading || result.phase === 'indeterminate')
+      ) ||
+      Math.abs(sum - 1) > 1e-3
+    )
       throw new InvalidInputError(
         `phase report: phase "${result.phase}" with probabilities summing to ${sum.toFixed(4)}`,
       );
@@ -102,7 +109,13 @@ export class PhaseReport {
       ConceptNameCodeSequence: [REPORT_TITLE],
       ContinuityOfContent: 'SEPARATE',
       ContentSequence: [
-        textItem(CONTRAST_PHASE, CONTRAST_PHASE_TERMS[result.phase]),
+        textItem(
+          CONTRAST_PHASE,
+          result.phase === 'indeterminate'
+            ? INDETERMINATE_TERM
+            : CONTRAST_PHASE_TERMS[result.phase],
+        ),
+        ...(result.reason ? [textItem(COMMENT, result.reason)] : []),
         ...PHASES.map(num),
         {
           RelationshipType: 'CONTAINS',
@@ -119,7 +132,7 @@ export class PhaseReport {
   /** Reads a PhaseLens phase report back (naturalised dataset); undefined for other objects. */
   static read(ds: NaturalDataset):
     | {
-        phase: Phase;
+        phase: Phase | 'indeterminate';
         probabilities: Record<Phase, number>;
         model: PhaseResult['model'];
         sourceSeriesInstanceUid: string;
@@ -134,7 +147,8 @@ export class PhaseReport {
       String(items.find((i) => concept(i) === c && i.ValueType === 'TEXT')?.TextValue ?? '');
     if (ds.SOPClassUID !== COMPREHENSIVE_SR || textOf(ALGORITHM_NAME.CodeValue as string) === '')
       return undefined;
-    const phase = PHASE_OF_TERM[textOf(CONTRAST_PHASE.CodeValue as string)];
+    const term = textOf(CONTRAST_PHASE.CodeValue as string);
+    const phase = term === INDETERMINATE_TERM ? 'indeterminate' : PHASE_OF_TERM[term];
     if (!phase) return undefined;
     const probabilities = Object.fromEntries(PHASES.map((p) => [p, NaN])) as Record<Phase, number>;
     for (const item of items.filter((i) => concept(i) === PROBABILITY.CodeValue)) {

@@ -1,16 +1,26 @@
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 
 /**
- * Series-level confidence: the mean of the slices' log-probabilities (every slice votes with its
- * confidence), divided by a temperature and renormalised. Hundreds of agreeing slices make the
- * raw product of experts overconfident; the temperature, fitted on validation series, undoes it.
+ * Series-level probabilities: the mean of the slices' probabilities (a slice that is sure of
+ * itself counts once, not as a factor that multiplies the others), then sharpened or softened by
+ * a temperature fitted on validation series. Slices that disagree leave the mean spread out, so
+ * disagreement stays visible instead of being turned into confidence.
  */
 export function seriesProbabilities(sliceProbabilities: number[][], temperature = 1): number[] {
+  return temperProbabilities(meanProbabilities(sliceProbabilities), temperature);
+}
+
+/** The element-wise mean of probability vectors (of slices, or of slices of several members). */
+export function meanProbabilities(probabilities: number[][]): number[] {
   const k = PHASES.length;
   const mean = new Array<number>(k).fill(0);
-  for (const p of sliceProbabilities)
-    for (let c = 0; c < k; c++) mean[c] += Math.log(Math.max(p[c], 1e-7));
-  const scaled = mean.map((v) => v / sliceProbabilities.length / temperature);
+  for (const p of probabilities) for (let c = 0; c < k; c++) mean[c] += p[c];
+  return mean.map((v) => v / Math.max(1, probabilities.length));
+}
+
+/** Probabilities raised to 1/temperature and renormalised. */
+export function temperProbabilities(probabilities: number[], temperature: number): number[] {
+  const scaled = probabilities.map((v) => Math.log(Math.max(v, 1e-7)) / temperature);
   const top = Math.max(...scaled);
   const exp = scaled.map((v) => Math.exp(v - top));
   const total = exp.reduce((a, b) => a + b, 0);

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase, type PhaseCall } from '../domain/phase';
+import { OutOfScopeError } from '../errors';
 import type { CtSeries } from '../series/types';
-import type { PhaseModel } from './phase-model';
+import { decisionRuleOf, membersOf, type PhaseModel } from './phase-model';
+import { decideSeries } from './decision';
+import { checkScope } from './scope';
 import { PhaseGraph } from './phase-graph';
 import { seriesProbabilities } from './calibrate';
 import {
@@ -24,8 +27,27 @@ export interface PhaseDecision {
   slices: SliceProbabilities[];
 }
 
-/** What the architecture document calls PhaseResult: the decision and the model that made it. */
-export interface PhaseResult extends PhaseDecision {
+/**
+ * What the architecture document calls PhaseResult: the call for a series, the evidence behind
+ * it and the model that made it.
+ */
+export interface PhaseResult {
+  /** A phase, or `indeterminate` with `reason` when the evidence disagrees. */
+  phase: Exclude<PhaseCall, 'out-of-scope'>;
+  /** The most probable phase (the phase itself unless the call is indeterminate). */
+  leading: Phase;
+  /** Calibrated probability of the leading phase. */
+  confidence: number;
+  probabilities: Record<Phase, number>;
+  /** Per slice: the members' mean probabilities. */
+  slices: SliceProbabilities[];
+  /** Mean probability of the leading phase over every member's slices (before calibration). */
+  agreement: number;
+  /** Each ensemble member's own leading phase. */
+  members: Phase[];
+  reason?: string;
+  /** What a reader should know about the input (blank UIDs, ...). */
+  warnings: string[];
   model: { name: string; version: string };
 }
 
@@ -115,8 +137,39 @@ export async function classifySeries(
   return classifyPreprocessed(network, preprocessSeries(series), temperature);
 }
 
-/** Classifies a series with a trained model and its calibration; names the model in the result. */
-export async function classifyWithModel(model: PhaseModel, series: CtSeries): Promise<PhaseResult> {
-  const decision = await classifySeries(graphOf(model), series, model.metadata.temperature);
-  return { ...decision, model: { name: model.metadata.name, version: model.metadata.version } };
+/**
+ * Classifies a series with a trained model (every member of an ensemble) and its decision rule;
+ * names the model in the result. Input that is not abdominal CT is refused with OutOfScopeError
+ * before any network runs.
+ */
+export async function classifyWithModel(
+  model: PhaseModel,
+  series: CtSeries,
+  preprocessed?: PreprocessedSlice[],
+): Promise<PhaseResult> {
+  const scope = checkScope(series);
+  if (scope.problem) throw new OutOfScopeError(`out of scope: ${scope.problem}`);
+  const slices = informativeSlices(preprocessed ?? preprocessSeries(series));
+  const memberSlices: number[][][] = [];
+  for (const member of membersOf(model))
+    memberSlices.push(await sliceProbabilities(graphOf(member), slices));
+  const d = decideSeries(memberSlices, decisionRuleOf(model));
+  const lead = PHASES.indexOf(d.leading);
+  return {
+    phase: d.call,
+    leading: d.leading,
+    confidence: d.probabilities[lead],
+    probabilities: asRecord(d.probabilities),
+    slices: slices.map((s, i) => ({
+      index: s.slice,
+      probabilities: asRecord(PHASES.map((_, c) => mean(memberSlices.map((m) => m[i][c])))),
+    })),
+    agreement: d.agreement,
+    members: d.members,
+    ...(d.reason ? { reason: d.reason } : {}),
+    warnings: [...(series.warnings ?? [])],
+    model: { name: model.metadata.name, version: model.metadata.version },
+  };
 }
+
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;

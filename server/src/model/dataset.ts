@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import { drawCase } from '../phantom/patient';
 import { generateCase } from '../phantom/render';
 import { readSeries } from '../series/read-series';

@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { markdownTable } from '../render/markdown';
 import path from 'node:path';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import type { AugmentOptions } from './augment';
 import type { ModelMetadata } from './phase-model';
 import { COSINE_FLOOR } from './schedule';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { batchNormalization } from './batch-norm';
 import { conv2dLayer } from './conv-layer';
 

@@ -63,6 +63,22 @@ function codeVersion(): string | undefined {
   }
 }
 
+/** The cache key of a phantom recipe's slices (the validation set's file is `validation-KEY.slices`). */
+export function phantomCacheKey(phantoms: number, seed: number, matrix: number): string {
+  return `${phantoms}-${seed}-${matrix}-g${PHANTOM_GENERATOR_VERSION}`;
+}
+
+/** Validation phantoms of a phantom recipe: their own seed, so no patient is shared with training. */
+export function validationPhantoms(
+  phantoms: number,
+  seed: number,
+  matrix: number,
+  fraction: number,
+): LabelledSeries[] {
+  const count = Math.max(8, Math.round(phantoms * fraction));
+  return phantomSeries(`validation-${seed}`, count, matrix);
+}
+
 /** Splits labelled series into training and validation by series (never by slice). */
 export function splitSeries(
   series: LabelledSeries[],
@@ -92,8 +108,13 @@ export async function trainModel(
   if (options.phantoms !== undefined) {
     // Validation phantoms come from their own seed: no patient is shared with training.
     trainSeries = phantomSeries(`train-${seed}`, options.phantoms, matrix);
-    const count = Math.max(8, Math.round(options.phantoms * options.validationFraction));
-    validationSeries = phantomSeries(`validation-${seed}`, count, matrix);
+    validationSeries = validationPhantoms(
+      options.phantoms,
+      seed,
+      matrix,
+      options.validationFraction,
+    );
+    const count = validationSeries.length;
     source = `${options.phantoms} synthetic cases (generator ${PHANTOM_GENERATOR_VERSION}, seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
   } else if (options.data !== undefined) {
     const all = await labelledFolder(options.data);
@@ -119,7 +140,7 @@ export async function trainModel(
   // Phantom slices depend on the generator too: a newer one must not reuse an older one's cache.
   const key =
     options.phantoms !== undefined
-      ? `${options.phantoms}-${seed}-${matrix}-g${PHANTOM_GENERATOR_VERSION}`
+      ? phantomCacheKey(options.phantoms, seed, matrix)
       : `${path.basename(options.data ?? 'data')}-${seed}-${matrix}`;
   const trainSet = await cached(`train-${key}-${options.perSeries}`, () =>
     collectSlices(trainSeries, options.perSeries, (d) => progress.preparing?.(d, total)),

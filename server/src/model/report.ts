@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { confusionChart, lineChart, reliabilityChart } from '../render/chart';
 import { confusionMatrix, reliability } from './calibrate';
 import type { EpochRecord } from './train';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { Random } from '../phantom/random';
 import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
 import { fitTemperature, seriesProbabilities } from './calibrate';

@@ -4,8 +4,7 @@
  * table's time points; between points the curve is linear in time, before contrast arrives it is
  * the unenhanced value.
  */
-export type Phase = 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed';
-export const PHASES: readonly Phase[] = ['non-contrast', 'arterial', 'portal-venous', 'delayed'];
+import type { Phase } from '../domain/phase';
 
 /** Seconds after injection start of the table's columns (20-25 s ... 10-15 min). */
 export const TIME_POINTS = [22.5, 40, 70, 105, 240, 750] as const;

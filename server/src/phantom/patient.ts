@@ -1,4 +1,4 @@
-import { PHASES, type Phase } from './enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import { Random } from './random';
 
 export type ScanRange = 'upper-abdomen' | 'abdomen-pelvis' | 'chest-to-pelvis';

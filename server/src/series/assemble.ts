@@ -227,7 +227,18 @@ export async function assembleSeries(
     .map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);
 
   const first = picked[0];
+  const blank = [
+    first.studyInstanceUid ? '' : 'StudyInstanceUID',
+    first.seriesInstanceUid ? '' : 'SeriesInstanceUID',
+  ].filter(Boolean);
   return {
+    ...(blank.length
+      ? {
+          warnings: [
+            `${blank.join(' and ')} blank: read by geometry alone; derived objects cannot reference this series`,
+          ],
+        }
+      : {}),
     studyInstanceUid: first.studyInstanceUid,
     seriesInstanceUid: first.seriesInstanceUid,
     frameOfReferenceUid: first.frameOfReferenceUid,

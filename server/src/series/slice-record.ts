@@ -84,8 +84,10 @@ export function sliceRecordsOf(
   const common = {
     location,
     dataset: ds,
-    studyInstanceUid: required(ds, 'StudyInstanceUID', location),
-    seriesInstanceUid: required(ds, 'SeriesInstanceUID', location),
+    // Blank study or series UIDs do not stop a read: the geometry decides whether slices belong
+    // together; the series carries a warning, and writing derived objects refuses it.
+    studyInstanceUid: stringOf(ds.StudyInstanceUID)?.trim() ?? '',
+    seriesInstanceUid: stringOf(ds.SeriesInstanceUID)?.trim() ?? '',
     frameOfReferenceUid: stringOf(ds.FrameOfReferenceUID) ?? '',
     sopInstanceUid: required(ds, 'SOPInstanceUID', location),
     sopClassUid,

@@ -37,6 +37,8 @@ export interface CtSeries {
   /** Patient, study, equipment and series modules, to copy into derived objects. */
   header: DicomHeader;
   source: { kind: 'files' | 'nifti' | 'dicomweb'; location: string };
+  /** What was read although not quite valid (a blank Study or Series Instance UID, ...). */
+  warnings?: string[];
 }
 
 /** Index of voxel (slice, row, column) in CtSeries.hu. */

@@ -7,7 +7,7 @@ import type { PixelFormat } from '../derived/parametric-map';
 import { PhaseReport } from '../derived/phase-report';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
-import type { Phase } from '../phantom/enhancement';
+import type { Phase } from '../domain/phase';
 import { readDicomWebSeries } from '../series/read-dicomweb';
 import type { AnalysisResult, Job, JobProgress, RunAnalysis } from './jobs';
 
@@ -79,7 +79,10 @@ export function analysisRunner(
     }
     return {
       phase: result.phase,
+      leading: result.leading,
       confidence: result.confidence,
+      ...(result.reason ? { reason: result.reason } : {}),
+      ...(result.warnings.length ? { warnings: result.warnings } : {}),
       probabilities: result.probabilities,
       slices: result.slices,
       model: result.model,
@@ -89,7 +92,7 @@ export function analysisRunner(
 }
 
 export interface StoredPhase {
-  phase: Phase;
+  phase: Phase | 'indeterminate';
   probabilities: Record<Phase, number>;
   model: { name: string; version: string };
   studyInstanceUid: string;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Phase } from '../phantom/enhancement';
+import type { Phase } from '../domain/phase';
 
 export interface AnalysisRequest {
   studyInstanceUid: string;
@@ -18,8 +18,13 @@ export interface JobProgress {
 }
 
 export interface AnalysisResult {
-  phase: Phase;
+  /** A phase, or `indeterminate` (see `reason`). */
+  phase: Phase | 'indeterminate';
+  /** The most probable phase, also when the call is indeterminate. */
+  leading?: Phase;
   confidence: number;
+  reason?: string;
+  warnings?: string[];
   probabilities: Record<Phase, number>;
   slices: { index: number; probabilities: Record<Phase, number> }[];
   model: { name: string; version: string };

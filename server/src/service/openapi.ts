@@ -1,5 +1,5 @@
 import { METHODS } from '../attribution/index';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 
 const uid = { type: 'string', pattern: '^(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))*$', maxLength: 64 };
 const probabilities = {
@@ -10,7 +10,8 @@ const probabilities = {
     PHASES.map((p) => [p, { type: 'number', minimum: 0, maximum: 1 }]),
   ),
 };
-const phase = { type: 'string', enum: [...PHASES] };
+/** A phase, or `indeterminate` when the evidence disagrees (then `reason` says how). */
+const phase = { type: 'string', enum: [...PHASES, 'indeterminate'] };
 
 /** The service's contract, served at /api/v1/openapi.json; the tests validate responses against it. */
 export const openApiDocument = {
@@ -207,7 +208,10 @@ export const openApiDocument = {
             required: ['phase', 'confidence', 'probabilities', 'slices', 'model', 'derivedSeries'],
             properties: {
               phase,
+              leading: { type: 'string', enum: [...PHASES] },
               confidence: { type: 'number', minimum: 0, maximum: 1 },
+              reason: { type: 'string' },
+              warnings: { type: 'array', items: { type: 'string' } },
               probabilities,
               slices: {
                 type: 'array',

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PacsError } from '../errors';
+import { OutOfScopeError, PacsError } from '../errors';
 import type { RunAnalysis } from './jobs';
 import type { Logger } from './log';
 
@@ -23,7 +23,7 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 
 /**
  * A watcher's analysis of one new series (the phase report, and maps when asked), as a job of
- * its own. Resolves with the phase, or with the reason the series could not be analysed; a PACS
+ * its own. Resolves with the phase (`indeterminate` or `out-of-scope` included), or with the reason the series could not be analysed; a PACS
  * fault is thrown instead, as it is transient and the watcher retries the series.
  */
 export async function analyseForWatcher(
@@ -41,6 +41,8 @@ export async function analyseForWatcher(
     return { phase: (await run(job, () => undefined)).phase };
   } catch (error) {
     if (error instanceof PacsError) throw error;
+    // Checked and not abdominal CT: tagged as such, so nobody waits for a phase.
+    if (error instanceof OutOfScopeError) return { phase: 'out-of-scope' };
     return { failed: `analysis failed: ${(error as Error).message}` };
   }
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { graphOf, preprocessSeries } from '../model/classify';
 import type { PhaseModel } from '../model/phase-model';
 import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/preprocess';
-import { PHASES } from '../phantom/enhancement';
+import { PHASES } from '../domain/phase';
 import { Canvas } from '../render/canvas';
 import { heat, positiveQuantile } from '../render/colormap';
 import type { MapSpec, StudySeries } from './run-study';

@@ -7,7 +7,7 @@ import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../model/network';
 import { PhaseGraph, type MapLayer } from '../model/phase-graph';
 import type { PhaseModel } from '../model/phase-model';
 import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/preprocess';
-import { PHASES, type Phase } from '../phantom/enhancement';
+import { PHASES, type Phase } from '../domain/phase';
 import { Random } from '../phantom/random';
 import type { CtSeries } from '../series/types';
 import { labelsOnInputGrid, PHASE_STRUCTURES } from './labels';

@@ -1,0 +1,39 @@
+import { assembleEnsemble } from '../model/ensemble';
+import { selectBackend } from '../model/backend';
+import { parseArgs, stringFlag, UsageError } from './args';
+import { progressBar } from './progress';
+
+export const ensembleUsage =
+  'phaselens ensemble --members DIR,DIR[,DIR...] --out MODEL_DIR [--version 2.0.0] [--cache DIR]';
+
+/**
+ * Assembles models trained by `phaselens train` (different seeds) into one ensemble folder and
+ * fits its decision rule (temperature, agreement threshold) on their synthetic validation series.
+ */
+export async function ensemble(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const args = parseArgs(argv, { values: ['members', 'out', 'version', 'cache'], booleans: [] });
+  const dir = stringFlag(args, 'out');
+  const members = (stringFlag(args, 'members') ?? '').split(',').filter(Boolean);
+  if (!dir || members.length < 2 || args.positional.length)
+    throw new UsageError(`usage: ${ensembleUsage}`);
+  await selectBackend(() => undefined);
+  const cache = stringFlag(args, 'cache');
+  const version = stringFlag(args, 'version') ?? '2.0.0';
+  const s = await assembleEnsemble(
+    members,
+    dir,
+    {
+      version,
+      cache,
+      command: `phaselens ensemble ${argv.join(' ')}`
+        .replace(` --out ${dir}`, '')
+        .replace(cache === undefined ? '' : ` --cache ${cache}`, ''),
+    },
+    progressBar('scoring validation series'),
+  );
+  out.write(
+    `Ensemble of ${members.length} members in ${dir}: temperature ${s.rule.temperature.toFixed(3)}, indeterminate below ${(s.rule.minAgreement * 100).toFixed(1)}% agreement or when members disagree\n` +
+      `${s.validationSeries} synthetic validation series: ${(s.accuracy * 100).toFixed(1)}% right, ${s.indeterminate} indeterminate, members disagreed on ${s.memberDisagreements}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,88 @@
+import type { CtSeries } from '../series/types';
+
+/** Below this many millimetres of abdominal cross-sections a series is not abdominal CT. */
+export const MIN_ABDOMEN_MM = 40;
+/** An abdominal cross-section: at least this much body (cm^2), with fat and little lung. */
+const MIN_BODY_CM2 = 150;
+const MIN_FAT_FRACTION = 0.03;
+const MAX_LUNG_FRACTION = 0.35;
+
+export interface ScopeCheck {
+  /** Why no phase applies; undefined when the series is abdominal CT. */
+  problem?: string;
+  /** Millimetres of the series along its normal that show an abdominal cross-section. */
+  abdomenMm: number;
+}
+
+/**
+ * Whether a series is abdominal CT at all, before any phase is called: CT-like intensities (air
+ * near -1000 HU around the body, body mostly between -200 and 300 HU) and an abdomen (enough
+ * slices with a large cross-section that holds fat and little lung). Pixels are sampled every
+ * third row and column: the check costs a few milliseconds a series.
+ */
+export function checkScope(series: CtSeries): ScopeCheck {
+  const { rows, columns, slices } = series;
+  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
+  const step = 3;
+  const pixelCm2 = (rowSpacing * colSpacing * step * step) / 100;
+  let air = 0;
+  let sampled = 0;
+  let bodyAll = 0;
+  let softAll = 0;
+  let abdominal = 0;
+  for (let s = 0; s < slices; s++) {
+    const hu = series.hu.subarray(s * rows * columns, (s + 1) * rows * columns);
+    let body = 0;
+    let fat = 0;
+    let soft = 0;
+    let lowInside = 0;
+    let r0 = rows;
+    let r1 = -1;
+    let c0 = columns;
+    let c1 = -1;
+    for (let r = 0; r < rows; r += step) {
+      for (let c = 0; c < columns; c += step) {
+        const v = hu[r * columns + c];
+        sampled++;
+        if (v < -900) air++;
+        if (v > -500) {
+          body++;
+          if (v >= -190 && v <= -30) fat++;
+          if (v >= -200 && v <= 300) soft++;
+          if (r < r0) r0 = r;
+          if (r > r1) r1 = r;
+          if (c < c0) c0 = c;
+          if (c > c1) c1 = c;
+        }
+      }
+    }
+    for (let r = r0; r <= r1; r += step)
+      for (let c = c0; c <= c1; c += step) {
+        const v = hu[r * columns + c];
+        if (v > -950 && v <= -500) lowInside++;
+      }
+    bodyAll += body;
+    softAll += soft;
+    if (
+      body * pixelCm2 >= MIN_BODY_CM2 &&
+      fat >= MIN_FAT_FRACTION * body &&
+      lowInside <= MAX_LUNG_FRACTION * body
+    )
+      abdominal++;
+  }
+  const spacing = series.geometry.sliceSpacing || 1;
+  const abdomenMm = abdominal * spacing;
+  if (sampled === 0 || air < 0.02 * sampled || softAll < 0.3 * bodyAll)
+    return {
+      abdomenMm,
+      problem: `intensities are not CT-like (${pct(air / Math.max(1, sampled))} of pixels at air density, ${pct(softAll / Math.max(1, bodyAll))} of the body between -200 and 300 HU): not CT in Hounsfield units`,
+    };
+  if (abdomenMm < MIN_ABDOMEN_MM)
+    return {
+      abdomenMm,
+      problem: `no abdomen: ${abdominal} of ${slices} slices (${abdomenMm.toFixed(0)} mm, at least ${MIN_ABDOMEN_MM} needed) show an abdominal cross-section (body of ${MIN_BODY_CM2} cm² or more with fat and under ${pct(MAX_LUNG_FRACTION)} lung)`,
+    };
+  return { abdomenMm };
+}
+
+const pct = (v: number): string => `${Math.round(v * 100)}%`;
