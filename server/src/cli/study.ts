@@ -43,8 +43,11 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
   const list: StudySeries[] = [];
   for (let i = 0; i < phantoms; i++) {
     const c = await generateCase(`study-${seed}`, i, { matrix: 256 });
+    const plain = await generateCase(`study-${seed}`, i, { matrix: 256, withoutContrast: true });
     list.push({
       id: `phantom study-${seed}/${i}`,
+      patient: `phantom study-${seed}/${i}`,
+      withoutContrast: plain.series,
       kind: 'phantom',
       truth: c.params.phase,
       series: c.series,
@@ -54,7 +57,13 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
   const data = stringFlag(args, 'data');
   if (data) {
     for (const s of await labelledFolder(data))
-      list.push({ id: s.id, kind: 'real', truth: s.phase, series: await s.load() });
+      list.push({
+        id: s.id,
+        patient: s.patient ?? s.id,
+        kind: 'real',
+        truth: s.phase,
+        series: await s.load(),
+      });
   }
   if (list.length === 0) throw new UsageError('nothing to study: give --phantoms N or --data DIR');
   const maps = studyMaps();

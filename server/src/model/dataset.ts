@@ -12,6 +12,8 @@ import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from './prep
 export interface LabelledSeries {
   id: string;
   phase: Phase;
+  /** The patient, where labels.csv names one (series of one patient are not independent). */
+  patient?: string;
   load(): Promise<CtSeries>;
 }
 
@@ -175,6 +177,7 @@ export async function labelledFolder(dir: string): Promise<LabelledSeries[]> {
   const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
   const pathColumn = header.indexOf('path');
   const phaseColumn = header.indexOf('phase');
+  const patientColumn = header.indexOf('patient');
   if (pathColumn < 0 || phaseColumn < 0)
     throw new InvalidInputError(`${csvPath}: the header must name the columns path and phase`);
   return lines.slice(1).map((line, i) => {
@@ -184,9 +187,11 @@ export async function labelledFolder(dir: string): Promise<LabelledSeries[]> {
       throw new InvalidInputError(`${where}: expected at least ${header.length} columns`);
     const location = cells[pathColumn].trim();
     const source = /^https?:\/\//.test(location) ? location : path.resolve(dir, location);
+    const patient = patientColumn >= 0 ? cells[patientColumn]?.trim() : undefined;
     return {
       id: location,
       phase: parsePhase(cells[phaseColumn], where),
+      ...(patient ? { patient } : {}),
       load: () => readSeries(source),
     };
   });

@@ -83,6 +83,11 @@ export interface CaseOptions {
   /** A typical patient: no habitus, timing or dose spread, no confounders (for physics tests). */
   typical?: boolean;
   noiseSd?: number;
+  /**
+   * The same patient, scanner and noise with no contrast given: the case drawn for its phase,
+   * then rendered without enhancement (a baseline for the map study).
+   */
+  withoutContrast?: boolean;
 }
 
 function secondsFor(phase: Phase, random: Random): number | undefined {
@@ -162,6 +167,7 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     residualBladderHu: 0,
   };
   if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
+  if (options.withoutContrast) drawn.seconds = undefined;
   // Generator 3's parameters come from their own stream, so the draws above stay as they were.
   const more = new Random(`${seed}/case/${index}/gains`);
   const gain = (sd: number): number => (typical ? 1 : Math.exp(more.normal(0, sd)));

@@ -114,7 +114,7 @@ function textureAmplitude(p: CaseParameters): Float32Array {
   const a = new Float32Array(STRUCTURE_COUNT);
   a[S.liver] = 7;
   // Arterial-phase spleen is arciform (patchy); later it is homogeneous.
-  a[S.spleen] = p.phase === 'arterial' ? 40 : 6;
+  a[S.spleen] = p.phase === 'arterial' && p.seconds !== undefined ? 40 : 6;
   a[S['renal cortex']] = 10;
   a[S['renal medulla']] = 12;
   a[S.pancreas] = 10;

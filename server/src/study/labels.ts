@@ -1,9 +1,6 @@
 import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
 import type { CtSeries } from '../series/types';
 
-/** Phantom structures that carry the phase (seed.md): vessels, kidneys, collecting systems, liver. */
-export const PHASE_STRUCTURES = [1, 2, 3, 4, 9, 12, 13, 14] as const;
-
 /**
  * A label volume (on the series grid) sampled at the input pixels of one preprocessed slice,
  * nearest neighbour: the ground truth on the grid the maps are compared on.

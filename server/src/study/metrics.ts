@@ -7,11 +7,22 @@ const { max, min, round } = Math;
 
 const PIXELS = INPUT_SIZE * INPUT_SIZE;
 
+/**
+ * What removed voxels are replaced with. Each carries some information of its own, so the study
+ * reports all: a blurred copy (body outline; large organs keep their enhancement), the slice's
+ * mean body value (no structure at all), and for phantoms the same patient rendered without
+ * contrast (the phase evidence removed, anatomy and noise kept).
+ */
+export const BASELINES = ['tissue-mean', 'blur', 'non-contrast'] as const;
+export type Baseline = (typeof BASELINES)[number];
+/** The baseline of the primary measure (docs/study/PROTOCOL.md). */
+export const PRIMARY_BASELINE: Baseline = 'tissue-mean';
+
 /** Slices under study with what every specificity measure needs. */
 export interface StudyBatch {
   /** [n, N, N, C] network input. */
   input: Float32Array;
-  /** The neutral image voxels are replaced with: a blurred copy (body outline, no detail). */
+  /** The image voxels are replaced with (one of BASELINES). */
   baseline: Float32Array;
   /** 1 where the body is (soft-tissue window above its floor), per slice. */
   body: Uint8Array[];
@@ -57,11 +68,42 @@ export function bodyMasks(input: Float32Array, count: number): Uint8Array[] {
   });
 }
 
-/** Body pixels of one slice ordered by map value, highest first (ties: pixel order). */
-export function orderByMap(map: Float32Array, body: Uint8Array): Int32Array {
+/**
+ * Each slice's body pixels replaced by the slice's mean body value per channel; outside the
+ * body unchanged.
+ */
+export function tissueMean(input: Float32Array, body: Uint8Array[]): Float32Array {
+  const out = input.slice();
+  body.forEach((m, s) => {
+    const sums = new Float64Array(CHANNELS);
+    let count = 0;
+    for (let p = 0; p < PIXELS; p++) {
+      if (!m[p]) continue;
+      count++;
+      for (let k = 0; k < CHANNELS; k++) sums[k] += input[(s * PIXELS + p) * CHANNELS + k];
+    }
+    for (let p = 0; p < PIXELS; p++) {
+      if (!m[p]) continue;
+      for (let k = 0; k < CHANNELS; k++)
+        out[(s * PIXELS + p) * CHANNELS + k] = sums[k] / Math.max(1, count);
+    }
+  });
+  return out;
+}
+
+/**
+ * Body pixels of one slice ordered by map value, highest first. Ties (rectified maps have many
+ * exact zeros) are broken at random by `tieBreak`, one number per pixel, never by raster order,
+ * which would favour one side of the image.
+ */
+export function orderByMap(
+  map: Float32Array,
+  body: Uint8Array,
+  tieBreak: Float64Array,
+): Int32Array {
   const pixels: number[] = [];
   for (let p = 0; p < PIXELS; p++) if (body[p]) pixels.push(p);
-  pixels.sort((a, b) => map[b] - map[a] || a - b);
+  pixels.sort((a, b) => map[b] - map[a] || tieBreak[a] - tieBreak[b]);
   return Int32Array.from(pixels);
 }
 
@@ -87,9 +129,19 @@ function scores(
   });
 }
 
-/** Mask of the first `fraction` of `order` (the map's top voxels); `invert` keeps the rest. */
-function topMask(order: Int32Array, fraction: number, invert: boolean): Uint8Array {
-  const m = new Uint8Array(PIXELS).fill(invert ? 1 : 0);
+/**
+ * Which pixels keep the input: the first `fraction` of `order` (the map's top body voxels), or
+ * with `invert` every body voxel but those. Outside the body the input always stays, so deletion
+ * at 100% and insertion at 0% show the same image.
+ */
+export function topMask(
+  order: Int32Array,
+  fraction: number,
+  invert: boolean,
+  body: Uint8Array,
+): Uint8Array {
+  const m = new Uint8Array(PIXELS);
+  for (let p = 0; p < PIXELS; p++) m[p] = body[p] ? (invert ? 1 : 0) : 1;
   const count = round(order.length * fraction);
   for (let i = 0; i < count; i++) m[order[i]] = invert ? 0 : 1;
   return m;
@@ -117,8 +169,10 @@ export function deletionInsertion(
   const deletion: number[][] = orders.map(() => []);
   const insertion: number[][] = orders.map(() => []);
   for (const f of CURVE_FRACTIONS) {
-    scores(graph, batch, (s) => topMask(orders[s], f, true)).forEach((v, s) => deletion[s].push(v));
-    scores(graph, batch, (s) => topMask(orders[s], f, false)).forEach((v, s) =>
+    scores(graph, batch, (s) => topMask(orders[s], f, true, batch.body[s])).forEach((v, s) =>
+      deletion[s].push(v),
+    );
+    scores(graph, batch, (s) => topMask(orders[s], f, false, batch.body[s])).forEach((v, s) =>
       insertion[s].push(v),
     );
   }
@@ -144,7 +198,7 @@ export function smallestKeptFraction(
   for (const k of [...KEEP_FRACTIONS].reverse()) {
     const mixed = new Float32Array(batch.input.length);
     for (let s = 0; s < batch.count; s++) {
-      const m = topMask(orders[s], k, false);
+      const m = topMask(orders[s], k, false, batch.body[s]);
       for (let p = 0; p < PIXELS; p++) {
         const from = m[p] ? batch.input : batch.baseline;
         const i = (s * PIXELS + p) * CHANNELS;
@@ -174,14 +228,15 @@ export function smallestKeptFraction(
 
 /**
  * Ground truth on phantoms: the share of the map's mass (within the body) inside the structures
- * that carry the phase, and the ROC AUC of map values for telling those voxels from the rest of
- * the body (Mann-Whitney, ties counted half).
+ * that carry the decided phase, the share of body voxels those structures cover (what a map that
+ * knows nothing scores: chance), and the ROC AUC of map values for telling those voxels from the
+ * rest of the body (Mann-Whitney, ties counted half).
  */
 export function groundTruth(
   map: Float32Array,
   body: Uint8Array,
   truth: Uint8Array,
-): { mass: number; auc: number } {
+): { mass: number; chance: number; auc: number } {
   let inside = 0;
   let total = 0;
   const pos: number[] = [];
@@ -195,7 +250,7 @@ export function groundTruth(
       pos.push(v);
     } else neg.push(v);
   }
-  if (pos.length === 0 || neg.length === 0) return { mass: NaN, auc: NaN };
+  if (pos.length === 0 || neg.length === 0) return { mass: NaN, chance: NaN, auc: NaN };
   const all = [...pos.map((v) => [v, 1]), ...neg.map((v) => [v, 0])].sort((a, b) => a[0] - b[0]);
   let rankSum = 0;
   for (let i = 0; i < all.length;) {
@@ -206,7 +261,8 @@ export function groundTruth(
     i = j;
   }
   const auc = (rankSum - (pos.length * (pos.length + 1)) / 2) / (pos.length * neg.length);
-  return { mass: total > 0 ? inside / total : 0, auc };
+  const chance = pos.length / (pos.length + neg.length);
+  return { mass: total > 0 ? inside / total : 0, chance, auc };
 }
 
 /** Spearman rank correlation of two maps over body pixels (for the randomisation checks). */

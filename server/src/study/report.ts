@@ -3,8 +3,22 @@ import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { lineChart, type Series } from '../render/chart';
 import type { Rgb } from '../render/canvas';
-import { bootstrapDifference, bootstrapMean, type Estimate } from './bootstrap';
-import { CURVE_FRACTIONS } from './metrics';
+import { PHASES } from '../domain/phase';
+import { STRUCTURES } from '../phantom/structures';
+import { bootstrapMean, type Estimate } from './bootstrap';
+import { phaseMaskStructures, MASK_MIN_DIFFERENCE_HU } from './masks';
+import { BASELINES, CURVE_FRACTIONS } from './metrics';
+import {
+  ALPHA,
+  compare,
+  COMPARISONS,
+  PRIMARY,
+  RESAMPLES,
+  SECONDARY,
+  verdictOn,
+  type ComparisonResult,
+  type Measure,
+} from './protocol';
 import {
   layerKey,
   RANDOMISATION_STAGES,
@@ -22,7 +36,11 @@ const MAIN = [
   'integrated-gradients',
   'smoothgrad',
   'occlusion',
+  'control-input',
+  'control-edge',
+  'control-random',
 ];
+const CURVE_MAPS = MAIN.slice(0, 8);
 const LAYERS = ['input', 'conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'pool5'] as const;
 const COLOURS: Rgb[] = [
   [230, 120, 20],
@@ -35,37 +53,40 @@ const COLOURS: Rgb[] = [
   [90, 60, 30],
 ];
 
-type Measure = 'deletion' | 'insertion' | 'keptFraction' | 'mass' | 'auc';
-
-const fmt = (e: Estimate, digits = 3): string =>
+const fmt = (e: Pick<Estimate, 'mean' | 'low' | 'high'>, digits = 3): string =>
   Number.isFinite(e.mean)
     ? `${e.mean.toFixed(digits)} [${e.low.toFixed(digits)}, ${e.high.toFixed(digits)}]`
     : 'n/a';
 
-function values(records: SeriesRecord[], key: string, measure: Measure): number[] {
-  return records.map((r) => (r.maps[key] as MapMeasures | undefined)?.[measure] ?? NaN);
+const pValue = (p: number): string =>
+  !Number.isFinite(p) ? 'n/a' : p < 0.001 ? '<0.001' : p.toFixed(3);
+
+function values(records: SeriesRecord[], key: string, get: (m: MapMeasures) => number): number[] {
+  return records.map((r) => {
+    const m = r.maps[key] as MapMeasures | undefined;
+    return m ? get(m) : NaN;
+  });
 }
 
-/** Is `a` better than `b` on a measure, judged by the paired bootstrap interval of a - b? */
-function verdict(
-  records: SeriesRecord[],
-  a: string,
-  b: string,
-  measure: Measure,
-  lowerIsBetter: boolean,
-): { text: string; better: boolean; worse: boolean } {
-  const d = bootstrapDifference(values(records, a, measure), values(records, b, measure));
-  if (!Number.isFinite(d.mean)) return { text: 'n/a', better: false, worse: false };
-  const better = lowerIsBetter ? d.high < 0 : d.low > 0;
-  const worse = lowerIsBetter ? d.low > 0 : d.high < 0;
-  return {
-    text: `${a} - ${b}: ${fmt(d)}${better ? ' (better)' : worse ? ' (worse)' : ' (no clear difference)'}`,
-    better,
-    worse,
-  };
+function findingText(c: ComparisonResult): string {
+  if (c.finding === 'a better') return `**${c.a} better**`;
+  if (c.finding === 'b better') return `**${c.b} better**`;
+  return c.finding;
 }
 
-/** Writes the study report (README.md), its figures and the raw results under `dir`. */
+function comparisonTable(results: ComparisonResult[]): string {
+  return markdownTable(
+    ['comparison (a vs b)', 'a - b, mean [95% interval]', 'p', 'Holm p', 'finding'],
+    results.map((c) => [
+      c.question,
+      fmt(c.estimate),
+      pValue(c.estimate.p),
+      pValue(c.adjustedP),
+      findingText(c),
+    ]),
+  );
+}
+
 export async function writeStudyReport(
   dir: string,
   records: SeriesRecord[],
@@ -88,7 +109,7 @@ export async function writeStudyReport(
   for (const [name, group] of groups) {
     if (group.length === 0) continue;
     for (const curve of ['deletionCurve', 'insertionCurve'] as const) {
-      const series: Series[] = MAIN.map((key, i) => ({
+      const series: Series[] = CURVE_MAPS.map((key, i) => ({
         label: key,
         colour: COLOURS[i % COLOURS.length],
         points: CURVE_FRACTIONS.map((f, k) => [
@@ -119,18 +140,18 @@ export async function writeStudyReport(
     const byLayer = (method: 'gradcam' | 'sam', measure: Measure): [number, number][] =>
       LAYERS.flatMap((layer, i) => {
         if (method === 'gradcam' && layer === 'input') return [];
-        return [[i, bootstrapMean(values(group, layerKey(method, layer), measure)).mean]];
+        return [[i, bootstrapMean(values(group, layerKey(method, layer), measure.get)).mean]];
       });
     await fs.writeFile(
       path.join(dir, `layers-${name.replace(' ', '-')}.png`),
       lineChart({
         title: `SAM and Grad-CAM by layer, ${name}`,
         xLabel: 'layer: 0 input, 1-5 conv1-conv5, 6 pool5',
-        yLabel: 'deletion area (lower: more specific)',
+        yLabel: 'deletion area, tissue-mean baseline (lower: more specific)',
         yRange: [0, 1],
         series: [
-          { label: 'SAM', colour: COLOURS[4], points: byLayer('sam', 'deletion') },
-          { label: 'Grad-CAM', colour: COLOURS[1], points: byLayer('gradcam', 'deletion') },
+          { label: 'SAM', colour: COLOURS[4], points: byLayer('sam', PRIMARY) },
+          { label: 'Grad-CAM', colour: COLOURS[1], points: byLayer('gradcam', PRIMARY) },
         ],
       }),
     );
@@ -151,150 +172,163 @@ export async function writeStudyReport(
     }),
   );
 
+  const lines = reportLines(records, sanity, context, groups);
+  await fs.writeFile(path.join(dir, 'README.md'), lines.join('\n'));
+}
+
+function reportLines(
+  records: SeriesRecord[],
+  sanity: SanityRecord[],
+  context: { model: string; command: string; slicesPerSeries: number; examples: string[] },
+  groups: [string, SeriesRecord[]][],
+): string[] {
+  const phantoms = records.filter((r) => r.kind === 'phantom');
+  const real = records.filter((r) => r.kind === 'real');
+  const patients = new Set(real.map((r) => r.patient)).size;
+  const present = groups.filter(([, g]) => g.length > 0);
+  const primary = new Map(present.map(([name, g]) => [name, compare(g, PRIMARY)]));
   const lines: string[] = [];
   lines.push('# Which attribution map says most specifically what the classifier used?');
   lines.push('');
   lines.push(
-    `The specificity study of Philbrick et al. (AJR 2018), rerun on the PhaseLens classifier (${context.model}). Reproduce with \`${context.command}\`.`,
+    `The specificity study of Philbrick et al. (AJR 2018), rerun on the PhaseLens classifier (${context.model}) under the protocol in [PROTOCOL.md](PROTOCOL.md), which was written before these numbers. Reproduce with \`${context.command}\` (byte-identical for the same code, data and seed).`,
+  );
+  lines.push('');
+  lines.push('## Verdict');
+  lines.push('');
+  lines.push(
+    `By the protocol: a result of the paper holds when SAM is more specific than every map it is compared with at the matched layer, on the primary measure (${PRIMARY.label}, lower is better), after Holm's correction at ${ALPHA}, and SAM also beats the input intensity itself.`,
+  );
+  lines.push('');
+  for (const [name, results] of primary) {
+    const v1 = verdictOn(1, results);
+    const v2 = verdictOn(2, results);
+    const control = results.find((c) => c.b === 'control-input');
+    lines.push(
+      `- **${name}**: result 1 (*SAM is more specific than saliency, guided backpropagation, Grad-CAM and CAM*) **${v1}**; result 2 (*at shallow layers SAM is more specific than Grad-CAM*) **${v2}**. SAM against the input intensity: ${control ? `${findingText(control)} (${fmt(control.estimate)})` : 'n/a'}.`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    "**SAM here.** The paper's exact SAM formula is not available to this project; PhaseLens reads it as the element-wise product of a layer's activations and the class-score gradient with respect to them, rectified and summed over channels (at the input: rectified gradient x input), i.e. Captum's LayerGradientXActivation, rectified. The verdict is about that reading.",
   );
   lines.push('');
   lines.push(
-    `**Data.** ${phantoms.length} synthetic series from a seed never used in training (structure labels known) and ${real.length} real series (\`../shared/data/real-ct/\`, evaluation only). ${context.slicesPerSeries} informative slices per series, evenly spread. Maps explain the series decision (the predicted phase). Intervals are 95% bootstrap intervals over series (2000 resamples); with three real series they are wide by nature.`,
+    `**Data.** ${phantoms.length} synthetic series (${phantoms.length} synthetic patients, one atlas anatomy, a seed never used in training; structure labels known) and ${real.length} real series from ${patients} patients (\`../shared/data/real-ct/\`, evaluation only). ${context.slicesPerSeries} informative slices per series, evenly spread. Maps explain the series' leading phase. Intervals: ${RESAMPLES} bootstrap resamples of patients (a patient's series together), 95% percentile intervals; two-sided p-values from sign-flip permutations of patients, Holm-corrected within each measure's family of ${COMPARISONS.length} comparisons.`,
   );
   lines.push('');
-  lines.push(
-    "**Measures.** *Deletion area*: the decided phase's probability as the map's top body voxels are replaced by a blurred copy (25 mm box), integrated over the fraction replaced: lower means the map found what the model needs. *Insertion area*: the same, restoring voxels into the blurred copy: higher is better. *Keep-top-k*: the smallest share of body voxels (1, 2, 5, 10, 20 or 50%) that, kept alone, still gives the same decision on the slice: lower is better. *Ground truth* (phantoms): the share of the map's mass inside the structures that carry the phase (aorta, arteries, portal and splenic veins, liver, renal cortex and medulla, collecting systems) and the ROC AUC of map values for those voxels.",
-  );
+  lines.push('## Primary measure: every comparison');
   lines.push('');
-  lines.push(
-    "**SAM here.** The paper's exact SAM formula is not available to this project; PhaseLens reads it as the element-wise product of a layer's activations and the class-score gradient with respect to them, rectified and summed over channels (at the input: rectified gradient x input), i.e. Captum's LayerGradientXActivation, rectified. The conclusions below hold for that reading.",
-  );
-  lines.push('');
-  lines.push('## All maps');
-  lines.push('');
-  for (const [name, group] of groups) {
-    if (group.length === 0) continue;
-    lines.push(`### ${name} (${group.length} series)`);
+  for (const [name, results] of primary) {
+    lines.push(`### ${name}`);
     lines.push('');
-    const header = [
-      'map',
-      'deletion area (lower better)',
-      'insertion area (higher better)',
-      'kept share (lower better)',
-    ];
-    if (name === 'synthetic') header.push('mass in phase structures', 'ROC AUC');
+    lines.push(comparisonTable(results));
+    lines.push('');
+  }
+  lines.push('## Secondary measures');
+  lines.push('');
+  lines.push(
+    'Reported for every comparison, Holm-corrected within each measure; they do not decide the verdict.',
+  );
+  lines.push('');
+  for (const [name, group] of present) {
+    for (const measure of SECONDARY) {
+      if (measure.needsLabels && name !== 'synthetic') continue;
+      lines.push(
+        `### ${name}: ${measure.label} (${measure.lowerIsBetter ? 'lower' : 'higher'} is better)`,
+      );
+      lines.push('');
+      lines.push(comparisonTable(compare(group, measure)));
+      lines.push('');
+    }
+  }
+  lines.push('## Every map, including the controls');
+  lines.push('');
+  for (const [name, group] of present) {
+    const measures = [PRIMARY, ...SECONDARY].filter((m) => !m.needsLabels || name === 'synthetic');
+    lines.push(`### ${name} (${group.length} series; mean [95% bootstrap interval over series])`);
+    lines.push('');
     lines.push(
       markdownTable(
-        header,
-        MAIN.map((key) => {
-          const row = [
-            key,
-            fmt(bootstrapMean(values(group, key, 'deletion'))),
-            fmt(bootstrapMean(values(group, key, 'insertion'))),
-            fmt(bootstrapMean(values(group, key, 'keptFraction'))),
-          ];
-          if (name === 'synthetic')
-            row.push(
-              fmt(bootstrapMean(values(group, key, 'mass'))),
-              fmt(bootstrapMean(values(group, key, 'auc'))),
-            );
-          return row;
-        }),
+        ['map', ...measures.map((m) => m.label)],
+        MAIN.map((key) => [
+          key,
+          ...measures.map((m) => fmt(bootstrapMean(values(group, key, m.get)))),
+        ]),
       ),
     );
     lines.push('');
+    if (name !== 'synthetic' || group.length === 0) continue;
     lines.push(
       `![deletion curves](deletion-${name.replace(' ', '-')}.png) ![insertion curves](insertion-${name.replace(' ', '-')}.png)`,
     );
     lines.push('');
   }
+  lines.push('## Ground truth per decided phase, and chance');
+  lines.push('');
+  lines.push(
+    `The mask for a decided phase is every structure whose HU in that phase differs by ${MASK_MIN_DIFFERENCE_HU} HU or more from its mean over the other phases, in the generator's own time-attenuation table (bowel left out: its label holds the lumen). A map that knows nothing puts the mask's share of the body inside it (chance); the mass measure above is reported minus that share.`,
+  );
+  lines.push('');
+  lines.push(
+    markdownTable(
+      ['decided phase', 'mask structures', 'synthetic series', 'mean chance (area share)'],
+      PHASES.map((p) => {
+        const rs = phantoms.filter((r) => r.predicted === p);
+        const chance = bootstrapMean(rs.map((r) => r.maps.sam?.chance ?? NaN));
+        return [
+          p,
+          phaseMaskStructures(p)
+            .map((id) => STRUCTURES.find((s) => s.id === id)?.name ?? String(id))
+            .join(', '),
+          String(rs.length),
+          Number.isFinite(chance.mean) ? chance.mean.toFixed(3) : 'n/a',
+        ];
+      }),
+    ),
+  );
+  lines.push('');
+  lines.push('## Deletion baselines and their floors');
+  lines.push('');
+  lines.push(
+    'The probability of the decided phase with every body voxel replaced by the baseline (where deletion ends and insertion starts). A high floor means the baseline itself still carries the phase, so deletion measures less.',
+  );
+  lines.push('');
+  lines.push(
+    markdownTable(
+      ['baseline', ...present.map(([name]) => name)],
+      BASELINES.map((b) => [
+        b,
+        ...present.map(([, g]) => fmt(bootstrapMean(g.map((r) => r.floor[b])))),
+      ]),
+    ),
+  );
+  lines.push('');
   lines.push('## By layer: SAM against Grad-CAM');
   lines.push('');
-  for (const [name, group] of groups) {
-    if (group.length === 0) continue;
+  for (const [name, group] of present) {
     lines.push(`### ${name}`);
     lines.push('');
-    const header = [
-      'layer',
-      'SAM deletion',
-      'Grad-CAM deletion',
-      'SAM insertion',
-      'Grad-CAM insertion',
-    ];
-    if (name === 'synthetic') header.push('SAM mass', 'Grad-CAM mass');
     lines.push(
       markdownTable(
-        header,
-        LAYERS.map((layer) => {
-          const sam = layerKey('sam', layer);
-          const gc = layer === 'input' ? undefined : layerKey('gradcam', layer);
-          const cell = (key: string | undefined, m: Measure): string =>
-            key ? fmt(bootstrapMean(values(group, key, m))) : '-';
-          const row = [
-            layer,
-            cell(sam, 'deletion'),
-            cell(gc, 'deletion'),
-            cell(sam, 'insertion'),
-            cell(gc, 'insertion'),
-          ];
-          if (name === 'synthetic') row.push(cell(sam, 'mass'), cell(gc, 'mass'));
-          return row;
-        }),
+        ['layer', `SAM ${PRIMARY.label}`, `Grad-CAM ${PRIMARY.label}`],
+        LAYERS.map((layer) => [
+          layer,
+          fmt(bootstrapMean(values(group, layerKey('sam', layer), PRIMARY.get))),
+          layer === 'input'
+            ? '-'
+            : fmt(bootstrapMean(values(group, layerKey('gradcam', layer), PRIMARY.get))),
+        ]),
       ),
     );
     lines.push('');
     lines.push(`![by layer](layers-${name.replace(' ', '-')}.png)`);
     lines.push('');
   }
-
-  lines.push("## Do the paper's results hold here?");
-  lines.push('');
-  lines.push(
-    'A result holds when, for every comparison, SAM is better on at least one measure: the 95% bootstrap interval of the paired difference excludes zero in its favour.',
-  );
-  lines.push('');
-  for (const [name, group] of groups) {
-    if (group.length === 0) continue;
-    lines.push(`**${name}.**`);
-    lines.push('');
-    const first = ['guided', 'cam', 'gradcam'].map((other) => ({
-      other,
-      deletion: verdict(group, 'sam', other, 'deletion', true),
-      mass: name === 'synthetic' ? verdict(group, 'sam', other, 'mass', false) : undefined,
-    }));
-    const holds1 = first.every((f) => f.deletion.better || f.mass?.better);
-    lines.push(
-      `1. *SAMs are more specific than guided backpropagation, CAM and Grad-CAM*: ${holds1 ? '**holds**' : '**not shown**'} (paired differences in deletion area${name === 'synthetic' ? ' and mass in phase structures' : ''}, SAM minus the other; negative deletion or positive mass favours SAM):`,
-    );
-    for (const f of first) {
-      lines.push(`   - ${f.deletion.text}${f.mass ? `; mass ${f.mass.text}` : ''}`);
-    }
-    const shallow = (['conv1', 'conv2'] as const).map((layer) => ({
-      layer,
-      deletion: verdict(
-        group,
-        layerKey('sam', layer),
-        layerKey('gradcam', layer),
-        'deletion',
-        true,
-      ),
-      mass:
-        name === 'synthetic'
-          ? verdict(group, layerKey('sam', layer), layerKey('gradcam', layer), 'mass', false)
-          : undefined,
-    }));
-    const holds2 = shallow.every((f) => f.deletion.better || f.mass?.better);
-    lines.push(
-      `2. *At shallow layers SAMs are more specific than Grad-CAM*: ${holds2 ? '**holds**' : '**not shown**'}:`,
-    );
-    for (const f of shallow)
-      lines.push(`   - ${f.layer}: ${f.deletion.text}${f.mass ? `; mass ${f.mass.text}` : ''}`);
-    lines.push('');
-  }
   lines.push('## Sanity checks (Adebayo et al. 2018)');
   lines.push('');
   lines.push(
-    "Weights re-drawn layer by layer from the top (logits first, then conv5 down to conv1); the rank correlation of each map with the trained model's map over body voxels. A map that explains the model must decorrelate as the weights it depends on are destroyed.",
+    "Weights re-drawn layer by layer from the top (logits first, then conv5 down to conv1); the rank correlation of each map with the trained model's map over body voxels. A map that explains the model must decorrelate as the weights it depends on are destroyed. A map multiplied by the input keeps whatever correlation the input's own brightness gives it.",
   );
   lines.push('');
   lines.push(
@@ -303,8 +337,29 @@ export async function writeStudyReport(
       sanity.map((s) => [s.method, ...s.correlation.map((c) => c.toFixed(2))]),
     ),
   );
+  const last = (key: string): string => {
+    const c = sanity.find((s) => s.method === key)?.correlation;
+    return c ? c[c.length - 1].toFixed(2) : 'n/a';
+  };
+  lines.push('');
+  lines.push(
+    `With every layer re-drawn, SAM keeps a rank correlation of ${last('sam')} with its trained map, against ${last('saliency')} for saliency and ${last('integrated-gradients')} for integrated gradients: part of SAM's pattern is the input, not the model.`,
+  );
   lines.push('');
   lines.push('![sanity](sanity.png)');
+  lines.push('');
+  lines.push('## Limitations');
+  lines.push('');
+  lines.push(
+    [
+      "- Every synthetic series is the same atlas subject, scaled and deformed; intervals over synthetic patients cover the generator's variation, not real patients'.",
+      `- ${real.length} real series from ${patients} patients: intervals over so few patients are wide, and real series have no structure labels, so only the model-based measures apply to them.`,
+      "- The masks come from the generator's table, not from what the model uses: a map can be right about the model and still put mass outside them.",
+      '- Deletion and insertion replace voxels with a baseline the network never saw in training; every baseline carries some information (see the floors). The same-patient non-contrast baseline exists for phantoms only.',
+      "- SAM is PhaseLens's reading of the paper's map; the paper's own formula may differ.",
+      '- Maps explain one network (the first member of the shipped ensemble); the other members are not studied.',
+    ].join('\n'),
+  );
   lines.push('');
   if (context.examples.length) {
     lines.push('## Examples');
@@ -316,9 +371,10 @@ export async function writeStudyReport(
   lines.push('');
   lines.push(
     markdownTable(
-      ['series', 'kind', 'truth', 'decided', 'confidence', 'slices studied'],
+      ['series', 'patient', 'kind', 'truth', 'leading phase', 'confidence', 'slices studied'],
       records.map((r) => [
         r.id,
+        r.patient,
         r.kind,
         r.truth,
         r.predicted,
@@ -328,5 +384,5 @@ export async function writeStudyReport(
     ),
   );
   lines.push('');
-  await fs.writeFile(path.join(dir, 'README.md'), lines.join('\n'));
+  return lines;
 }

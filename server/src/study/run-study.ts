@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../attribution/index';
 import type { AttributionMethod } from '../attribution/types';
-import { classifyPreprocessed, graphOf, preprocessSeries, stackSlices } from '../model/classify';
+import { classifyWithModel, graphOf, preprocessSeries, stackSlices } from '../model/classify';
+import { preprocessSlice } from '../model/preprocess';
 import { seriesProbabilities } from '../model/calibrate';
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../model/network';
 import { PhaseGraph, type MapLayer } from '../model/phase-graph';
@@ -10,11 +11,17 @@ import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/preprocess';
 import { PHASES, type Phase } from '../domain/phase';
 import { Random } from '../phantom/random';
 import type { CtSeries } from '../series/types';
-import { labelsOnInputGrid, PHASE_STRUCTURES } from './labels';
+import { labelsOnInputGrid } from './labels';
+import { phaseMaskStructures } from './masks';
+import { CONTROL_MAPS } from './controls';
 import {
   area,
+  BASELINES,
   blurred,
   bodyMasks,
+  PRIMARY_BASELINE,
+  tissueMean,
+  type Baseline,
   CURVE_FRACTIONS,
   deletionInsertion,
   groundTruth,
@@ -28,11 +35,15 @@ const PIXELS = INPUT_SIZE * INPUT_SIZE;
 
 export interface StudySeries {
   id: string;
+  /** The independent unit of the bootstrap: series of one patient are resampled together. */
+  patient: string;
   kind: 'phantom' | 'real';
   truth: Phase;
   series: CtSeries;
   /** Structure labels on the series grid (phantoms). */
   labels?: Uint8Array;
+  /** The same patient without contrast, on the same grid (phantoms): a deletion baseline. */
+  withoutContrast?: CtSeries;
 }
 
 /** A map under study: a method, at a layer for the layer-wise ones. */
@@ -54,6 +65,9 @@ export function studyMaps(): MapSpec[] {
     { key: 'integrated-gradients', method: METHODS['integrated-gradients'], main: true },
     { key: 'smoothgrad', method: METHODS.smoothgrad, main: true },
     { key: 'occlusion', method: METHODS.occlusion, main: true },
+    { key: 'control-input', method: CONTROL_MAPS.input, main: true },
+    { key: 'control-edge', method: CONTROL_MAPS.edge, main: true },
+    { key: 'control-random', method: CONTROL_MAPS.random, main: true },
   ];
   const perLayer: MapSpec[] = [];
   for (const layer of [...CONV_LAYERS, 'pool5'] as MapLayer[]) {
@@ -72,22 +86,30 @@ export function layerKey(method: 'gradcam' | 'sam', layer: MapLayer): string {
 }
 
 export interface MapMeasures {
-  deletion: number;
-  insertion: number;
+  /** Deletion area per baseline (the primary measure: PRIMARY_BASELINE); NaN where absent. */
+  deletion: Record<Baseline, number>;
+  insertion: Record<Baseline, number>;
   keptFraction: number;
   mass: number;
+  /** Share of body voxels inside the decided phase's mask: the mass a blind map gets. */
+  chance: number;
   auc: number;
+  /** Curves with the primary baseline. */
   deletionCurve: number[];
   insertionCurve: number[];
 }
 
 export interface SeriesRecord {
   id: string;
+  patient: string;
   kind: 'phantom' | 'real';
   truth: Phase;
+  /** The model's leading phase for the series: the target every map explains. */
   predicted: Phase;
   confidence: number;
   slices: number[];
+  /** Target probability with every body voxel replaced, per baseline (the deletion floor). */
+  floor: Record<Baseline, number>;
   maps: Record<string, MapMeasures>;
 }
 
@@ -96,7 +118,14 @@ const mean = (v: number[]): number => {
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
 };
 
-/** Every map's specificity measures on one series' studied slices (target: the decision). */
+const perBaseline = (f: (b: Baseline) => number): Record<Baseline, number> =>
+  Object.fromEntries(BASELINES.map((b) => [b, f(b)])) as Record<Baseline, number>;
+
+/**
+ * Every map's specificity measures on one series' studied slices. The target is the series'
+ * leading phase (the model's decision, an ensemble's when the model is one); maps explain the
+ * first member's network. Ties in map order are broken at random from a seed per series.
+ */
 export async function studySeries(
   model: PhaseModel,
   s: StudySeries,
@@ -105,52 +134,73 @@ export async function studySeries(
 ): Promise<SeriesRecord> {
   const graph = graphOf(model);
   const all = preprocessSeries(s.series);
-  const decision = await classifyPreprocessed(graph, all, model.metadata.temperature);
+  const decision = await classifyWithModel(model, s.series, all);
   const chosen = informativeSlices(all, slicesPerSeries);
   const count = chosen.length;
   const input = stackSlices(chosen);
-  const batch: StudyBatch = {
-    input,
-    baseline: blurred(input, count),
-    body: bodyMasks(input, count),
-    count,
-    target: PHASES.indexOf(decision.phase),
+  const body = bodyMasks(input, count);
+  const target = PHASES.indexOf(decision.leading);
+  const plain = s.withoutContrast;
+  const baselines: Record<Baseline, Float32Array | undefined> = {
+    'tissue-mean': tissueMean(input, body),
+    blur: blurred(input, count),
+    'non-contrast': plain
+      ? stackSlices(chosen.map((c) => preprocessSlice(plain, c.slice)))
+      : undefined,
   };
+  const batchFor = (b: Baseline): StudyBatch | undefined => {
+    const baseline = baselines[b];
+    return baseline ? { input, baseline, body, count, target } : undefined;
+  };
+  const mask = new Set(phaseMaskStructures(decision.leading));
   const truth = s.labels
     ? chosen.map((c) => {
         const l = labelsOnInputGrid(s.series, s.labels as Uint8Array, c);
-        return l.map((v) => ((PHASE_STRUCTURES as readonly number[]).includes(v) ? 1 : 0));
+        return l.map((v) => (mask.has(v) ? 1 : 0));
       })
     : undefined;
   const x = tf.tensor4d(input, [count, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
-  const predicted = tf.tidy(() => Array.from(tf.argMax(graph.probabilities(x), 1).dataSync()));
+  // Keep-top-k asks whether the series decision survives, on every slice.
+  const decided = chosen.map(() => target);
+  const random = new Random(`study-ties/${s.id}`);
+  const tieBreak = chosen.map(() => Float64Array.from({ length: PIXELS }, () => random.uniform()));
+  const none = chosen.map(() => new Int32Array(0));
+  const floor = perBaseline((b) => {
+    const batch = batchFor(b);
+    return batch ? mean(deletionInsertion(graph, batch, none).insertion.map((c) => c[0])) : NaN;
+  });
   const record: SeriesRecord = {
     id: s.id,
+    patient: s.patient,
     kind: s.kind,
     truth: s.truth,
-    predicted: decision.phase,
+    predicted: decision.leading,
     confidence: decision.confidence,
     slices: chosen.map((c) => c.slice),
+    floor,
     maps: {},
   };
   try {
     for (const spec of maps) {
       const values = tf.tidy(() =>
-        spec.method.explain(graph, x, batch.target, { layer: spec.layer }).dataSync(),
+        spec.method.explain(graph, x, target, { layer: spec.layer, seed: 7 }).dataSync(),
       ) as Float32Array;
       const slice = (i: number): Float32Array => values.subarray(i * PIXELS, (i + 1) * PIXELS);
-      const orders = chosen.map((_, i) => orderByMap(slice(i), batch.body[i]));
-      const { deletion, insertion } = deletionInsertion(graph, batch, orders);
-      const kept = smallestKeptFraction(graph, batch, orders, predicted);
-      const gt = truth?.map((t, i) => groundTruth(slice(i), batch.body[i], t));
+      const orders = chosen.map((_, i) => orderByMap(slice(i), body[i], tieBreak[i]));
+      const curves = perBaselineCurves(graph, orders, batchFor);
+      const primary = batchFor(PRIMARY_BASELINE) as StudyBatch;
+      const kept = smallestKeptFraction(graph, primary, orders, decided);
+      const gt = truth?.map((t, i) => groundTruth(slice(i), body[i], t));
+      const main = curves[PRIMARY_BASELINE] as { deletion: number[][]; insertion: number[][] };
       record.maps[spec.key] = {
-        deletion: mean(deletion.map((c) => area(CURVE_FRACTIONS, c))),
-        insertion: mean(insertion.map((c) => area(CURVE_FRACTIONS, c))),
+        deletion: perBaseline((b) => areaOf(curves[b]?.deletion)),
+        insertion: perBaseline((b) => areaOf(curves[b]?.insertion)),
         keptFraction: mean(kept),
         mass: gt ? mean(gt.map((g) => g.mass)) : NaN,
+        chance: gt ? mean(gt.map((g) => g.chance)) : NaN,
         auc: gt ? mean(gt.map((g) => g.auc)) : NaN,
-        deletionCurve: CURVE_FRACTIONS.map((_, k) => mean(deletion.map((c) => c[k]))),
-        insertionCurve: CURVE_FRACTIONS.map((_, k) => mean(insertion.map((c) => c[k]))),
+        deletionCurve: CURVE_FRACTIONS.map((_, k) => mean(main.deletion.map((c) => c[k]))),
+        insertionCurve: CURVE_FRACTIONS.map((_, k) => mean(main.insertion.map((c) => c[k]))),
       };
     }
   } finally {
@@ -158,6 +208,22 @@ export async function studySeries(
   }
   return record;
 }
+
+function perBaselineCurves(
+  graph: PhaseGraph,
+  orders: Int32Array[],
+  batchFor: (b: Baseline) => StudyBatch | undefined,
+): Record<Baseline, { deletion: number[][]; insertion: number[][] } | undefined> {
+  return Object.fromEntries(
+    BASELINES.map((b) => {
+      const batch = batchFor(b);
+      return [b, batch ? deletionInsertion(graph, batch, orders) : undefined];
+    }),
+  ) as Record<Baseline, { deletion: number[][]; insertion: number[][] } | undefined>;
+}
+
+const areaOf = (curves: number[][] | undefined): number =>
+  curves ? mean(curves.map((c) => area(CURVE_FRACTIONS, c))) : NaN;
 
 /** Cascading randomisation stages (Adebayo 2018): top layer first, each stage keeps the last. */
 export const RANDOMISATION_STAGES = [LOGITS_LAYER, ...[...CONV_LAYERS].reverse()];

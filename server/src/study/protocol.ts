@@ -1,0 +1,252 @@
+import { Random } from '../phantom/random';
+import { PRIMARY_BASELINE } from './metrics';
+import type { MapMeasures, SeriesRecord } from './run-study';
+
+/**
+ * The study's protocol in code (docs/study/PROTOCOL.md says it in words, and was written before
+ * the numbers): one primary measure, the comparisons it decides, the secondary measures, and the
+ * statistics. Every comparison is reported whatever it shows.
+ */
+
+export interface Measure {
+  key: string;
+  label: string;
+  lowerIsBetter: boolean;
+  get(m: MapMeasures): number;
+  /** Only where structure labels exist (phantoms). */
+  needsLabels?: boolean;
+}
+
+export const PRIMARY: Measure = {
+  key: 'deletion',
+  label: `deletion area (${PRIMARY_BASELINE} baseline)`,
+  lowerIsBetter: true,
+  get: (m) => m.deletion[PRIMARY_BASELINE],
+};
+
+export const SECONDARY: Measure[] = [
+  {
+    key: 'insertion',
+    label: `insertion area (${PRIMARY_BASELINE} baseline)`,
+    lowerIsBetter: false,
+    get: (m) => m.insertion[PRIMARY_BASELINE],
+  },
+  {
+    key: 'deletion-blur',
+    label: 'deletion area (blur baseline)',
+    lowerIsBetter: true,
+    get: (m) => m.deletion.blur,
+  },
+  {
+    key: 'deletion-non-contrast',
+    label: 'deletion area (same patient without contrast)',
+    lowerIsBetter: true,
+    get: (m) => m.deletion['non-contrast'],
+    needsLabels: true,
+  },
+  {
+    key: 'mass-over-chance',
+    label: 'mass in the phase mask minus its area share',
+    lowerIsBetter: false,
+    get: (m) => m.mass - m.chance,
+    needsLabels: true,
+  },
+  {
+    key: 'auc',
+    label: 'ROC AUC against the phase mask',
+    lowerIsBetter: false,
+    get: (m) => m.auc,
+    needsLabels: true,
+  },
+  {
+    key: 'kept',
+    label: 'smallest kept share keeping the decision',
+    lowerIsBetter: true,
+    get: (m) => m.keptFraction,
+  },
+];
+
+export interface Comparison {
+  /** The map said to be more specific, and the one it is compared with. */
+  a: string;
+  b: string;
+  question: string;
+  /** Which of the paper's results it bears on. */
+  result: 1 | 2 | 'control';
+}
+
+/** Matched layer and resolution: each SAM against the map computed where it is. */
+export const COMPARISONS: Comparison[] = [
+  {
+    a: 'sam',
+    b: 'saliency',
+    question: 'SAM at the input vs saliency: the effect of multiplying by the input',
+    result: 1,
+  },
+  { a: 'sam', b: 'guided', question: 'SAM at the input vs guided backpropagation', result: 1 },
+  { a: 'sam@conv5', b: 'gradcam', question: 'SAM vs Grad-CAM at conv5', result: 1 },
+  { a: 'sam@pool5', b: 'cam', question: 'SAM vs CAM at pool5', result: 1 },
+  { a: 'sam@conv1', b: 'gradcam@conv1', question: 'SAM vs Grad-CAM at conv1', result: 2 },
+  { a: 'sam@conv2', b: 'gradcam@conv2', question: 'SAM vs Grad-CAM at conv2', result: 2 },
+  {
+    a: 'sam',
+    b: 'control-input',
+    question: 'SAM at the input vs the input intensity itself',
+    result: 'control',
+  },
+  { a: 'sam', b: 'control-edge', question: 'SAM at the input vs an edge map', result: 'control' },
+  {
+    a: 'sam',
+    b: 'control-random',
+    question: 'SAM at the input vs a random map',
+    result: 'control',
+  },
+];
+
+export const RESAMPLES = 4000;
+export const ALPHA = 0.05;
+
+export interface PairedEstimate {
+  /** Mean over series of a - b. */
+  mean: number;
+  low: number;
+  high: number;
+  /** Two-sided p-value for no difference: a sign-flip permutation test over patients. */
+  p: number;
+  series: number;
+  patients: number;
+}
+
+/**
+ * Paired difference a - b per series: the mean, a 95% percentile interval from a bootstrap that
+ * resamples patients (all of a drawn patient's series together: series of one patient are not
+ * independent), and a two-sided sign-flip p-value over patients. Series where either value is
+ * missing are left out.
+ */
+export function pairedByPatient(
+  records: SeriesRecord[],
+  a: string,
+  b: string,
+  measure: Measure,
+  seed = 'protocol',
+): PairedEstimate {
+  const byPatient = new Map<string, number[]>();
+  for (const r of records) {
+    const ma = r.maps[a];
+    const mb = r.maps[b];
+    if (!ma || !mb) continue;
+    const d = measure.get(ma) - measure.get(mb);
+    if (!Number.isFinite(d)) continue;
+    byPatient.set(r.patient, [...(byPatient.get(r.patient) ?? []), d]);
+  }
+  const groups = [...byPatient.values()];
+  const series = groups.reduce((n, g) => n + g.length, 0);
+  if (series === 0)
+    return { mean: NaN, low: NaN, high: NaN, p: NaN, series: 0, patients: groups.length };
+  const meanOf = (gs: number[][]): number => {
+    let s = 0;
+    let n = 0;
+    for (const g of gs) {
+      for (const v of g) s += v;
+      n += g.length;
+    }
+    return s / n;
+  };
+  const random = new Random(`${seed}/${a}/${b}/${measure.key}`);
+  const means: number[] = [];
+  for (let r = 0; r < RESAMPLES; r++)
+    means.push(meanOf(groups.map(() => groups[random.int(0, groups.length - 1)])));
+  means.sort((x, y) => x - y);
+  const observed = meanOf(groups);
+  return {
+    mean: observed,
+    low: means[Math.floor(0.025 * RESAMPLES)],
+    high: means[Math.min(RESAMPLES - 1, Math.floor(0.975 * RESAMPLES))],
+    p: signFlipP(groups, observed, random),
+    series,
+    patients: groups.length,
+  };
+}
+
+/**
+ * Two-sided p-value of a sign-flip permutation test over patients: under no difference, each
+ * patient's differences are as likely negated. Exact over all 2^n flips up to 12 patients,
+ * else RESAMPLES random flips. With few patients the smallest possible p is large (2 / 2^n),
+ * as it should be: two patients can never show a difference.
+ */
+function signFlipP(groups: number[][], observed: number, random: Random): number {
+  const sums = groups.map((g) => g.reduce((a, b) => a + b, 0));
+  const n = groups.reduce((a, g) => a + g.length, 0);
+  const exact = groups.length <= 12;
+  const trials = exact ? 2 ** groups.length : RESAMPLES;
+  let extreme = 0;
+  for (let t = 0; t < trials; t++) {
+    let s = 0;
+    for (let i = 0; i < sums.length; i++) {
+      const flip = exact ? (t >> i) & 1 : random.int(0, 1);
+      s += flip ? -sums[i] : sums[i];
+    }
+    if (Math.abs(s / n) >= Math.abs(observed) - 1e-12) extreme++;
+  }
+  return exact ? extreme / trials : (extreme + 1) / (trials + 1);
+}
+
+/** Holm's step-down adjustment: adjusted p-values in the input order (NaN stays NaN). */
+export function holm(p: number[]): number[] {
+  const order = p
+    .map((v, i) => ({ v, i }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((x, y) => x.v - y.v);
+  const m = order.length;
+  const adjusted = p.map(() => NaN);
+  let running = 0;
+  order.forEach((x, k) => {
+    running = Math.max(running, Math.min(1, (m - k) * x.v));
+    adjusted[x.i] = running;
+  });
+  return adjusted;
+}
+
+export type Finding = 'a better' | 'b better' | 'no difference shown' | 'n/a';
+
+export interface ComparisonResult extends Comparison {
+  estimate: PairedEstimate;
+  adjustedP: number;
+  finding: Finding;
+}
+
+/** Every comparison on one measure, Holm-corrected within the family. */
+export function compare(
+  records: SeriesRecord[],
+  measure: Measure,
+  comparisons: Comparison[] = COMPARISONS,
+): ComparisonResult[] {
+  const estimates = comparisons.map((c) => pairedByPatient(records, c.a, c.b, measure));
+  const adjusted = holm(estimates.map((e) => e.p));
+  return comparisons.map((c, i) => {
+    const e = estimates[i];
+    let finding: Finding = 'n/a';
+    if (Number.isFinite(e.mean)) {
+      const aBetter = measure.lowerIsBetter ? e.mean < 0 : e.mean > 0;
+      finding = adjusted[i] < ALPHA ? (aBetter ? 'a better' : 'b better') : 'no difference shown';
+    }
+    return { ...c, estimate: e, adjustedP: adjusted[i], finding };
+  });
+}
+
+/**
+ * The verdict on one of the paper's results: it holds when every comparison bearing on it finds
+ * SAM better on the primary measure after correction, and SAM also beats the input-intensity
+ * control (otherwise its specificity cannot be told from the input's own).
+ */
+export function verdictOn(
+  result: 1 | 2,
+  primary: ComparisonResult[],
+): 'holds' | 'does not hold' | 'not shown' {
+  const own = primary.filter((c) => c.result === result);
+  const control = primary.find((c) => c.b === 'control-input');
+  if (own.some((c) => c.finding === 'n/a')) return 'not shown';
+  if (own.some((c) => c.finding === 'b better')) return 'does not hold';
+  if (own.every((c) => c.finding === 'a better') && control?.finding === 'a better') return 'holds';
+  return 'not shown';
+}
