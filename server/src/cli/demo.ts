@@ -8,6 +8,7 @@ import { classifyWithModel } from '../model/classify';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { PHASES, type Phase } from '../domain/phase';
 import { generateCase } from '../phantom/render';
+import type { CaseParameters } from '../phantom/patient';
 import { writePhantomCase } from '../phantom/write-case';
 import { readSeries } from '../series/read-series';
 import { parseArgs, stringFlag, UsageError } from './args';
@@ -15,6 +16,22 @@ import { parseArgs, stringFlag, UsageError } from './args';
 export const demoUsage = 'phaselens demo [--out DIR] [--phase PHASE]';
 
 const pct = (v: number): string => `${Math.round(v * 100)}%`;
+
+/**
+ * A line on a wrong demo row: where the synthetic case sits against the phase boundaries it was
+ * drawn across, or, away from them, that it is one of the model's errors (model card).
+ */
+function whyWrong(p: CaseParameters, called: string): string {
+  const shown = p.seconds === undefined ? undefined : p.seconds * p.timeScale;
+  const at = shown === undefined ? '' : `${shown.toFixed(0)} s of enhancement`;
+  if (shown !== undefined && shown < 25)
+    return `early arterial (${at}): the organs have barely enhanced, so it reads as ${called}.`;
+  if (shown !== undefined && Math.abs(shown - 50) < 10)
+    return `${at} is near the arterial / portal-venous boundary (50 s).`;
+  if (shown !== undefined && shown > 100 && shown < 200)
+    return `${at} is near the portal-venous / delayed boundary (150 s).`;
+  return `an error of the model on this synthetic patient (${at || 'no contrast'}, ${p.kvp} kVp); the model card's confusion matrix shows how often such errors happen.`;
+}
 
 /**
  * The built-in demo, no PACS needed: generates a synthetic abdominal CT series in each phase,
@@ -37,9 +54,12 @@ export async function demo(argv: string[], out: NodeJS.WritableStream): Promise<
       range: 'abdomen-pelvis',
     });
     const r = await classifyWithModel(model, one.series);
+    const verdict = r.phase === truth ? 'right' : r.phase === 'indeterminate' ? 'unsure' : 'WRONG';
     out.write(
-      `  ${truth.padEnd(14)} -> ${r.phase.padEnd(14)} ${pct(r.confidence).padStart(4)}  ${r.phase === truth ? 'right' : 'WRONG'}\n`,
+      `  ${truth.padEnd(14)} -> ${r.phase.padEnd(14)} ${pct(r.confidence).padStart(4)}  ${verdict}\n`,
     );
+    if (r.phase === 'indeterminate') out.write(`     why unsure: ${r.reason ?? ''}\n`);
+    else if (r.phase !== truth) out.write(`     why wrong: ${whyWrong(one.params, r.phase)}\n`);
   }
   const c = await generateCase('demo', 0, { phase, matrix: 256, range: 'abdomen-pelvis' });
   await fs.mkdir(dir, { recursive: true });
@@ -52,7 +72,7 @@ export async function demo(argv: string[], out: NodeJS.WritableStream): Promise<
     methods: PAPER_METHODS.map((m) => METHODS[m]),
   });
   out.write(
-    `\nPhase: ${result.phase} (confidence ${result.confidence.toFixed(2)}; truth: ${phase})\n  ${PHASES.map((p) => `${p} ${result.probabilities[p].toFixed(2)}`).join('  ')}\n  model ${result.model.name} ${result.model.version}, ${result.slices.length} slices used\n\n`,
+    `\nPhase: ${result.phase} (confidence ${result.confidence.toFixed(2)}; truth: ${phase})${result.reason ? `\n  ${result.reason}` : ''}\n  ${PHASES.map((p) => `${p} ${result.probabilities[p].toFixed(2)}`).join('  ')}\n  model ${result.model.name} ${result.model.version}, ${result.slices.length} slices used\n\n`,
   );
   const shown = previewSlices(slices);
   const files: string[] = [];

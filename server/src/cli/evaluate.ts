@@ -4,6 +4,7 @@ import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { selectBackend } from '../model/backend';
 import { writeEvaluation, type SeriesOutcome } from '../model/report';
 import { PHASES } from '../domain/phase';
+import { OutOfScopeError } from '../errors';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 
@@ -36,12 +37,33 @@ export async function evaluate(argv: string[], out: NodeJS.WritableStream): Prom
   const progress = progressBar('classifying series');
   const outcomes: SeriesOutcome[] = [];
   for (const s of series) {
-    const result = await classifyWithModel(model, await s.load());
-    outcomes.push({
-      id: s.id,
-      truth: PHASES.indexOf(s.phase),
-      probabilities: PHASES.map((p) => result.probabilities[p]),
-    });
+    const truth = PHASES.indexOf(s.phase);
+    try {
+      const result = await classifyWithModel(model, await s.load());
+      const sliceVotes = PHASES.map(() => 0);
+      for (const slice of result.slices) {
+        const p = PHASES.map((q) => slice.probabilities[q]);
+        sliceVotes[p.indexOf(Math.max(...p))]++;
+      }
+      outcomes.push({
+        id: s.id,
+        truth,
+        probabilities: PHASES.map((p) => result.probabilities[p]),
+        call: result.phase,
+        ...(result.reason ? { reason: result.reason } : {}),
+        sliceVotes,
+      });
+    } catch (error) {
+      if (!(error instanceof OutOfScopeError)) throw error;
+      outcomes.push({
+        id: s.id,
+        truth,
+        probabilities: PHASES.map(() => 0),
+        call: 'out-of-scope',
+        reason: error.message,
+        sliceVotes: PHASES.map(() => 0),
+      });
+    }
     progress(outcomes.length, series.length);
   }
   const summary = await writeEvaluation(
@@ -50,7 +72,7 @@ export async function evaluate(argv: string[], out: NodeJS.WritableStream): Prom
     phantoms !== undefined ? 'Held-out phantoms' : 'Labelled series',
   );
   out.write(
-    `${summary.series} series: accuracy ${(summary.accuracy * 100).toFixed(1)}%, expected calibration error ${summary.ece.toFixed(3)}\n` +
+    `${summary.series} series: ${(summary.accuracy * 100).toFixed(1)}% right, ${(summary.wrong * 100).toFixed(1)}% wrong (highest wrong confidence ${summary.worstWrongConfidence.toFixed(2)}), ${summary.indeterminate} indeterminate, ${summary.outOfScope} out of scope; expected calibration error ${summary.ece.toFixed(3)}; slices agreeing with the truth ${(summary.sliceAgreement * 100).toFixed(0)}%\n` +
       PHASES.map(
         (p) =>
           `  ${p.padEnd(14)} ${summary.perPhase[p].series} series, ${(summary.perPhase[p].accuracy * 100).toFixed(1)}%`,

@@ -40,12 +40,28 @@ export async function writeTrainingCurve(history: EpochRecord[], file: string): 
 export interface SeriesOutcome {
   id: string;
   truth: number;
+  /** Calibrated series probabilities (PHASES order); all zero when out of scope. */
   probabilities: number[];
+  /** The call: a phase, 'indeterminate' or 'out-of-scope'. */
+  call: string;
+  /** Why the call is not a phase. */
+  reason?: string;
+  /** Slices whose own leading phase is each phase (PHASES order). */
+  sliceVotes: number[];
 }
 
 export interface EvaluationSummary {
   series: number;
+  /** Share called right (an indeterminate or out-of-scope call is not right). */
   accuracy: number;
+  /** Share called a wrong phase. */
+  wrong: number;
+  indeterminate: number;
+  outOfScope: number;
+  /** The highest confidence of a wrong call (0 when none). */
+  worstWrongConfidence: number;
+  /** Share of slices whose own leading phase is the truth, over all series' slices. */
+  sliceAgreement: number;
   ece: number;
   perPhase: Record<string, { series: number; accuracy: number }>;
   confusion: number[][];
@@ -58,19 +74,37 @@ export async function writeEvaluation(
   title: string,
 ): Promise<EvaluationSummary> {
   await fs.mkdir(dir, { recursive: true });
-  const probabilities = outcomes.map((o) => o.probabilities);
-  const labels = outcomes.map((o) => o.truth);
+  // Calibration and the confusion matrix are of the leading phase of every scored series.
+  const scored = outcomes.filter((o) => o.call !== 'out-of-scope');
+  const probabilities = scored.map((o) => o.probabilities);
+  const labels = scored.map((o) => o.truth);
   const confusion = confusionMatrix(probabilities, labels);
   const { bins, ece } = reliability(probabilities, labels);
-  const right = confusion.reduce((s, row, r) => s + row[r], 0);
+  const n = Math.max(1, outcomes.length);
+  const isRight = (o: SeriesOutcome): boolean => o.call === PHASES[o.truth];
+  const isWrong = (o: SeriesOutcome): boolean =>
+    (PHASES as readonly string[]).includes(o.call) && !isRight(o);
+  const votes = outcomes.reduce((a, o) => a + o.sliceVotes.reduce((x, y) => x + y, 0), 0);
   const summary: EvaluationSummary = {
     series: outcomes.length,
-    accuracy: right / Math.max(1, outcomes.length),
+    accuracy: outcomes.filter(isRight).length / n,
+    wrong: outcomes.filter(isWrong).length / n,
+    indeterminate: outcomes.filter((o) => o.call === 'indeterminate').length,
+    outOfScope: outcomes.filter((o) => o.call === 'out-of-scope').length,
+    worstWrongConfidence: Math.max(
+      0,
+      ...outcomes.filter(isWrong).map((o) => Math.max(...o.probabilities)),
+    ),
+    sliceAgreement:
+      outcomes.reduce((a, o) => a + (o.sliceVotes[o.truth] ?? 0), 0) / Math.max(1, votes),
     ece,
     perPhase: Object.fromEntries(
       PHASES.map((p, k) => {
-        const n = confusion[k].reduce((a, b) => a + b, 0);
-        return [p, { series: n, accuracy: n ? confusion[k][k] / n : 0 }];
+        const of = outcomes.filter((o) => o.truth === k);
+        return [
+          p,
+          { series: of.length, accuracy: of.length ? of.filter(isRight).length / of.length : 0 },
+        ];
       }),
     ),
     confusion,
@@ -85,11 +119,11 @@ export async function writeEvaluation(
   );
   const rows = outcomes.map(
     (o) =>
-      `${o.id},${PHASES[o.truth]},${PHASES[o.probabilities.indexOf(Math.max(...o.probabilities))]},${o.probabilities.map((p) => p.toFixed(4)).join(',')}`,
+      `${o.id},${PHASES[o.truth]},${o.call},${o.probabilities.map((p) => p.toFixed(4)).join(',')},${o.sliceVotes.join(',')},"${(o.reason ?? '').replace(/"/g, "'")}"`,
   );
   await fs.writeFile(
     path.join(dir, 'series.csv'),
-    `series,truth,predicted,${PHASES.join(',')}\n${rows.join('\n')}\n`,
+    `series,truth,call,${PHASES.join(',')},${PHASES.map((p) => `slices ${p}`).join(',')},reason\n${rows.join('\n')}\n`,
   );
   await fs.writeFile(
     path.join(dir, 'evaluation.json'),

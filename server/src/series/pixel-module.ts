@@ -2,6 +2,9 @@ import { InvalidInputError, MissingPixelDataError } from '../errors';
 import type { NaturalDataset } from 'dcmjs';
 
 /** The Image Pixel and CT Image attributes needed to turn stored values into HU. */
+/** The largest slice matrix read (rows and columns). */
+export const MAX_MATRIX = 2048;
+
 export interface PixelModule {
   rows: number;
   columns: number;
@@ -58,6 +61,11 @@ export function readPixelModule(
       `${location}: no image (Rows, Columns or BitsAllocated missing)`,
     );
   }
+  // CT is 512 or 1024 square; a larger matrix is either not CT or built to exhaust memory.
+  if (rows > MAX_MATRIX || columns > MAX_MATRIX)
+    throw new InvalidInputError(
+      `${location}: ${columns} x ${rows} pixels exceeds the ${MAX_MATRIX} x ${MAX_MATRIX} limit for a CT slice`,
+    );
   const bitsStored = numberOf(ds.BitsStored) ?? bitsAllocated;
   const samplesPerPixel = numberOf(ds.SamplesPerPixel) ?? 1;
   const photometricInterpretation = stringOf(ds.PhotometricInterpretation) ?? 'MONOCHROME2';

@@ -1,5 +1,6 @@
 import type { NaturalDataset } from 'dcmjs';
 import {
+  InvalidInputError,
   InconsistentGeometryError,
   MissingPixelDataError,
   UnsupportedModalityError,
@@ -62,6 +63,9 @@ function vector<N extends number>(
   return v;
 }
 
+/** The most slices one enhanced CT object may hold (a whole-body 0.5 mm scan has about 4000). */
+export const MAX_FRAMES = 8192;
+
 /** Checks what every CT slice must have before any pixel is read. */
 export function assertCtImage(ds: NaturalDataset, location: string): void {
   const modality = stringOf(ds.Modality);
@@ -112,10 +116,20 @@ export function sliceRecordsOf(
   }
   const frames = numberOf(ds.NumberOfFrames) ?? 0;
   if (frames < 1) throw new MissingPixelDataError(`${location}: enhanced CT with no frames`);
+  // Checked before one record per frame is made: a 44 KB object claiming 20 million frames
+  // must not expand into 20 million records.
+  if (frames > MAX_FRAMES)
+    throw new InvalidInputError(
+      `${location}: NumberOfFrames ${frames} exceeds the limit of ${MAX_FRAMES} slices per object`,
+    );
   const shared = first(ds.SharedFunctionalGroupsSequence) ?? {};
   const perFrame = Array.isArray(ds.PerFrameFunctionalGroupsSequence)
     ? (ds.PerFrameFunctionalGroupsSequence as NaturalDataset[])
     : [];
+  if (perFrame.length > 0 && perFrame.length !== frames)
+    throw new InconsistentGeometryError(
+      `${location}: NumberOfFrames is ${frames} but PerFrameFunctionalGroupsSequence has ${perFrame.length} items`,
+    );
   // A functional group sits either in the per-frame item or in the shared one.
   const group = (i: number, name: string): NaturalDataset | undefined =>
     first(perFrame[i]?.[name]) ?? first(shared[name]);
