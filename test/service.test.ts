@@ -86,6 +86,8 @@ describe('the PhaseLens service against a real Orthanc', () => {
       PHASELENS_API_TOKEN: TOKEN,
       PHASELENS_CORS_ORIGINS: 'http://viewer.test',
       PHASELENS_DEFAULT_MAPS: 'sam,gradcam',
+      // Occlusion (about 100 inferences a slice) is offered here to make an analysis slow.
+      PHASELENS_ALLOWED_MAPS: 'sam,gradcam,occlusion',
       PHASELENS_QUEUE_SIZE: '2',
       PHASELENS_PORT: '0',
       PHASELENS_HOST: '127.0.0.1',

@@ -20,6 +20,32 @@ export const METHODS: Record<string, AttributionMethod> = Object.fromEntries(
 /** The five maps of the paper, the default set. */
 export const PAPER_METHODS = ['cam', 'gradcam', 'saliency', 'guided', 'sam'] as const;
 
+/**
+ * Whether `name` names a map method: an own key of METHODS only, so inherited names such as
+ * "__proto__" or "toString" are not taken for methods.
+ */
+export function isMapName(name: unknown): name is string {
+  return typeof name === 'string' && Object.hasOwn(METHODS, name);
+}
+
+/**
+ * Map names from a comma-separated setting (PHASELENS_DEFAULT_MAPS, PHASELENS_WATCH_MAPS, ...):
+ * the names, and a line for each unknown one.
+ */
+export function mapNamesFrom(
+  list: string,
+  setting: string,
+): { names: string[]; problems: string[] } {
+  const names = list
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const problems = names
+    .filter((m) => !isMapName(m))
+    .map((m) => `${setting}: unknown map "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
+  return { names: [...new Set(names)], problems };
+}
+
 /** Parses a comma-separated method list, naming what is unknown. */
 export function parseMethods(list: string): AttributionMethod[] {
   return list
@@ -27,7 +53,7 @@ export function parseMethods(list: string): AttributionMethod[] {
     .map((s) => s.trim())
     .filter(Boolean)
     .map((name) => {
-      const m = METHODS[name];
+      const m = isMapName(name) ? METHODS[name] : undefined;
       if (!m)
         throw new InvalidInputError(
           `unknown map method "${name}" (known: ${Object.keys(METHODS).join(', ')})`,

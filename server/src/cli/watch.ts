@@ -34,10 +34,9 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  const maps = (process.env.PHASELENS_WATCH_MAPS ?? '')
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
+  // Validated with the rest of the configuration: a typo must stop the watcher at start, not
+  // make every analysis fail while the cursor moves past every new series.
+  const maps = config.watchMaps;
   if (qido || !orthancUrl) {
     out.write(`Polling ${config.pacsUrl} (QIDO-RS) for new CT series of the last ${days} days\n`);
     await watchQido(

@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { METHODS } from '../attribution/index';
+import { isMapName, METHODS } from '../attribution/index';
 import { DicomWebClient } from '../dicomweb/client';
 import { PacsError } from '../errors';
 import type { PhaseModel } from '../model/phase-model';
@@ -32,12 +32,18 @@ export function parseAnalysisRequest(body: unknown, config: ServiceConfig): Anal
     throw new BadRequest('seriesInstanceUid is not a valid DICOM UID');
   let maps = config.defaultMaps;
   if (b.maps !== undefined) {
-    if (!Array.isArray(b.maps) || b.maps.length > 8 || b.maps.some((m) => typeof m !== 'string'))
-      throw new BadRequest('maps must be an array of at most 8 method names');
-    const bad = (b.maps as string[]).filter((m) => !METHODS[m]);
+    const most = config.maxMapsPerRequest;
+    if (!Array.isArray(b.maps) || b.maps.length > most || b.maps.some((m) => typeof m !== 'string'))
+      throw new BadRequest(`maps must be an array of at most ${most} method names`);
+    const bad = (b.maps as string[]).filter((m) => !isMapName(m));
     if (bad.length)
       throw new BadRequest(
         `unknown map(s): ${bad.join(', ')} (known: ${Object.keys(METHODS).join(', ')})`,
+      );
+    const refused = (b.maps as string[]).filter((m) => !config.allowedMaps.includes(m));
+    if (refused.length)
+      throw new BadRequest(
+        `map(s) not offered by this service: ${refused.join(', ')} (offered: ${config.allowedMaps.join(', ')})`,
       );
     maps = [...new Set(b.maps as string[])];
   }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidInputError } from '../errors';
-import { METHODS, PAPER_METHODS } from '../attribution/index';
+import { mapNamesFrom, PAPER_METHODS } from '../attribution/index';
 
 export type AuthMode = 'token' | 'basic' | 'passthrough' | 'none';
 
@@ -19,6 +19,12 @@ export interface ServiceConfig {
   apiUser?: { username: string; password: string };
   corsOrigins: string[];
   defaultMaps: string[];
+  /** The maps clients may ask for (the costly ones only when an administrator adds them). */
+  allowedMaps: string[];
+  /** The most maps one request may ask for. */
+  maxMapsPerRequest: number;
+  /** Maps the watcher writes for every new series (none: the phase report only). */
+  watchMaps: string[];
   writeBack: boolean;
   concurrency: number;
   queueSize: number;
@@ -140,15 +146,18 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       'PHASELENS_AUTH=none: also set PHASELENS_ALLOW_NO_AUTH=true to run without authentication',
     );
 
-  const maps = (get('PHASELENS_DEFAULT_MAPS', 'defaultMaps') ?? PAPER_METHODS.join(','))
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
+  const listed = (variable: string, key: string, fallback: string): string[] => {
+    const { names, problems: unknown } = mapNamesFrom(get(variable, key) ?? fallback, variable);
+    problems.push(...unknown);
+    return names;
+  };
+  const maps = listed('PHASELENS_DEFAULT_MAPS', 'defaultMaps', PAPER_METHODS.join(','));
+  // Integrated gradients, SmoothGrad and occlusion cost 16 to 100 inferences a slice: opt-in.
+  const allowedMaps = listed('PHASELENS_ALLOWED_MAPS', 'allowedMaps', PAPER_METHODS.join(','));
+  const watchMaps = listed('PHASELENS_WATCH_MAPS', 'watchMaps', '');
   for (const m of maps)
-    if (!METHODS[m])
-      problems.push(
-        `PHASELENS_DEFAULT_MAPS: unknown map "${m}" (known: ${Object.keys(METHODS).join(', ')})`,
-      );
+    if (!allowedMaps.includes(m))
+      problems.push(`PHASELENS_DEFAULT_MAPS: "${m}" is not in PHASELENS_ALLOWED_MAPS`);
   const corsOrigins = (get('PHASELENS_CORS_ORIGINS', 'corsOrigins') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -177,6 +186,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       apiUserName && apiPassword ? { username: apiUserName, password: apiPassword } : undefined,
     corsOrigins,
     defaultMaps: maps,
+    allowedMaps,
+    maxMapsPerRequest: int('PHASELENS_MAX_MAPS', 'maxMapsPerRequest', 5, 1, 8),
+    watchMaps,
     writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),

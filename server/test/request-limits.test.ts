@@ -1,0 +1,60 @@
+import { parseAnalysisRequest } from '../src/service/app';
+import { ConfigError, loadConfig } from '../src/service/config';
+
+const env = {
+  PHASELENS_PACS_URL: 'http://127.0.0.1:8042/dicom-web',
+  PHASELENS_API_TOKEN: 'a-token-of-sixteen-chars',
+};
+const uids = { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4' };
+
+describe('what an analysis request may ask for', () => {
+  const config = loadConfig(env);
+
+  it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty'])(
+    'a name inherited from Object (%s) is not a map',
+    (name) => {
+      expect(() => parseAnalysisRequest({ ...uids, maps: [name] }, config)).toThrow(
+        new RegExp(`^unknown map\\(s\\): ${name} \\(known:`),
+      );
+    },
+  );
+
+  it('costly maps are refused unless the administrator offers them', () => {
+    expect(() => parseAnalysisRequest({ ...uids, maps: ['sam', 'occlusion'] }, config)).toThrow(
+      /^map\(s\) not offered by this service: occlusion \(offered: cam, gradcam, saliency, guided, sam\)$/,
+    );
+    const generous = loadConfig({ ...env, PHASELENS_ALLOWED_MAPS: 'cam,gradcam,saliency,guided,sam,occlusion' });
+    expect(parseAnalysisRequest({ ...uids, maps: ['occlusion'] }, generous).maps).toEqual([
+      'occlusion',
+    ]);
+  });
+
+  it('at most PHASELENS_MAX_MAPS maps a request (5 by default)', () => {
+    const six = ['cam', 'gradcam', 'saliency', 'guided', 'sam', 'sam'];
+    expect(() => parseAnalysisRequest({ ...uids, maps: six }, config)).toThrow(
+      /^maps must be an array of at most 5 method names$/,
+    );
+    const one = loadConfig({ ...env, PHASELENS_MAX_MAPS: '1' });
+    expect(() => parseAnalysisRequest({ ...uids, maps: ['cam', 'sam'] }, one)).toThrow(
+      /at most 1 method names/,
+    );
+  });
+
+  it('a typo in PHASELENS_WATCH_MAPS stops the configuration at start, one line per problem', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        ...env,
+        PHASELENS_WATCH_MAPS: 'sam,saliencyy',
+        PHASELENS_DEFAULT_MAPS: 'occlusion',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'PHASELENS_WATCH_MAPS: unknown map "saliencyy" (known: cam, gradcam, saliency, guided, sam, integrated-gradients, smoothgrad, occlusion)',
+      'PHASELENS_DEFAULT_MAPS: "occlusion" is not in PHASELENS_ALLOWED_MAPS',
+    ]);
+  });
+});
