@@ -8,7 +8,7 @@ import { DicomWebClient } from '../server/src/dicomweb/client';
 import { selectBackend } from '../server/src/model/backend';
 import { loadPhaseModel, type PhaseModel } from '../server/src/model/phase-model';
 import { generateCase } from '../server/src/phantom/render';
-import { writeCtSeries } from '../server/src/series/write-ct';
+import { ctSliceDatasets, encodePart10, writeCtSeries } from '../server/src/series/write-ct';
 import { jsonLogger } from '../server/src/service/log';
 import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
 
@@ -150,4 +150,83 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       c.series.seriesInstanceUid,
     ]);
   }, 120_000);
+
+  it('passes over a series whose UID is a path trick, and repairs a tag lost in a crash', async () => {
+    // First: every CT series tagged (the first test did it), then one tag lost, as when the
+    // watcher dies between storing the report and setting the metadata.
+    const [someSeries] = await orthanc.find('Series', { SeriesInstanceUID: ctUids[0] });
+    await orthanc.rest('DELETE', `/series/${someSeries}/metadata/PhaseLensPhase`);
+    expect(
+      (await orthanc.rest('GET', `/series/${someSeries}/metadata/PhaseLensPhase`)).status,
+    ).toBe(404);
+    const last = (
+      (await (await orthanc.rest('GET', '/changes?limit=1&last')).json()) as { Last: number }
+    ).Last;
+    // A series stored with a UID that would steer a DICOMweb URL elsewhere.
+    const c = await generateCase('watch-trick', 0, { matrix: 64, slices: 12 });
+    const trick = '1.2.3/../../../../tools/now';
+    for (const ds of ctSliceDatasets({ ...c.series, seriesInstanceUid: trick }))
+      await orthanc.rest(
+        'POST',
+        '/instances',
+        new Uint8Array(encodePart10(ds, '1.2.840.10008.1.2.1')),
+      );
+    const cursorFile = path.join(work, 'cursor-trick.json');
+    await fs.writeFile(cursorFile, JSON.stringify({ last }));
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 60_000);
+    await watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 200,
+        signal: stop.signal,
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === trick) stop.abort();
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(timer);
+    expect(events.find((e) => e.seriesInstanceUid === trick)?.reason).toBe(
+      'SeriesInstanceUID "1.2.3/../../../../tools/now" is not a DICOM UID',
+    );
+    // The cursor moved past it.
+    expect(JSON.parse(await fs.readFile(cursorFile, 'utf8')).last).toBeGreaterThan(last);
+    // From the start of the feed again: the lost tag is set back from the report in the PACS.
+    await fs.writeFile(cursorFile, JSON.stringify({ last: 0 }));
+    const again = new AbortController();
+    const seen: WatchEvent[] = [];
+    const timer2 = setTimeout(() => again.abort(), 60_000);
+    await watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 200,
+        signal: again.signal,
+        onSeries: (e) => {
+          seen.push(e);
+          if (e.seriesInstanceUid === ctUids[0]) again.abort();
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(timer2);
+    expect(seen.find((e) => e.seriesInstanceUid === ctUids[0])?.reason).toMatch(/^already tagged /);
+    const tag = await orthanc.rest('GET', `/series/${someSeries}/metadata/PhaseLensPhase`);
+    expect(tag.status).toBe(200);
+    expect(await tag.text()).toMatch(
+      /^(non-contrast|arterial|portal-venous|delayed|indeterminate)$/,
+    );
+  }, 150_000);
 });

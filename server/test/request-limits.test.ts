@@ -23,7 +23,10 @@ describe('what an analysis request may ask for', () => {
     expect(() => parseAnalysisRequest({ ...uids, maps: ['sam', 'occlusion'] }, config)).toThrow(
       /^map\(s\) not offered by this service: occlusion \(offered: cam, gradcam, saliency, guided, sam\)$/,
     );
-    const generous = loadConfig({ ...env, PHASELENS_ALLOWED_MAPS: 'cam,gradcam,saliency,guided,sam,occlusion' });
+    const generous = loadConfig({
+      ...env,
+      PHASELENS_ALLOWED_MAPS: 'cam,gradcam,saliency,guided,sam,occlusion',
+    });
     expect(parseAnalysisRequest({ ...uids, maps: ['occlusion'] }, generous).maps).toEqual([
       'occlusion',
     ]);

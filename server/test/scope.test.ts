@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../src/cli/main';
-import { checkScope, MIN_ABDOMEN_MM } from '../src/model/scope';
+import { checkScope } from '../src/model/scope';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
 import { tempDir } from './helpers/series';
@@ -26,7 +26,7 @@ describe('scope: only abdominal CT gets a phase', () => {
   it('an abdomen made in the test is in scope', () => {
     const check = checkScope(abdomen());
     expect(check.problem).toBeUndefined();
-    expect(check.abdomenMm).toBeGreaterThanOrEqual(MIN_ABDOMEN_MM);
+    expect(check.abdomenMm).toBe(150);
   });
 
   it('a head is out of scope: no fat, a small cross-section', () => {

@@ -1,7 +1,10 @@
 import type { CtSeries } from '../series/types';
 
-/** Below this many millimetres of abdominal cross-sections a series is not abdominal CT. */
-export const MIN_ABDOMEN_MM = 40;
+/**
+ * At least this share of a series' slices must show an abdomen: a chest CT that ends in the
+ * upper abdomen (typically under a fifth of its length) is not abdominal CT.
+ */
+export const MIN_ABDOMEN_SHARE = 0.3;
 /** An abdominal cross-section: at least this much body (cm^2), with fat and little lung. */
 const MIN_BODY_CM2 = 150;
 const MIN_FAT_FRACTION = 0.03;
@@ -77,10 +80,11 @@ export function checkScope(series: CtSeries): ScopeCheck {
       abdomenMm,
       problem: `intensities are not CT-like (${pct(air / Math.max(1, sampled))} of pixels at air density, ${pct(softAll / Math.max(1, bodyAll))} of the body between -200 and 300 HU): not CT in Hounsfield units`,
     };
-  if (abdomenMm < MIN_ABDOMEN_MM)
+  const needed = Math.max(1, Math.ceil(MIN_ABDOMEN_SHARE * slices));
+  if (abdominal < needed)
     return {
       abdomenMm,
-      problem: `no abdomen: ${abdominal} of ${slices} slices (${abdomenMm.toFixed(0)} mm, at least ${MIN_ABDOMEN_MM} needed) show an abdominal cross-section (body of ${MIN_BODY_CM2} cm² or more with fat and under ${pct(MAX_LUNG_FRACTION)} lung)`,
+      problem: `no abdomen: ${abdominal} of ${slices} slices show an abdominal cross-section (body of ${MIN_BODY_CM2} cm² or more with fat and under ${pct(MAX_LUNG_FRACTION)} lung), at least ${needed} needed`,
     };
   return { abdomenMm };
 }

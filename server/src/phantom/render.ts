@@ -19,7 +19,7 @@ import { S, STRUCTURE_COUNT, STRUCTURES } from './structures';
 const { abs, atan2, ceil, cos, exp, floor, log, max, min, round, sin, sqrt } = Math;
 
 export interface PhantomOptions extends CaseOptions {
-  /** Keep at most this many slices (from the top of the scan range). */
+  /** Keep at most this many slices (from the middle of the scan range). */
   slices?: number;
 }
 
@@ -245,8 +245,13 @@ export async function generateCase(
   const [kStart, kEnd] = RANGES[p.range];
   const rangeMm = (kEnd - kStart) * dzT * sZ;
   let slices = max(1, floor(rangeMm / p.sliceThickness));
-  if (options.slices) slices = min(slices, options.slices);
-  const zHigh = zTop - kStart * dzT * sZ;
+  // A shortened case keeps the middle of its scan range: the abdomen, whatever the range.
+  let skipTop = 0;
+  if (options.slices && options.slices < slices) {
+    skipTop = floor((slices - options.slices) / 2);
+    slices = options.slices;
+  }
+  const zHigh = zTop - kStart * dzT * sZ - skipTop * p.sliceThickness;
   // Ascending z: slice 0 is the most caudal kept slice.
   const zs = Array.from({ length: slices }, (_, s) => zHigh - (slices - 1 - s) * p.sliceThickness);
 

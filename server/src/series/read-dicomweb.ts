@@ -7,6 +7,7 @@ import {
 } from '../dicomweb/client';
 import { assembleSeries, type AssembleOptions } from './assemble';
 import { sliceRecordsOf, type SliceRecord } from './slice-record';
+import { isUid } from '../domain/uid';
 import type { CtSeries } from './types';
 import { stringOf, type PixelModule } from './pixel-module';
 import { NativeFrameStream } from './native-frame-stream';
@@ -21,8 +22,6 @@ export interface DicomWebSeriesRef {
   seriesInstanceUid: string;
 }
 
-const UID = /^[0-9]+(\.[0-9]+)*$/;
-
 /** Splits `https://pacs/dicom-web/studies/<study>/series/<series>` into root and UIDs. */
 export function parseSeriesUrl(url: string): DicomWebSeriesRef {
   const m = /^(https?:\/\/.+?)\/studies\/([^/]+)\/series\/([^/?#]+)\/?$/.exec(url);
@@ -33,8 +32,7 @@ export function parseSeriesUrl(url: string): DicomWebSeriesRef {
   }
   const [, root, study, series] = m;
   for (const uid of [study, series]) {
-    if (!UID.test(uid) || uid.length > 64)
-      throw new InvalidInputError(`${url}: "${uid}" is not a DICOM UID`);
+    if (!isUid(uid)) throw new InvalidInputError(`${url}: "${uid}" is not a DICOM UID`);
   }
   return { root, studyInstanceUid: study, seriesInstanceUid: series };
 }
@@ -134,6 +132,9 @@ export async function readDicomWebSeries(
     const sop = stringOf(ds.SOPInstanceUID) ?? '';
     const where = `${location}/instances/${sop}`;
     if (stringOf(ds.Modality) !== 'CT') continue;
+    // The UID becomes part of a frame URL: a PACS-supplied "1.2/../../x" must not steer it.
+    if (!isUid(sop))
+      throw new InvalidInputError(`${location}: SOPInstanceUID "${sop}" is not a DICOM UID`);
     for (const record of sliceRecordsOf(ds, where, (i) => fetchFrame(sop, i + 1))) {
       const frame = record.frameNumber ?? 1;
       record.loadInto = (out) => fetchFrameInto(sop, frame, record.pixel, out, record.location);

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isMapName, METHODS } from '../attribution/index';
 import { DicomWebClient } from '../dicomweb/client';
 import { PacsError } from '../errors';
+import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
 import { authFor, phaseFromPacs } from './analysis';
 import type { ServiceConfig } from './config';
@@ -10,11 +11,9 @@ import { QueueFullError, type AnalysisQueue, type AnalysisRequest, type JobView 
 import type { Logger } from './log';
 import { openApiDocument } from './openapi';
 
-const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export const isUid = (v: unknown): v is string =>
-  typeof v === 'string' && v.length <= 64 && UID.test(v);
+export { isUid };
 
 class BadRequest extends Error {}
 

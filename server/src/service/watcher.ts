@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import type { PixelFormat } from '../derived/parametric-map';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { PacsError } from '../errors';
+import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
@@ -36,6 +37,9 @@ export interface WatchEvent {
   reason?: string;
   phase?: string;
 }
+
+/** Tries of one series, while Orthanc itself answers, before it is tagged 'failed'. */
+export const MAX_SERIES_TRIES = 5;
 
 interface OrthancChange {
   ChangeType: string;
@@ -100,6 +104,7 @@ export async function watchOrthanc(
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
   let cursor = await readCursor(options.cursorFile);
+  const failures = new Map<string, number>();
   log.info('watcher started', { orthanc: options.orthancUrl, cursor });
   const outage = new Outage(log, 'Orthanc', { orthanc: options.orthancUrl });
   while (!options.signal?.aborted) {
@@ -118,14 +123,32 @@ export async function watchOrthanc(
         let event: WatchEvent;
         try {
           event = await decide(change.ID);
+          failures.delete(change.ID);
         } catch (error) {
-          // Orthanc went away mid-series: keep the cursor before it and try again later.
-          log.warn('series not decided; will retry', {
+          const message = (error as Error).message;
+          // Orthanc went away mid-series: keep the cursor before it and try again later. While
+          // Orthanc answers, a series that keeps failing is poison: after MAX_SERIES_TRIES it is
+          // tagged 'failed' and passed over, so the feed moves on.
+          const reachable = await rest.call('GET', '/system').then(
+            () => true,
+            () => false,
+          );
+          const tries = reachable ? (failures.get(change.ID) ?? 0) + 1 : 0;
+          if (tries < MAX_SERIES_TRIES) {
+            if (reachable) failures.set(change.ID, tries);
+            log.warn('series not decided; will retry', { orthancId: change.ID, error: message });
+            interrupted = true;
+            break;
+          }
+          failures.delete(change.ID);
+          await rest
+            .call('PUT', `/series/${change.ID}/metadata/${key}`, 'failed')
+            .catch(() => undefined);
+          event = {
             orthancId: change.ID,
-            error: (error as Error).message,
-          });
-          interrupted = true;
-          break;
+            action: 'skipped',
+            reason: `failed ${tries} times, passed over: ${message}`,
+          };
         }
         options.onSeries?.(event);
         log.info(`series ${event.action}`, { ...event });
@@ -157,6 +180,8 @@ export async function watchOrthanc(
       action: 'skipped',
       reason,
     });
+    // UIDs go into DICOMweb URLs: one that is not a UID ("1.2.3/../../tools") is passed over.
+    if (!isUid(uid)) return skip(`SeriesInstanceUID ${JSON.stringify(uid)} is not a DICOM UID`);
     if (series.MainDicomTags.Modality !== 'CT')
       return skip(`modality ${series.MainDicomTags.Modality}`);
     const tags =
@@ -175,18 +200,20 @@ export async function watchOrthanc(
     });
     if (reason) return skip(reason);
     const existing = await phaseFromPacs(pacs, uid, modelId).catch(() => undefined);
-    if (existing) return skip(`already tagged ${existing.phase}`);
+    if (existing) {
+      // The tag is set again from the report: a crash between storing the report and setting
+      // the tag is repaired on the next pass.
+      await rest.call('PUT', `/series/${orthancId}/metadata/${key}`, existing.phase);
+      return skip(`already tagged ${existing.phase}`);
+    }
     const study = await rest.call<{ MainDicomTags: Record<string, string> }>(
       'GET',
       `/studies/${series.ParentStudy}`,
     );
-    const outcome = await analyseForWatcher(
-      run,
-      `watch-${orthancId}`,
-      study.MainDicomTags.StudyInstanceUID,
-      uid,
-      options.maps,
-    );
+    const studyUid = study.MainDicomTags.StudyInstanceUID;
+    if (!isUid(studyUid))
+      return skip(`StudyInstanceUID ${JSON.stringify(studyUid)} is not a DICOM UID`);
+    const outcome = await analyseForWatcher(run, `watch-${orthancId}`, studyUid, uid, options.maps);
     if ('failed' in outcome) return skip(outcome.failed);
     await rest.call('PUT', `/series/${orthancId}/metadata/${key}`, outcome.phase);
     return { orthancId, seriesInstanceUid: uid, action: 'analysed', phase: outcome.phase };
