@@ -61,6 +61,36 @@ describe('bad input gives a typed, one-line error', () => {
     expect((await failure(dir, NotDicomError)).message).toMatch(/no DICOM files found/);
   });
 
+  it.each([
+    [
+      'PixelSpacing 0\\0',
+      { PixelSpacing: [0, 0] },
+      /PixelSpacing 0\\0 mm is not a CT pixel spacing/,
+    ],
+    [
+      'PixelSpacing 1e30',
+      { PixelSpacing: [1e30, 1e30] },
+      /is not a CT pixel spacing \(0\.05 to 10 mm\)$/,
+    ],
+    [
+      'RescaleSlope 1e38',
+      { RescaleSlope: 1e38 },
+      /RescaleSlope 1e\+38 .* do not give Hounsfield units/,
+    ],
+    [
+      'RescaleIntercept -1e9',
+      { RescaleIntercept: -1e9 },
+      /RescaleIntercept -1000000000 do not give/,
+    ],
+  ])(
+    'implausible geometry or rescale (%s) is refused, not classified',
+    async (_, change, message) => {
+      const dss = ctSliceDatasets(series).map((ds) => ({ ...ds, ...change }));
+      const type = 'PixelSpacing' in change ? InconsistentGeometryError : InvalidInputError;
+      expect((await failure(await folderOf(dss), type)).message).toMatch(message);
+    },
+  );
+
   it('a path that does not exist', async () => {
     await failure('/nonexistent/phaselens/series', NotFoundError);
   });

@@ -4,6 +4,9 @@ import type { NaturalDataset } from 'dcmjs';
 /** The Image Pixel and CT Image attributes needed to turn stored values into HU. */
 /** The largest slice matrix read (rows and columns). */
 export const MAX_MATRIX = 2048;
+/** Plausible CT rescale: stored values to HU. */
+export const MAX_RESCALE_SLOPE = 16;
+export const MAX_RESCALE_INTERCEPT = 32768;
 
 export interface PixelModule {
   rows: number;
@@ -84,7 +87,14 @@ export function readPixelModule(
       `${location}: BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`,
     );
   }
-  const slope = rescale?.slope ?? numberOf(ds.RescaleSlope) ?? 1;
+  const rawSlope = rescale?.slope ?? numberOf(ds.RescaleSlope) ?? 1;
+  const slope = rawSlope === 0 ? 1 : rawSlope;
+  const intercept = rescale?.intercept ?? numberOf(ds.RescaleIntercept) ?? 0;
+  // Plausible CT rescales only: values outside these give a "phase" for numbers that are not HU.
+  if (!(slope > 0 && slope <= MAX_RESCALE_SLOPE) || !(Math.abs(intercept) <= MAX_RESCALE_INTERCEPT))
+    throw new InvalidInputError(
+      `${location}: RescaleSlope ${slope} and RescaleIntercept ${intercept} do not give Hounsfield units (slope above 0 and at most ${MAX_RESCALE_SLOPE}, intercept within ±${MAX_RESCALE_INTERCEPT})`,
+    );
   return {
     rows,
     columns,
@@ -93,8 +103,8 @@ export function readPixelModule(
     pixelRepresentation: numberOf(ds.PixelRepresentation) === 1 ? 1 : 0,
     samplesPerPixel,
     photometricInterpretation,
-    rescaleSlope: slope === 0 ? 1 : slope,
-    rescaleIntercept: rescale?.intercept ?? numberOf(ds.RescaleIntercept) ?? 0,
+    rescaleSlope: slope,
+    rescaleIntercept: intercept,
     pixelPaddingValue: numberOf(ds.PixelPaddingValue),
     pixelPaddingRangeLimit: numberOf(ds.PixelPaddingRangeLimit),
   };

@@ -63,6 +63,19 @@ function vector<N extends number>(
   return v;
 }
 
+/** Pixel spacing a CT slice can have (mm): from micro-CT-like 0.05 mm to 10 mm. */
+export const PIXEL_SPACING_MM: readonly [number, number] = [0.05, 10];
+
+function pixelSpacing(value: unknown, location: string): [number, number] {
+  const v = vector(value, 2, 'PixelSpacing', location) as [number, number];
+  const [lo, hi] = PIXEL_SPACING_MM;
+  if (!v.every((x) => x >= lo && x <= hi))
+    throw new InconsistentGeometryError(
+      `${location}: PixelSpacing ${v.join('\\')} mm is not a CT pixel spacing (${lo} to ${hi} mm)`,
+    );
+  return v;
+}
+
 /** The most slices one enhanced CT object may hold (a whole-body 0.5 mm scan has about 4000). */
 export const MAX_FRAMES = 8192;
 
@@ -108,7 +121,7 @@ export function sliceRecordsOf(
           'ImageOrientationPatient',
           location,
         ) as Orientation,
-        pixelSpacing: vector(ds.PixelSpacing, 2, 'PixelSpacing', location) as [number, number],
+        pixelSpacing: pixelSpacing(ds.PixelSpacing, location),
         pixel: readPixelModule(ds, location),
         load: () => loadFrame(0),
       },
@@ -151,12 +164,7 @@ export function sliceRecordsOf(
         'ImageOrientationPatient',
         where,
       ) as Orientation,
-      pixelSpacing: vector(
-        group(i, 'PixelMeasuresSequence')?.PixelSpacing,
-        2,
-        'PixelSpacing',
-        where,
-      ) as [number, number],
+      pixelSpacing: pixelSpacing(group(i, 'PixelMeasuresSequence')?.PixelSpacing, where),
       pixel: readPixelModule(ds, where, {
         slope: numberOf(transform?.RescaleSlope),
         intercept: numberOf(transform?.RescaleIntercept),
