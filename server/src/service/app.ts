@@ -1,8 +1,8 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isMapName, METHODS } from '../attribution/index';
 import { DicomWebClient } from '../dicomweb/client';
-import { PacsError } from '../errors';
+import { PacsAuthError, PacsError } from '../errors';
 import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
 import { authFor, phaseFromPacs } from './analysis';
@@ -209,6 +209,42 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
     }
   });
 
+  // Pass-through: a stored result is shown only to callers whose own credentials the PACS lets
+  // read that series (asked once a minute per caller and series).
+  const readable = new Map<string, number>();
+  const mayRead = async (res: Response, seriesInstanceUid: string): Promise<boolean> => {
+    if (config.auth !== 'passthrough') return true;
+    const authorization = String(res.locals.passAuthorization);
+    const key = createHash('sha256').update(`${authorization}\n${seriesInstanceUid}`).digest('hex');
+    if ((readable.get(key) ?? 0) > Date.now()) return true;
+    let found: unknown[];
+    try {
+      found = await new DicomWebClient({
+        url: config.pacsUrl,
+        auth: authFor(authorization, undefined),
+        retries: 0,
+        timeoutMs: 10000,
+      }).searchForSeries({ SeriesInstanceUID: seriesInstanceUid, limit: '1' });
+    } catch (error) {
+      if (!(error instanceof PacsAuthError)) throw error;
+      res.status(401).json({
+        error: 'the PACS does not let these credentials read this series',
+        requestId: res.locals.requestId,
+      });
+      return false;
+    }
+    if (found.length === 0) {
+      res.status(404).json({
+        error: `no series ${seriesInstanceUid} visible to these credentials`,
+        requestId: res.locals.requestId,
+      });
+      return false;
+    }
+    if (readable.size > 10000) readable.clear();
+    readable.set(key, Date.now() + 60_000);
+    return true;
+  };
+
   const findJob = async (req: Request, res: Response): Promise<JobView | undefined> => {
     const id = String(req.params.id);
     if (!UUID.test(id)) {
@@ -217,6 +253,8 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
     }
     const job = await queue.view(id);
     if (!job) res.status(404).json({ error: `no analysis ${id}`, requestId: res.locals.requestId });
+    const series = (job?.request as AnalysisRequest | undefined)?.seriesInstanceUid;
+    if (job && series && !(await mayRead(res, series))) return undefined;
     return job;
   };
 
@@ -262,6 +300,7 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
       return void res
         .status(400)
         .json({ error: 'not a valid DICOM UID', requestId: res.locals.requestId });
+    if (!(await mayRead(res, uid))) return;
     const latest = await queue.latestFor(uid);
     if (latest) {
       const r = latest.result;
