@@ -60,4 +60,17 @@ describe('what an analysis request may ask for', () => {
       'PHASELENS_DEFAULT_MAPS: "occlusion" is not in PHASELENS_ALLOWED_MAPS',
     ]);
   });
+
+  it('credentials inside a PACS URL are refused without being echoed', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...env, PHASELENS_PACS_URL: 'http://admin:s3cret@127.0.0.1:8042/dicom-web' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'PHASELENS_PACS_URL: holds credentials; give them in PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD (or PHASELENS_PACS_TOKEN) instead',
+    ]);
+    expect((error as Error).message).not.toContain('s3cret');
+  });
 });

@@ -97,14 +97,22 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
         );
       return undefined;
     }
+    let u: URL;
     try {
-      const u = new URL(v);
+      u = new URL(v);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-      return v.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name}: not an http(s) URL: "${v}"`);
+      problems.push(`${name}: not an http(s) URL: "${v.replace(/\/\/[^@/]*@/, '//***@')}"`);
       return undefined;
     }
+    // Credentials in a URL end up in error messages and logs; they have settings of their own.
+    if (u.username || u.password) {
+      problems.push(
+        `${name}: holds credentials; give them in PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD (or PHASELENS_PACS_TOKEN) instead`,
+      );
+      return undefined;
+    }
+    return v.replace(/\/+$/, '');
   };
 
   const pacsUrl = url('PHASELENS_PACS_URL', 'pacsUrl', true) ?? '';
