@@ -233,6 +233,17 @@ describe('the PhaseLens service against a real Orthanc', () => {
       expect([name, res.status]).toEqual([name, 400]);
       expectSchema('Error', json);
     }
+    // A valid request in a body type a cross-site form can send without a preflight.
+    const valid = JSON.stringify({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.4' });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await api('/api/v1/analyses', {
+        method: 'POST',
+        body: valid,
+        headers: { 'Content-Type': type },
+      });
+      expect([type, res.status]).toEqual([type, 415]);
+      expectSchema('Error', await res.json());
+    }
     for (const route of [
       '/api/v1/analyses/..%2F..%2Fetc%2Fpasswd',
       '/api/v1/series/1.2.3%2F..%2F/phase',

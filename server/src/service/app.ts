@@ -174,7 +174,20 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
     next();
   });
 
-  app.use('/api', express.json({ limit: config.bodyLimit, strict: true, type: () => true }));
+  // JSON only as application/json: a cross-site form or text/plain POST (which a browser sends
+  // without a preflight) must not start an analysis.
+  app.use('/api', (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST' && !req.is('application/json'))
+      return void res.status(415).json({
+        error: 'the body must be JSON sent as Content-Type: application/json',
+        requestId: res.locals.requestId,
+      });
+    next();
+  });
+  app.use(
+    '/api',
+    express.json({ limit: config.bodyLimit, strict: true, type: 'application/json' }),
+  );
 
   app.post('/api/v1/analyses', async (req: Request, res: Response) => {
     let request: AnalysisRequest;
