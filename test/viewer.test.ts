@@ -344,7 +344,7 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     const again = await open(sameOrigin, analysed.studyInstanceUid);
     const capture = again
       .locator('[data-cy=study-browser-thumbnail]')
-      .filter({ hasText: /PhaseLens sam\S* map \(/ });
+      .filter({ hasText: /PhaseLens sam\S* map for / });
     await capture.first().waitFor({ timeout: 30_000 });
     await again.waitForTimeout(1000);
     const viewportBox = (await again

@@ -3,7 +3,7 @@ import path from 'node:path';
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { PhaseReport } from '../src/derived/phase-report';
 import { MapParametricMap } from '../src/derived/parametric-map';
-import { MapSecondaryCapture } from '../src/derived/secondary-capture';
+import { labelLines, MapSecondaryCapture } from '../src/derived/secondary-capture';
 import type { AttributionMap } from '../src/attribution/explain-series';
 import type { CtSeries } from '../src/series/types';
 import { derivedUids } from '../src/derived/common';
@@ -123,7 +123,7 @@ function readBack(file: string): Promise<NaturalDataset> {
 }
 
 describe('map objects: Secondary Capture and Parametric Map', () => {
-  const series = makeDemoSeries({ rows: 96, columns: 80, slices: 5, seed: 'maps' });
+  const series = makeDemoSeries({ rows: 96, columns: 112, slices: 5, seed: 'maps' });
   const plane = series.rows * series.columns;
   // A map with a known shape: a ramp along the columns, strongest on slice 3.
   const values = Float32Array.from(
@@ -261,5 +261,55 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
       }
     },
     60_000,
+  );
+});
+
+describe('maps for another target phase and the burned-in label', () => {
+  const series = makeDemoSeries({ rows: 128, columns: 128, slices: 3, seed: 'target' });
+  const result: PhaseResult = {
+    phase: 'portal-venous',
+    leading: 'portal-venous',
+    agreement: 0.9,
+    members: [],
+    warnings: [],
+    confidence: 0.96,
+    probabilities: { 'non-contrast': 0.01, arterial: 0.02, 'portal-venous': 0.96, delayed: 0.01 },
+    slices: [],
+    model: { name: 'phaselens-phase', version: '2.0.0' },
+  };
+  const mapFor = (target: AttributionMap['target']): AttributionMap => ({
+    method: 'sam',
+    target,
+    values: new Float32Array(series.slices * 128 * 128).fill(1),
+  });
+
+  it('a map for another target gets other UIDs and says its target', () => {
+    const ownSc = new MapSecondaryCapture(series, mapFor('portal-venous'), result);
+    const otherSc = new MapSecondaryCapture(series, mapFor('delayed'), result);
+    expect(otherSc.seriesInstanceUid).not.toBe(ownSc.seriesInstanceUid);
+    expect(otherSc.dataset(0).SOPInstanceUID).not.toBe(ownSc.dataset(0).SOPInstanceUID);
+    expect(otherSc.dataset(0).SeriesDescription).toBe('PhaseLens sam map for delayed');
+    const ownPm = new MapParametricMap(series, mapFor('portal-venous'), result);
+    const otherPm = new MapParametricMap(series, mapFor('delayed'), result);
+    expect(otherPm.seriesInstanceUid).not.toBe(ownPm.seriesInstanceUid);
+    expect(otherPm.dataset.SeriesDescription).toBe('PhaseLens sam parametric map for delayed');
+  });
+
+  it.each([96, 128, 256, 512, 1024])(
+    'at %i px the disclaimer is whole and every line fits',
+    (width) => {
+      const fit = Math.floor((width - 8) / (6 * (width >= 384 ? 2 : 1)));
+      for (const name of ['sam', 'integrated-gradients', 'gradcam-conv3'])
+        for (const r of [result, { ...result, phase: 'indeterminate' as const }]) {
+          const [first, second] = labelLines(name, 'portal-venous', r, width);
+          expect(second.startsWith('RESEARCH ONLY')).toBe(true);
+          expect(first.length).toBeLessThanOrEqual(fit);
+          expect(second.length).toBeLessThanOrEqual(fit);
+        }
+      if (width >= 512)
+        expect(labelLines('sam', 'portal-venous', result, width)[1]).toBe(
+          'RESEARCH ONLY - PORTAL-VENOUS 96%',
+        );
+    },
   );
 });

@@ -64,7 +64,7 @@ export class MapParametricMap {
     const uids = derivedUids(
       series.seriesInstanceUid,
       result.model,
-      `parametric-map/${name}-${format}`,
+      `parametric-map/${name}-${format}/${map.target}`,
     );
     this.seriesInstanceUid = uids.seriesInstanceUid;
     const created = options.created ?? new Date();
@@ -126,7 +126,7 @@ export class MapParametricMap {
         Modality: 'OT',
         SeriesInstanceUID: uids.seriesInstanceUid,
         SeriesNumber: 9903,
-        SeriesDescription: `PhaseLens ${name} parametric map (${result.phase})`,
+        SeriesDescription: `PhaseLens ${name} parametric map for ${map.target}`,
         BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
         FrameOfReferenceUID: series.frameOfReferenceUid,
         PositionReferenceIndicator: '',

@@ -35,16 +35,21 @@ export class MapSecondaryCapture {
       throw new InvalidInputError(
         `secondary capture: the ${map.method} map has ${map.values.length} values, the series ${series.slices * plane}`,
       );
-    if (series.rows < 64 || series.columns < 64)
+    if (series.rows < MIN_SIZE || series.columns < MIN_SIZE)
       throw new InvalidInputError(
-        'secondary capture: the series is too small to annotate (< 64 px)',
+        `secondary capture: the series is too small to annotate (< ${MIN_SIZE} px)`,
       );
     const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
-    const uids = derivedUids(series.seriesInstanceUid, result.model, `secondary-capture/${name}`);
+    // The target phase changes the pixels: maps for another target are other objects.
+    const uids = derivedUids(
+      series.seriesInstanceUid,
+      result.model,
+      `secondary-capture/${name}/${map.target}`,
+    );
     const scale = positiveQuantile(map.values, 0.995);
-    const label = `PHASELENS ${name.toUpperCase()} - ${result.phase.toUpperCase()} ${(result.confidence * 100).toFixed(0)}% - RESEARCH ONLY`;
+    const label = labelLines(name, map.target, result, series.columns);
     const common = copiedModules(series, created);
-    const description = `PhaseLens ${name} map (${result.phase})`;
+    const description = `PhaseLens ${name} map for ${map.target}`;
     this.seriesInstanceUid = uids.seriesInstanceUid;
     this.count = series.slices;
     this.imageOf = (s) => {
@@ -103,18 +108,37 @@ export class MapSecondaryCapture {
   }
 }
 
-/** Burns the label line (top left, on a dark band) and a colour bar (right edge) into RGB pixels. */
-function annotate(rgb: Uint8Array, width: number, height: number, label: string): void {
+/** Images narrower than this cannot hold the disclaimer line. */
+const MIN_SIZE = 96;
+const textScale = (width: number): number => (width >= 384 ? 2 : 1);
+const charsThatFit = (width: number): number => Math.floor((width - 8) / (6 * textScale(width)));
+
+/**
+ * The burned-in label, two lines that fit the image width: the map and what it explains, then
+ * the disclaimer (always whole) with the series' call where there is room.
+ */
+export function labelLines(
+  name: string,
+  target: string,
+  result: Pick<PhaseResult, 'phase' | 'confidence'>,
+  width: number,
+): [string, string] {
+  const fit = charsThatFit(width);
+  const first = `PHASELENS ${name.toUpperCase()} FOR ${target.toUpperCase()}`;
+  const call =
+    result.phase === 'indeterminate'
+      ? 'INDETERMINATE'
+      : `${result.phase.toUpperCase()} ${(result.confidence * 100).toFixed(0)}%`;
+  const second = `RESEARCH ONLY - ${call}`;
+  return [first.slice(0, fit), second.length <= fit ? second : 'RESEARCH ONLY'];
+}
+
+/** Burns the label lines (top left, on a dark band) and a colour bar (right edge) into RGB pixels. */
+function annotate(rgb: Uint8Array, width: number, height: number, label: [string, string]): void {
   const c = new Canvas(width, height, rgb);
-  const scale = width >= 384 ? 2 : 1;
-  c.fill(0, 0, width, 12 * scale, [0, 0, 0]);
-  c.text(
-    label.slice(0, Math.floor((width - 8) / (6 * scale))),
-    4,
-    2 * scale,
-    [255, 255, 255],
-    scale,
-  );
+  const scale = textScale(width);
+  c.fill(0, 0, width, 22 * scale, [0, 0, 0]);
+  label.forEach((line, i) => c.text(line, 4, (2 + 10 * i) * scale, [255, 255, 255], scale));
   const barHeight = Math.floor(height / 3);
   const top = Math.floor(height / 3);
   const x = width - 10 * scale;
