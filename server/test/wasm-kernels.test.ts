@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkBackendInternals } from '../src/model/kernels/instance';
+import { winogradApplies } from '../src/model/kernels/winograd';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
 import { selectBackend } from '../src/model/backend';
@@ -359,5 +361,28 @@ describe('backend choice', () => {
     expect(tf.getBackend()).toBe('wasm');
     await selectBackend((l) => lines.push(l));
     expect(lines).toEqual(['phaselens: compute backend wasm']);
+  });
+});
+
+describe('tfjs internals the kernels rely on', () => {
+  it('are all present in this tfjs build; a build without one turns the kernels off', async () => {
+    await selectBackend(() => undefined);
+    expect(checkBackendInternals(tf.backend())).toEqual([]);
+    const lacking = Object.assign(Object.create(tf.backend()) as object, { makeOutput: undefined });
+    try {
+      expect(checkBackendInternals(lacking)).toEqual(['makeOutput']);
+      expect(
+        winogradApplies({
+          filterShape: [3, 3, 16, 32],
+          dataFormat: 'NHWC',
+          strides: 1,
+          dilations: 1,
+          pad: 'same',
+          inputShape: [1, 8, 8, 16],
+        }),
+      ).toBe(false);
+    } finally {
+      expect(checkBackendInternals(tf.backend())).toEqual([]);
+    }
   });
 });

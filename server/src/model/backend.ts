@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { checkBackendInternals } from './kernels/instance';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -34,6 +35,11 @@ export function selectBackend(
       try {
         if (await tf.setBackend(name)) {
           await tf.ready();
+          const missing = name === 'wasm' ? checkBackendInternals(tf.backend()) : [];
+          if (missing.length)
+            log(
+              `phaselens: this tfjs wasm build lacks ${missing.join(', ')}; PhaseLens's own kernels are off`,
+            );
           log(`phaselens: compute backend ${name}`);
           return name;
         }

@@ -29,6 +29,27 @@ export interface WasmBackendInternals {
 
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
+let internalsFound = true;
+
+/**
+ * Checks that a wasm backend still exposes the internals the kernels use (they are not tfjs's
+ * public API, and @tensorflow/tfjs is declared ^4.22): where one is missing, every kernel here
+ * stands down and tfjs's own kernels run, slower but right. Returns what is missing.
+ */
+export function checkBackendInternals(backend: unknown): string[] {
+  const b = backend as Partial<WasmBackendInternals> | undefined;
+  const missing = [
+    b?.wasm?.asm?.memory ? '' : 'wasm.asm.memory',
+    typeof b?.wasm?._malloc === 'function' ? '' : 'wasm._malloc',
+    typeof b?.wasm?._free === 'function' ? '' : 'wasm._free',
+    typeof b?.dataIdMap?.get === 'function' ? '' : 'dataIdMap',
+    typeof b?.makeOutput === 'function' ? '' : 'makeOutput',
+    typeof b?.disposeData === 'function' ? '' : 'disposeData',
+  ].filter(Boolean);
+  internalsFound = missing.length === 0;
+  return missing;
+}
+
 /** A compiled kernel module, instantiated once per backend memory (tests may start several). */
 export class KernelModule<Exports> {
   private readonly bytes: Uint8Array;
@@ -42,11 +63,12 @@ export class KernelModule<Exports> {
   }
 
   /**
-   * False where this runtime lacks WebAssembly SIMD, or where PHASELENS_WASM_KERNELS=off asks
-   * for tfjs's own kernels (to compare against them): callers then keep tfjs's kernels.
+   * False where this runtime lacks WebAssembly SIMD, where the wasm backend lacks an internal the
+   * kernels use (checkBackendInternals), or where PHASELENS_WASM_KERNELS=off asks for tfjs's own
+   * kernels (to compare against them): callers then keep tfjs's kernels.
    */
   get available(): boolean {
-    return this.loadable && process.env.PHASELENS_WASM_KERNELS !== 'off';
+    return this.loadable && internalsFound && process.env.PHASELENS_WASM_KERNELS !== 'off';
   }
 
   /** The exports bound to this backend's memory. */
