@@ -1,11 +1,9 @@
+import { classifyUsage } from './usages';
 import { classifyWithModel } from '../model/classify';
 import { PHASES } from '../domain/phase';
 import { OutOfScopeError } from '../errors';
 import { parseArgs, UsageError } from './args';
 import { modelAndSeries } from './source';
-
-export const classifyUsage =
-  'phaselens classify SOURCE [--json] [--model DIR] [--series UID] [--acquisition N]';
 
 /**
  * Prints the phase of a series: the call (a phase, `indeterminate` with its reason, or

@@ -13,8 +13,6 @@ import { writePhantomCase } from '../phantom/write-case';
 import { readSeries } from '../series/read-series';
 import { parseArgs, stringFlag, UsageError } from './args';
 
-export const demoUsage = 'phaselens demo [--out DIR] [--phase PHASE]';
-
 const pct = (v: number): string => `${Math.round(v * 100)}%`;
 
 /**

@@ -1,10 +1,8 @@
+import { ensembleUsage } from './usages';
 import { assembleEnsemble } from '../model/ensemble';
 import { selectBackend } from '../model/backend';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
-
-export const ensembleUsage =
-  'phaselens ensemble --members DIR,DIR[,DIR...] --out MODEL_DIR [--version 2.0.0] [--cache DIR]';
 
 /**
  * Assembles models trained by `phaselens train` (different seeds) into one ensemble folder and

@@ -1,3 +1,4 @@
+import { evaluateUsage } from './usages';
 import { classifyWithModel } from '../model/classify';
 import { labelledFolder, phantomSeries, type LabelledSeries } from '../model/dataset';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
@@ -7,9 +8,6 @@ import { PHASES } from '../domain/phase';
 import { OutOfScopeError } from '../errors';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
-
-export const evaluateUsage =
-  'phaselens evaluate (--data DIR | --phantoms N [--seed S] [--matrix 256]) --out DIR [--model DIR]';
 
 /**
  * Classifies labelled series and reports series-level accuracy, the confusion matrix, a

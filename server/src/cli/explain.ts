@@ -1,3 +1,4 @@
+import { explainUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
@@ -10,9 +11,6 @@ import { UsageError, parseArgs, stringFlag } from './args';
 import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';
 import { modelAndSeries } from './source';
-
-export const explainUsage =
-  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--stow DICOMWEB_ROOT] [--float] [--model DIR]';
 
 /** Classifies a series and writes its attribution maps as PNG previews (map over CT). */
 export async function explain(argv: string[], out: NodeJS.WritableStream): Promise<number> {

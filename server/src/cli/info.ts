@@ -1,10 +1,9 @@
+import { infoUsage } from './usages';
 import { readSeries } from '../series/read-series';
 import { formatSummary, summarizeSeries } from '../series/summary';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';
-
-export const infoUsage = 'phaselens info SOURCE [--series UID] [--acquisition N] [--json]';
 
 /** Reads a series and prints what it holds. */
 export async function info(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -1,11 +1,9 @@
+import { phantomUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import { generateCase } from '../phantom/render';
 import { writeLabelsCsv, writePhantomCase, type WrittenCase } from '../phantom/write-case';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
-
-export const phantomUsage =
-  'phaselens phantom --out DIR [--cases N] [--seed S] [--matrix 512] [--preview]';
 
 /** Writes synthetic multiphase abdominal CT cases with structure labels. */
 export async function phantom(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -1,9 +1,7 @@
+import { serveUsage } from './usages';
 import { loadConfig } from '../service/config';
 import { startService } from '../service/server';
 import { parseArgs, UsageError } from './args';
-
-export const serveUsage =
-  'phaselens serve   (configured by PHASELENS_* environment variables or PHASELENS_CONFIG=file.json)';
 
 /** Runs the HTTP service until SIGINT or SIGTERM; running analyses finish first. */
 export async function serve(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -1,3 +1,4 @@
+import { studyUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from '../model/backend';
@@ -17,9 +18,6 @@ import {
 } from '../study/run-study';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
-
-export const studyUsage =
-  'phaselens study --out REPORT_DIR [--data DIR] [--phantoms 12] [--slices 6] [--seed 1] [--model DIR]';
 
 /**
  * The map-specificity study: synthetic series with known structures (seed `study-S`, never used

@@ -1,3 +1,4 @@
+import { trainUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { savePhaseModel } from '../model/phase-model';
@@ -16,9 +17,6 @@ function isSchedule(name: string): name is LearningRateSchedule {
 function isAugmentParts(name: string): name is AugmentParts {
   return (AUGMENT_PARTS as readonly string[]).includes(name);
 }
-
-export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule constant|cosine] [--augment all|shape|scanner|none] [--no-augment] [--cache DIR]';
 
 /**
  * Trains the phase network: on phantoms generated in memory (`--phantoms N`, the shipped

@@ -1,3 +1,4 @@
+import { watchUsage } from './usages';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { loadConfig } from '../service/config';
@@ -5,9 +6,6 @@ import { jsonLogger } from '../service/log';
 import { watchQido } from '../service/qido-watcher';
 import { watchOrthanc } from '../service/watcher';
 import { parseArgs, stringFlag, UsageError } from './args';
-
-export const watchUsage =
-  'phaselens watch [--cursor FILE] | --qido [--state FILE] [--days 2]   (PHASELENS_PACS_URL, PHASELENS_ORTHANC_URL, PACS credentials, PHASELENS_WATCH_MAPS)';
 
 /** Tags the phase of every new CT series in Orthanc, until SIGINT or SIGTERM. */
 export async function watch(argv: string[], out: NodeJS.WritableStream): Promise<number> {

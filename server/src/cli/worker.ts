@@ -1,3 +1,4 @@
+import { workerUsage } from './usages';
 import os from 'node:os';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
@@ -6,9 +7,6 @@ import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
 import { startWorker } from '../service/redis-queue';
 import { parseArgs, UsageError } from './args';
-
-export const workerUsage =
-  'phaselens worker   (REDIS_URL, PHASELENS_PACS_URL and PACS credentials; PHASELENS_CONCURRENCY)';
 
 /** Runs analyses from the Redis queue until SIGINT or SIGTERM (the current ones finish first). */
 export async function worker(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -36,7 +36,7 @@ export function negativeLogLikelihood(probabilities: number[][], labels: number[
 
 /**
  * The temperature minimising the validation series' negative log-likelihood, searched on a log
- * grid from 0.25 to 64 and refined once around the best point.
+ * grid from 1/32 to 64 (averaged probabilities need sharpening below 1/4) and refined once around the best point.
  */
 export function fitTemperature(seriesSlices: number[][][], labels: number[]): number {
   const nll = (t: number): number =>
@@ -46,7 +46,7 @@ export function fitTemperature(seriesSlices: number[][][], labels: number[]): nu
     );
   let best = 1;
   let bestLoss = Infinity;
-  for (let e = -2; e <= 6; e += 0.125) {
+  for (let e = -5; e <= 6; e += 0.125) {
     const t = 2 ** e;
     const loss = nll(t);
     if (loss < bestLoss) [best, bestLoss] = [t, loss];
