@@ -58,10 +58,12 @@ describe('phaselens CLI', () => {
     for (const phase of ['non-contrast', 'arterial', 'portal-venous', 'delayed'])
       expect(result.out).toMatch(
         new RegExp(
-          `\\n  ${phase} +-> (non-contrast|arterial|portal-venous|delayed) +\\d+%  (right|WRONG)\\n`,
+          `\\n  ${phase} +-> (non-contrast|arterial|portal-venous|delayed|indeterminate) +\\d+%  (right|WRONG\\n     why wrong: .+|unsure\\n     why unsure: .+)\\n`,
         ),
       );
-    expect(result.out).toMatch(/Phase: portal-venous \(confidence 0\.\d\d; truth: portal-venous\)/);
+    expect(result.out).toMatch(
+      /Phase: (portal-venous|indeterminate) \(confidence [01]\.\d\d; truth: portal-venous\)/,
+    );
     for (const m of ['cam', 'gradcam', 'saliency', 'guided', 'sam']) {
       const png = await fs.readFile(path.join(dir, `map-${m}.png`));
       expect(png.subarray(1, 4).toString()).toBe('PNG');
@@ -102,14 +104,44 @@ describe('phaselens CLI', () => {
     // The commit of the code that trained (this is a git checkout), for bit-for-bit reproduction.
     expect((training as unknown as { code: string }).code).toMatch(/^[0-9a-f]{7,}/);
     expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
-      'train-8-1-64-g2-2.slices',
-      'validation-8-1-64-g2.slices',
+      'train-8-1-64-g3-2.slices',
+      'validation-8-1-64-g3.slices',
     ]);
     const card = await fs.readFile(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
     expect(card).toContain('Adam at a constant learning rate of 0.001');
     const curve = await fs.readFile(path.join(dir, 'model', 'training-curve.png'));
     expect(curve.subarray(1, 4).toString()).toBe('PNG');
     model.network.dispose();
+    // A second seed, and the two assembled into an ensemble whose rule is fitted on their
+    // validation series (read back from the cache).
+    const second = await run([
+      ...argv,
+      '--seed',
+      '2',
+      '--cache',
+      path.join(dir, 'cache'),
+      '--out',
+      path.join(dir, 'model-2'),
+    ]);
+    expect(second.code).toBe(0);
+    const assembled = await run([
+      'ensemble',
+      '--members',
+      `${path.join(dir, 'model')},${path.join(dir, 'model-2')}`,
+      '--cache',
+      path.join(dir, 'cache'),
+      '--out',
+      path.join(dir, 'ensemble'),
+    ]);
+    expect(assembled.code).toBe(0);
+    expect(assembled.out).toMatch(/^Ensemble of 2 members in .*: temperature \d/);
+    expect(assembled.out).toMatch(
+      /\n16 synthetic validation series: \d+\.\d% right, \d+ indeterminate/,
+    );
+    const ensemble = await loadPhaseModel(path.join(dir, 'ensemble'));
+    expect(ensemble.members?.map((m) => m.metadata.training.seed)).toEqual([1, 2]);
+    expect(ensemble.metadata.decision?.unanimous).toBe(true);
+    expect(ensemble.metadata.decision?.minAgreement).toBeGreaterThan(0);
     const bad = await run(['train', '--phantoms', '8', '--schedule', 'linear', '--out', dir]);
     expect(bad.code).toBe(2);
     expect(bad.err).toBe(
@@ -124,7 +156,7 @@ describe('phaselens CLI', () => {
     const text = await run(['classify', dir]);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(
-      /^Phase: (non-contrast|arterial|portal-venous|delayed) \(confidence [01]\.\d\d\)/,
+      /^Phase: ((non-contrast|arterial|portal-venous|delayed) \(confidence [01]\.\d\d\)|indeterminate \(leaning \S+ [01]\.\d\d\): .+)\n/,
     );
     const json = JSON.parse((await run(['classify', dir, '--json'])).out) as {
       phase: string;
