@@ -1,0 +1,275 @@
+/**
+ * The model card's lever table: every model and decision rule on the same series, each series
+ * generated or read once. Levers: the generator (the 1.0.0 model, trained on generator 2,
+ * against members trained on generator 3), the series decision (product of experts against the
+ * mean of probabilities with an indeterminate threshold), and the ensemble (each member alone,
+ * three seeds, against all three). Every rule is fitted on synthetic validation series (the
+ * members' own, from the training cache); the real series only score.
+ *
+ * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --baseline DIR --out DIR [--cache DIR]
+ *        [--heldout1 40] [--heldout2 100]
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { selectBackend } from '../server/src/model/backend';
+import { graphOf, preprocessSeries, sliceProbabilities } from '../server/src/model/classify';
+import { meanProbabilities, reliability, temperProbabilities } from '../server/src/model/calibrate';
+import {
+  labelledFolder,
+  phantomSeries,
+  SliceSet,
+  type LabelledSeries,
+} from '../server/src/model/dataset';
+import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/model/decision';
+import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/phase-model';
+import { informativeSlices } from '../server/src/model/preprocess';
+import { phantomCacheKey } from '../server/src/model/recipe';
+import { checkScope } from '../server/src/model/scope';
+import { predictSet } from '../server/src/model/train';
+import { PHASES } from '../server/src/domain/phase';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const need = (k: string): string => {
+  const v = args.get(k);
+  if (!v) throw new Error(`--${k} is required`);
+  return v;
+};
+
+/** The decision before generator 3: mean log-probability over slices, divided by T. */
+function productOfExperts(slices: number[][], temperature: number): number[] {
+  const mean = PHASES.map(
+    (_, c) => slices.reduce((a, s) => a + Math.log(Math.max(s[c], 1e-7)), 0) / slices.length,
+  );
+  const scaled = mean.map((v) => v / temperature);
+  const top = Math.max(...scaled);
+  const e = scaled.map((v) => Math.exp(v - top));
+  const t = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / t);
+}
+
+function fitProductOfExperts(series: number[][][], labels: number[]): number {
+  let best = 1;
+  let bestLoss = Infinity;
+  for (let e = -4; e <= 6; e += 0.125) {
+    const t = 2 ** e;
+    let loss = 0;
+    series.forEach(
+      (s, i) => (loss -= Math.log(Math.max(productOfExperts(s, t)[labels[i]], 1e-12))),
+    );
+    if (loss < bestLoss) [best, bestLoss] = [t, loss];
+  }
+  return best;
+}
+
+interface Call {
+  call: string;
+  probabilities: number[];
+}
+
+interface Lever {
+  name: string;
+  /** Index of the networks it uses (into `networks`). */
+  networks: number[];
+  decide(memberSlices: number[][][]): Call;
+}
+
+async function main(): Promise<void> {
+  await selectBackend(() => undefined);
+  const ensemble = await loadPhaseModel(need('ensemble'));
+  const baseline = await loadPhaseModel(need('baseline'));
+  const out = need('out');
+  const cache = args.get('cache');
+  const members = membersOf(ensemble);
+  const networks: { name: string; model: PhaseModel; seed?: number }[] = [
+    ...members.map((m) => ({
+      name: `generator 3, seed ${String(m.metadata.training.seed)}`,
+      model: m,
+      seed: Number(m.metadata.training.seed),
+    })),
+    { name: `model ${baseline.metadata.version} (generator 2)`, model: baseline },
+  ];
+
+  // Synthetic validation series of every member (generator 3), scored by every network: what
+  // each rule is fitted on.
+  const validation: number[][][][] = []; // [series][network][slice][class]
+  const validationLabels: number[] = [];
+  for (const m of members) {
+    const seed = Number(m.metadata.training.seed);
+    const file = path.join(cache ?? '', `validation-${phantomCacheKey(360, seed, 256)}.slices`);
+    if (!cache || !existsSync(file)) throw new Error(`no cached validation slices at ${file}`);
+    const set = await SliceSet.load(file);
+    const perNetwork = networks.map((n) => predictSet(n.model.network, set));
+    set.bySeries().forEach((slices, k) => {
+      validation.push(perNetwork.map((p) => slices.map((i) => p[i])));
+      validationLabels.push(set.seriesLabels[k]);
+    });
+  }
+  const rulesFor = (indices: number[], unanimous: boolean): DecisionRule =>
+    fitDecisionRule(
+      validation.map((s) => indices.map((i) => s[i])),
+      validationLabels,
+      unanimous,
+    );
+  const poeTemperature = (i: number): number =>
+    fitProductOfExperts(
+      validation.map((s) => s[i]),
+      validationLabels,
+    );
+
+  const levers: Lever[] = [];
+  networks.forEach((n, i) => {
+    const t = poeTemperature(i);
+    levers.push({
+      name: `${n.name}: product of experts`,
+      networks: [i],
+      decide: (m) => {
+        const p = productOfExperts(m[0], t);
+        return { call: PHASES[p.indexOf(Math.max(...p))], probabilities: p };
+      },
+    });
+    const rule = rulesFor([i], false);
+    levers.push({
+      name: `${n.name}: mean + indeterminate`,
+      networks: [i],
+      decide: (m) => {
+        const d = decideSeries(m, rule);
+        return { call: d.call, probabilities: d.probabilities };
+      },
+    });
+  });
+  const memberIdx = members.map((_, i) => i);
+  const shipped = ensemble.metadata.decision ?? rulesFor(memberIdx, true);
+  levers.push({
+    name: `ensemble of ${members.length} (generator 3): mean, no indeterminate`,
+    networks: memberIdx,
+    decide: (m) => {
+      const p = temperProbabilities(meanProbabilities(m.flat()), shipped.temperature);
+      return { call: PHASES[p.indexOf(Math.max(...p))], probabilities: p };
+    },
+  });
+  levers.push({
+    name: `ensemble of ${members.length} (generator 3): mean + indeterminate (shipped)`,
+    networks: memberIdx,
+    decide: (m) => {
+      const d = decideSeries(m, shipped);
+      return { call: d.call, probabilities: d.probabilities };
+    },
+  });
+
+  const sets: [string, LabelledSeries[]][] = [
+    ['heldout-1', phantomSeries('heldout-1', Number(args.get('heldout1') ?? 40), 256)],
+    ['heldout-2', phantomSeries('heldout-2', Number(args.get('heldout2') ?? 100), 256)],
+    ['real', await labelledFolder(path.join(__dirname, '..', '..', 'shared', 'data'))],
+  ];
+  const results: Record<string, unknown> = {};
+  const lines: string[] = [];
+  const realRows: string[][] = [];
+  for (const [setName, list] of sets) {
+    // [series][network][slice][class]
+    const scored: { id: string; truth: number; slices: number[][][]; outOfScope?: string }[] = [];
+    for (const s of list) {
+      const series = await s.load();
+      const scope = checkScope(series);
+      const truth = PHASES.indexOf(s.phase);
+      if (scope.problem) {
+        scored.push({ id: s.id, truth, slices: [], outOfScope: scope.problem });
+        continue;
+      }
+      const slices = informativeSlices(preprocessSeries(series));
+      const perNetwork: number[][][] = [];
+      for (const n of networks) perNetwork.push(await sliceProbabilities(graphOf(n.model), slices));
+      scored.push({ id: s.id, truth, slices: perNetwork });
+      process.stderr.write(`\r${setName}: ${scored.length}/${list.length}`);
+    }
+    process.stderr.write('\n');
+    results[setName] = {};
+    for (const lever of levers) {
+      const calls = scored.map((s) => {
+        if (s.outOfScope)
+          return {
+            id: s.id,
+            truth: s.truth,
+            call: 'out-of-scope',
+            probabilities: PHASES.map(() => 0),
+          };
+        const c = lever.decide(lever.networks.map((i) => s.slices[i]));
+        return { id: s.id, truth: s.truth, ...c };
+      });
+      const right = calls.filter((c) => c.call === PHASES[c.truth]).length;
+      const wrong = calls.filter(
+        (c) => (PHASES as readonly string[]).includes(c.call) && c.call !== PHASES[c.truth],
+      );
+      const inScope = calls.filter((c) => c.call !== 'out-of-scope');
+      const ece = reliability(
+        inScope.map((c) => c.probabilities),
+        inScope.map((c) => c.truth),
+      ).ece;
+      const summary = {
+        series: calls.length,
+        right,
+        wrong: wrong.length,
+        indeterminate: calls.filter((c) => c.call === 'indeterminate').length,
+        worstWrongConfidence: Math.max(0, ...wrong.map((c) => Math.max(...c.probabilities))),
+        ece,
+        calls: calls.map((c) => ({
+          id: c.id,
+          truth: PHASES[c.truth],
+          call: c.call,
+          confidence: Math.max(...c.probabilities),
+        })),
+      };
+      (results[setName] as Record<string, unknown>)[lever.name] = summary;
+      lines.push(
+        `| ${setName} | ${lever.name} | ${right}/${calls.length} | ${wrong.length} | ${summary.indeterminate} | ${summary.worstWrongConfidence.toFixed(2)} | ${ece.toFixed(3)} |`,
+      );
+      if (setName === 'real')
+        realRows.push([
+          lever.name,
+          ...summary.calls.map(
+            (c) =>
+              `${c.call === c.truth ? '' : c.call === 'indeterminate' ? '? ' : '**x** '}${c.call} ${c.confidence.toFixed(2)}`,
+          ),
+        ]);
+    }
+    if (setName === 'real') {
+      // Per-slice agreement with the truth, per network, on each real series.
+      const agreement = scored.map((s) => ({
+        id: s.id,
+        truth: PHASES[s.truth],
+        perNetwork: networks.map((n, i) => {
+          const votes = PHASES.map(() => 0);
+          for (const p of s.slices[i] ?? []) votes[p.indexOf(Math.max(...p))]++;
+          return {
+            network: n.name,
+            votes: Object.fromEntries(PHASES.map((p, k) => [p, votes[k]])),
+          };
+        }),
+      }));
+      results.realSliceVotes = agreement;
+      results.realIds = scored.map((s) => s.id);
+    }
+  }
+  results.rules = { shipped, members: members.map((_, i) => rulesFor([i], false)) };
+  await fs.mkdir(out, { recursive: true });
+  await fs.writeFile(path.join(out, 'levers.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const ids = (results.realIds as string[]).map((id) => id.replace(/^real-ct\//, ''));
+  const md = [
+    '| series set | model and decision | right | wrong | indeterminate | highest wrong confidence | ECE |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...lines,
+    '',
+    `| model and decision | ${ids.join(' | ')} |`,
+    `| --- | ${ids.map(() => '---').join(' | ')} |`,
+    ...realRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+  ].join('\n');
+  await fs.writeFile(path.join(out, 'levers.md'), md);
+  process.stdout.write(md);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
