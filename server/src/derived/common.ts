@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import type { NaturalDataset } from 'dcmjs';
 import { deterministicUid } from '../util/uid';
@@ -5,7 +7,12 @@ import type { CtSeries } from '../series/types';
 import type { PhaseResult } from '../model/classify';
 
 export const SOFTWARE_NAME = 'PhaseLens';
-export const SOFTWARE_VERSION = '0.2.0';
+/** The server package's version (one place: server/package.json), from src and from dist alike. */
+export const SOFTWARE_VERSION = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 /** The kinds of derived object PhaseLens writes; each gets its own series. */
 export type DerivedKind =
