@@ -24,8 +24,16 @@ export function describeFailure(f: Failure): string {
   return 'PhaseLens failed on this series. Try again; if it persists, call IT.';
 }
 
-/** The message for an analysis that ended in failure, from the service's error line. */
-export function describeAnalysisError(error: string): string {
+/**
+ * The message for an analysis that ended in failure, from the service's error code (its
+ * PhaseLensError kind) where it sends one, else from its error line.
+ */
+export function describeAnalysisError(error: string, code?: string): string {
+  if (code === 'out-of-scope')
+    return `PhaseLens gives no phase here: this is not abdominal CT (${error.replace(/^out of scope: /, '')}).`;
+  if (code?.startsWith('pacs'))
+    return 'The image archive did not answer while PhaseLens was reading or storing. Try again in a minute.';
+  if (code && code !== 'internal') return `PhaseLens cannot analyse this series: ${error}`;
   if (/PACS|archive|DICOMweb|unreachable|timed out/i.test(error))
     return 'The image archive did not answer while PhaseLens was reading or storing. Try again in a minute.';
   if (/not axial|modality|not a CT|unsupported/i.test(error))

@@ -104,7 +104,7 @@ export function reduce(state: PanelState, event: PanelEvent): PanelState {
         return {
           kind: 'error',
           seriesInstanceUid: event.seriesInstanceUid,
-          message: describeAnalysisError(v.error ?? 'unknown error'),
+          message: describeAnalysisError(v.error ?? 'unknown error', v.errorCode),
         };
       if (v.state === 'done' && v.result)
         return {

@@ -26,6 +26,8 @@ export interface AnalysisView {
   state: 'queued' | 'running' | 'done' | 'failed';
   progress: { stage: string; fraction: number };
   error?: string;
+  /** The failure's kind, as the service names it (out-of-scope, pacs-auth, invalid-input, ...). */
+  errorCode?: string;
   result?: PhaseSummary & {
     slices: SliceProbabilities[];
     derivedSeries: {

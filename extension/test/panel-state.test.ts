@@ -153,6 +153,52 @@ describe('the phase panel state', () => {
     });
     for (const s of [unreachable, signIn, pacs])
       if (s.kind === 'error') expect(s.message).not.toMatch(/ECONNREFUSED|\b40\d\b|\b50\d\b|stack/);
+    // The service's error code decides, not the wording of its message.
+    const head = run([
+      ...base,
+      {
+        type: 'update',
+        seriesInstanceUid: S,
+        view: view({
+          state: 'failed',
+          error: 'out of scope: no abdomen: 0 of 30 slices show an abdominal cross-section',
+          errorCode: 'out-of-scope',
+        }),
+      },
+    ]);
+    expect(head).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(
+        /^PhaseLens gives no phase here: this is not abdominal CT \(no abdomen/,
+      ),
+    });
+  });
+
+  it('shows an indeterminate call as such, with its reason and no percentage', () => {
+    const s = run([
+      { type: 'series-changed', seriesInstanceUid: S },
+      { type: 'analyse', seriesInstanceUid: S },
+      {
+        type: 'update',
+        seriesInstanceUid: S,
+        view: view({
+          state: 'done',
+          result: {
+            phase: 'indeterminate',
+            reason: "the ensemble's members disagree (portal-venous, delayed, delayed)",
+            confidence: 0.62,
+            probabilities: p(0.01, 0.02, 0.35, 0.62),
+            model: { name: 'phaselens-phase', version: '2.0.0' },
+            slices: [],
+            derivedSeries: { secondaryCaptures: {}, parametricMaps: {} },
+          },
+        }),
+      },
+    ]);
+    expect(s.kind).toBe('result');
+    if (s.kind !== 'result') return;
+    expect(headline(s.summary)).toBe('Indeterminate');
+    expect(s.summary.reason).toMatch(/members disagree/);
   });
 
   it('cancels back to idle and lets the user analyse again', () => {

@@ -1,3 +1,4 @@
+import { PhaseLensError } from '../errors';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Phase } from '../domain/phase';
@@ -43,6 +44,8 @@ export interface Job {
   progress: JobProgress;
   result?: AnalysisResult;
   error?: string;
+  /** The failure's kind (PhaseLensError codes: pacs-auth, out-of-scope, invalid-input, ...). */
+  errorCode?: string;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -94,6 +97,9 @@ export interface AnalysisQueue {
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Finished jobs the in-process queue keeps for GET /analyses/{id}; older ones are forgotten. */
+export const RETAINED_JOBS = 1000;
 
 /**
  * The in-process job queue: bounded concurrency and size, and a request for a series already
@@ -216,12 +222,27 @@ export class JobQueue implements AnalysisQueue {
     } catch (error) {
       job.state = 'failed';
       job.error = (error as Error).message;
+      job.errorCode = error instanceof PhaseLensError ? error.code : 'internal';
       job.progress = { stage: 'failed', fraction: job.progress.fraction };
     }
     job.finishedAt = new Date().toISOString();
     job.authorization = undefined;
     job.events.emit('update', job);
     job.events.emit('end', job);
+    this.forgetOldJobs();
+  }
+
+  /** Finished jobs beyond the newest RETAINED_JOBS are forgotten (a stored phase stays in the PACS). */
+  private forgetOldJobs(): void {
+    const finished = [...this.jobs.values()].filter(
+      (j) => j.state === 'done' || j.state === 'failed',
+    );
+    const excess = finished.length - RETAINED_JOBS;
+    if (excess <= 0) return;
+    finished
+      .sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''))
+      .slice(0, excess)
+      .forEach((j) => this.jobs.delete(j.id));
   }
 }
 
@@ -237,5 +258,6 @@ export function jobView(job: Job): JobView {
     ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
     ...(job.result ? { result: job.result } : {}),
     ...(job.error ? { error: job.error } : {}),
+    ...(job.errorCode ? { errorCode: job.errorCode } : {}),
   };
 }

@@ -203,6 +203,7 @@ export const openApiDocument = {
           startedAt: { type: 'string' },
           finishedAt: { type: 'string' },
           error: { type: 'string' },
+          errorCode: { type: 'string' },
           result: {
             type: 'object',
             required: ['phase', 'confidence', 'probabilities', 'slices', 'model', 'derivedSeries'],
