@@ -5,6 +5,7 @@ import { METHODS } from '../src/attribution/index';
 import { selectBackend } from '../src/model/backend';
 import { classifyWithModel, graphOf, preprocessSeries } from '../src/model/classify';
 import { loadPhaseModel, type PhaseModel } from '../src/model/phase-model';
+import { csvFields } from '../src/model/model-card';
 import { CHANNELS, INPUT_SIZE, informativeSlices } from '../src/model/preprocess';
 import { PHASES, type Phase } from '../src/domain/phase';
 import { generateCase } from '../src/phantom/render';
@@ -71,11 +72,11 @@ function documentedCalls(): Map<string, { truth: string; call: string; probabili
     'utf8',
   );
   const [header, ...rows] = csv.trim().split('\n');
-  const columns = header.split(',');
+  const columns = csvFields(header);
   const at = (name: string) => columns.indexOf(name);
   return new Map(
     rows.map((row) => {
-      const cells = row.split(',');
+      const cells = csvFields(row);
       return [
         cells[at('series')].replace(/^real-ct\//, ''),
         {

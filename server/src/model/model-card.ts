@@ -6,17 +6,39 @@ import type { AugmentOptions } from './augment';
 import type { ModelMetadata } from './phase-model';
 import { COSINE_FLOOR } from './schedule';
 import type { EvaluationSummary } from './report';
+import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
+import { INDETERMINATE_RATE } from './decision';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   return existsSync(file) ? (JSON.parse(await fs.readFile(file, 'utf8')) as T) : undefined;
 }
 
+async function readText(file: string): Promise<string | undefined> {
+  return existsSync(file) ? fs.readFile(file, 'utf8') : undefined;
+}
+
+/** The fields of one CSV line; a field in double quotes may hold commas (series.csv's reasons). */
+export function csvFields(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      const end = line.indexOf('"', i + 1);
+      out.push(line.slice(i + 1, end < 0 ? line.length : end));
+      i = (end < 0 ? line.length : end) + 2;
+    } else {
+      const comma = line.indexOf(',', i);
+      const stop = comma < 0 ? line.length : comma;
+      out.push(line.slice(i, stop));
+      i = stop + 1;
+    }
+  }
+  return out;
+}
+
 async function readCsv(file: string): Promise<string[][] | undefined> {
   if (!existsSync(file)) return undefined;
-  return (await fs.readFile(file, 'utf8'))
-    .trim()
-    .split('\n')
-    .map((l) => l.split(','));
+  return (await fs.readFile(file, 'utf8')).trim().split('\n').map(csvFields);
 }
 
 /** The card's line on augmentation, from the options the run recorded. */
@@ -99,17 +121,52 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push(
     `- Input: ${metadata.input.size}x${metadata.input.size} pixels over a fixed ${metadata.input.fovMm} mm field of view centred on the body, in the radiological view, each source pixel footprint area-averaged; three HU windows as channels (centre/width ${metadata.input.windows.map(([c, w]) => `${c}/${w}`).join(', ')}).`,
   );
+  const rule = metadata.decision;
+  if (metadata.members?.length && rule) {
+    const seeds = (t as { seeds?: number[] }).seeds ?? [];
+    lines.push(
+      `- **An ensemble of ${metadata.members.length} such networks** (\`${metadata.members.join('`, `')}\`), trained by the same recipe from seeds ${seeds.join(', ')}. Attribution maps explain the first.`,
+    );
+    lines.push(
+      `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) of every member are averaged as probabilities (no product of experts: a few sure slices cannot outvote the rest), then sharpened by a temperature of ${rule.temperature.toFixed(3)} fitted on synthetic validation series. The call is **indeterminate**, with the reason, when the members lead with different phases, or when the leading phase holds less than ${(rule.minAgreement * 100).toFixed(1)}% of the averaged probability (the threshold below which ${(INDETERMINATE_RATE * 100).toFixed(0)}% of the synthetic validation series fall).`,
+    );
+  } else
+    lines.push(
+      `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) are averaged as probabilities, then sharpened or softened by a temperature of ${metadata.temperature.toFixed(2)} fitted on synthetic validation series (calibration).`,
+    );
   lines.push(
-    `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) vote with the mean of their log-probabilities, divided by a temperature of ${metadata.temperature.toFixed(2)} fitted on synthetic validation series (calibration).`,
+    '- Scope check before any network runs: intensities that are not CT (no air near -1000 HU, an MR volume) and series whose slices show an abdomen on less than 30% of their length (a head, a chest) are refused as `out-of-scope`, with the reason.',
   );
   lines.push('');
   lines.push('## Training data');
   lines.push('');
+  const memberCards = metadata.members?.length
+    ? await Promise.all(
+        metadata.members.map(async (m) => ({
+          dir: m,
+          meta: await readJson<ModelMetadata>(path.join(dir, m, 'phaselens-model.json')),
+        })),
+      )
+    : [];
+  if (memberCards.length) {
+    lines.push(
+      '- Synthetic CT only; no real CT was used for training, tuning, calibration, thresholds or checkpoint choice. Each member:',
+    );
+    for (const { dir: m, meta } of memberCards) {
+      const mt = (meta?.training ?? {}) as typeof t;
+      lines.push(
+        `  - \`${m}\`: ${mt.source ?? '?'}; \`npx ${mt.command ?? 'phaselens train'} --out ${m}\`; best epoch ${mt.bestEpoch ?? '?'}; code of commit ${mt.code ?? '?'}.`,
+      );
+    }
+    lines.push(
+      `- Assembled by \`npx ${t.command ?? 'phaselens ensemble'} --out MODEL_DIR\`, which fits the decision rule on the members' synthetic validation series.`,
+    );
+  } else
+    lines.push(
+      `- Synthetic CT only: ${t.source ?? 'see phaselens-model.json'}. No real CT was used for training, tuning, calibration or checkpoint choice.`,
+    );
   lines.push(
-    `- Synthetic CT only: ${t.source ?? 'see phaselens-model.json'}. No real CT was used for training, tuning, calibration or checkpoint choice.`,
-  );
-  lines.push(
-    '- The phantoms come from the PhaseLens generator (`server/src/phantom/`): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall); scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast, calcifications, stones, cysts, metal).',
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`, version ${PHANTOM_GENERATOR_VERSION}): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).`,
   );
   lines.push(describeAugmentation(t.augmentation as AugmentOptions | null | undefined));
   if (t.learningRate)
@@ -132,7 +189,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push('');
   if (phantoms) {
     lines.push(
-      `**Synthetic series from seeds never used in training** (${phantoms.series} series): accuracy ${(phantoms.accuracy * 100).toFixed(1)}%, expected calibration error ${phantoms.ece.toFixed(3)}.`,
+      `**Synthetic series from seeds never used in training** (${phantoms.series} series): ${(phantoms.accuracy * 100).toFixed(1)}% right${phantoms.indeterminate !== undefined ? `, ${phantoms.indeterminate} indeterminate` : ''}, expected calibration error ${phantoms.ece.toFixed(3)}.`,
     );
     lines.push('');
     lines.push(
@@ -152,7 +209,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push('');
     for (const [name, e] of more) {
       lines.push(
-        `**Another held-out set** (\`evaluation/${name}\`, ${e.series} series): accuracy ${(e.accuracy * 100).toFixed(1)}%, expected calibration error ${e.ece.toFixed(3)}; per phase ${PHASES.map((p) => `${p} ${(e.perPhase[p].accuracy * 100).toFixed(0)}%`).join(', ')}.`,
+        `**Another held-out set** (\`evaluation/${name}\`, ${e.series} series): ${(e.accuracy * 100).toFixed(1)}% right${e.indeterminate !== undefined ? `, ${e.indeterminate} indeterminate` : ''}, expected calibration error ${e.ece.toFixed(3)}; per phase ${PHASES.map((p) => `${p} ${(e.perPhase[p].accuracy * 100).toFixed(0)}%`).join(', ')}.`,
       );
       lines.push('');
     }
@@ -162,12 +219,28 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   }
   if (real) {
     lines.push(
-      '**Real CT** (`../shared/data/real-ct/`, evaluation only; one series per phase, no delayed series). Every series is listed, wrong ones included:',
+      '**Real CT** (`../shared/data/real-ct/`, evaluation only: nine series from four patients, three per phase for non-contrast, arterial and portal-venous, no delayed series). Every series is listed, wrong ones included; the last columns count the slices whose own leading phase is each phase:',
     );
     lines.push('');
     const [header, ...rows] = real;
     lines.push(markdownTable(header, rows));
     lines.push('');
+  }
+  const levers = await readText(path.join(dir, 'evaluation', 'levers', 'levers.md'));
+  if (levers) {
+    lines.push('## Levers, measured on the same series');
+    lines.push('');
+    lines.push(
+      'Every model and decision rule on the same held-out synthetic series and the nine real series (`scripts/evaluate-levers.ts`; rules fitted on synthetic validation series only). "Generator 3, seed N" is one member alone; the 1.0.0 model was trained on generator 2.',
+    );
+    lines.push('');
+    lines.push(levers);
+  }
+  const misses = await readText(path.join(dir, 'evaluation', 'maps-on-misses.md'));
+  if (misses) {
+    lines.push('## What the maps show on the misses');
+    lines.push('');
+    lines.push(misses);
   }
   if (ablation) {
     lines.push('## What mattered (ablation)');
@@ -180,7 +253,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push('## Limits');
   lines.push('');
   lines.push(
-    '- Trained on synthetic anatomy derived from one atlas subject: real anatomy, pathology, post-operative changes and devices vary far more. The real-CT check rests on three series (one per phase, none delayed); per-class performance on real CT is not established.',
+    '- Trained on synthetic anatomy derived from one atlas subject: real anatomy, pathology, post-operative changes and devices vary far more. The real-CT check rests on nine series from four patients (none delayed); per-class performance on real CT is not established.',
   );
   lines.push(
     '- The phase boundaries are a continuum (late arterial and early portal-venous overlap); confidence near 0.5 between neighbouring phases means exactly that.',
@@ -192,7 +265,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     '- What a run learns that carries to real CT is not stable from run to run: runs that score the same on held-out synthetic series can differ on the real series, confidently (see the ablation table). Held-out synthetic accuracy alone does not vouch for real-CT behaviour.',
   );
   lines.push(
-    '- Pixels only: descriptive tags (SeriesDescription, ContrastBolusAgent, protocol) are never read (a test enforces it).',
+    '- Pixels only: descriptive tags (SeriesDescription, ContrastBolusAgent, protocol) are never read.',
   );
   lines.push('');
   lines.push('## Licences and credits');
@@ -201,7 +274,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     "- SPL Abdominal Atlas (anatomy of the phantoms): Talos I-F., Jakab M., Kikinis R., Surgical Planning Laboratory, Brigham and Women's Hospital, 2015, under the 3D Slicer licence (`server/assets/anatomy/spl-abdominal-atlas/LICENSE-SLICER.txt` and `NOTICE.md`). Research use, no endorsement implied.",
   );
   lines.push(
-    '- Real CT used for evaluation only: HCC-TACE-Seg collection, The Cancer Imaging Archive, CC BY 4.0 (series HCC_002 arterial, HCC_048 portal-venous); TotalSegmentator example CT, Apache-2.0 (non-contrast). See `../shared/data/README.md`.',
+    '- Real CT used for evaluation only: HCC-TACE-Seg collection, The Cancer Imaging Archive, CC BY 4.0 (HCC_002, HCC_009, HCC_048); TotalSegmentator example CT, Apache-2.0 (non-contrast). See `../shared/data/README.md`.',
   );
   lines.push(
     '- Time-attenuation values: the sources listed in `../shared/docs/enhancement.md`. Method: Philbrick KA et al., AJR 2018;211:1184-1193.',
