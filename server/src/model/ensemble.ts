@@ -13,6 +13,7 @@ import {
 } from './phase-model';
 import { phantomCacheKey, validationPhantoms } from './recipe';
 import { predictSet } from './train';
+import { writeModelCard } from './model-card';
 
 /** What a phantom-trained member recorded about its recipe (phaselens train's metadata). */
 interface MemberRecipe {
@@ -128,6 +129,7 @@ export async function assembleEnsemble(
     decision: rule,
   };
   await saveEnsembleMetadata(metadata, out);
+  await writeModelCard(out, metadata);
   return {
     rule,
     validationSeries: series.length,

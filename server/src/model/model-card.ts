@@ -183,7 +183,11 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
       `- Trained by the code of commit ${t.code}. Bit for bit, only that code reproduces these weights: later kernels round differently, and training amplifies the difference into another model (see the ablation table).`,
     );
   lines.push('');
-  lines.push('![training curve](training-curve.png)');
+  if (memberCards.length)
+    lines.push(
+      memberCards.map((m) => `![training curve, ${m.dir}](${m.dir}/training-curve.png)`).join(' '),
+    );
+  else lines.push('![training curve](training-curve.png)');
   lines.push('');
   lines.push('## Results');
   lines.push('');
