@@ -96,6 +96,13 @@ describe('phase report (Comprehensive SR)', () => {
     expect(ds.SeriesDescription).toBe('PhaseLens phase: indeterminate');
   });
 
+  it('refuses a NIfTI source: no instances to reference, none invented', () => {
+    const nifti = { ...series, source: { kind: 'nifti' as const, location: 'ct.nii.gz' } };
+    expect(() => new PhaseReport(nifti, result)).toThrow(
+      /^derived DICOM objects need a DICOM source: this series was read from NIfTI/,
+    );
+  });
+
   it('refuses a series with a blank Study Instance UID (nothing to reference)', () => {
     expect(() => new PhaseReport({ ...series, studyInstanceUid: '' }, result)).toThrow(
       /blank one$/,

@@ -43,23 +43,35 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
     await fs.writeFile(path.join(dir, name), mapPreview(series, map, result, shown));
     written.push(name);
   }
+  await fs.writeFile(
+    path.join(dir, 'result.json'),
+    `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result }, null, 2)}\n`,
+  );
+  const call =
+    result.phase === 'indeterminate'
+      ? `indeterminate (leaning ${result.leading} ${result.confidence.toFixed(2)}): ${result.reason ?? ''}`
+      : `${result.phase} (confidence ${result.confidence.toFixed(2)})`;
+  const stow = stringFlag(args, 'stow');
+  // Derived DICOM objects reference their source instances: a NIfTI source has none to name.
+  if (series.source.kind === 'nifti') {
+    if (stow) throw new UsageError('--stow needs a DICOM source; this series was read from NIfTI');
+    out.write(
+      `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir} (no DICOM objects: the source is NIfTI, with no instances to reference)\n`,
+    );
+    return 0;
+  }
   // DICOM objects: a Secondary Capture and a Parametric Map series per map, the phase report.
   const objects = deriveObjects(series, result, maps, {
     format: args.flags.has('float') ? 'float32' : 'uint16',
   });
   const files = await writeDerivedFolder(objects, path.join(dir, 'dicom'));
-  const stow = stringFlag(args, 'stow');
   if (stow) {
     const client = new DicomWebClient({ url: stow, auth: pacsAuthFromEnv() });
     const stored = await storeDerived(objects, client, progressBar('storing objects'));
     out.write(`Stored ${stored} objects in ${stow}\n`);
   }
-  await fs.writeFile(
-    path.join(dir, 'result.json'),
-    `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result }, null, 2)}\n`,
-  );
   out.write(
-    `Phase: ${result.phase} (confidence ${result.confidence.toFixed(2)})\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects to ${path.join(dir, 'dicom')}\n`,
+    `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects to ${path.join(dir, 'dicom')}\n`,
   );
   return 0;
 }

@@ -48,6 +48,11 @@ export function dicomDateTime(d: Date): { date: string; time: string } {
  * copied from the source, the equipment naming PhaseLens, content qualified as RESEARCH.
  */
 export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
+  // A derived object references its source instances; NIfTI has none, so none may be invented.
+  if (series.source.kind === 'nifti')
+    throw new InvalidInputError(
+      'derived DICOM objects need a DICOM source: this series was read from NIfTI, with no instances to reference',
+    );
   // A derived object must name its study and source series; a blank UID cannot be referenced.
   if (!series.studyInstanceUid || !series.seriesInstanceUid)
     throw new InvalidInputError(
