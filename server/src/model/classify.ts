@@ -12,6 +12,7 @@ import {
   INPUT_SIZE,
   informativeSlices,
   preprocessSlice,
+  sliceBody,
   type PreprocessedSlice,
 } from './preprocess';
 
@@ -149,7 +150,13 @@ export async function classifyWithModel(
 ): Promise<PhaseResult> {
   const scope = checkScope(series);
   if (scope.problem) throw new OutOfScopeError(`out of scope: ${scope.problem}`);
-  const slices = informativeSlices(preprocessed ?? preprocessSeries(series));
+  // Only the slices the decision uses are resampled (at most 48 of any series); the choice is
+  // the same as from fully preprocessed slices.
+  const slices = preprocessed
+    ? informativeSlices(preprocessed)
+    : informativeSlices(Array.from({ length: series.slices }, (_, s) => sliceBody(series, s))).map(
+        (b) => preprocessSlice(series, b.slice),
+      );
   const memberSlices: number[][][] = [];
   for (const member of membersOf(model))
     memberSlices.push(await sliceProbabilities(graphOf(member), slices));

@@ -98,26 +98,15 @@ class BoxMean {
 }
 
 /**
- * Resamples one axial slice onto a fixed physical grid centred on the body, in the radiological
- * view whatever the stored orientation (input x toward patient left, y toward posterior), and
- * maps HU to window channels in [0, 1].
+ * The body on one slice (pixels above -500 HU): its pixel count, the count at lung density inside
+ * its bounding box, and its pixels per row and column (for its centre).
  */
-export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSlice {
-  const { rows, columns } = series;
-  const o = series.geometry.orientation;
-  const rowDir: Vec3 = [o[0], o[1], o[2]];
-  const colDir: Vec3 = [o[3], o[4], o[5]];
-  const normal = sliceNormal(o);
-  if (abs(normal[2]) < 0.9) {
-    throw new InvalidInputError(
-      `series ${series.seriesInstanceUid} is not axial (slice normal ${normal.map((v) => v.toFixed(2)).join(', ')})`,
-    );
-  }
-  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
-  const origin = series.geometry.positions[slice];
-  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
-
-  // Body: pixels above -500 HU; its centre is the median row and column (robust to the table).
+function bodyOf(
+  hu: Float32Array,
+  rows: number,
+  columns: number,
+): { body: number; lung: number; byRow: Float64Array; byCol: Float64Array } {
+  // Its centre is the median row and column (robust to the table).
   const byRow = new Float64Array(rows);
   const byCol = new Float64Array(columns);
   let body = 0;
@@ -145,6 +134,46 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
       if (v > -950 && v <= BODY_HU) lung++;
     }
   }
+  return { body, lung, byRow, byCol };
+}
+
+/** Body area (mm^2) and lung share of one slice: what slice choice needs, without resampling. */
+export function sliceBody(
+  series: CtSeries,
+  slice: number,
+): { slice: number; bodyAreaMm2: number; lungFraction: number } {
+  const { rows, columns } = series;
+  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
+  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+  const { body, lung } = bodyOf(hu, rows, columns);
+  return {
+    slice,
+    bodyAreaMm2: body * rowSpacing * colSpacing,
+    lungFraction: body ? lung / body : 0,
+  };
+}
+
+/**
+ * Resamples one axial slice onto a fixed physical grid centred on the body, in the radiological
+ * view whatever the stored orientation (input x toward patient left, y toward posterior), and
+ * maps HU to window channels in [0, 1].
+ */
+export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSlice {
+  const { rows, columns } = series;
+  const o = series.geometry.orientation;
+  const rowDir: Vec3 = [o[0], o[1], o[2]];
+  const colDir: Vec3 = [o[3], o[4], o[5]];
+  const normal = sliceNormal(o);
+  if (abs(normal[2]) < 0.9) {
+    throw new InvalidInputError(
+      `series ${series.seriesInstanceUid} is not axial (slice normal ${normal.map((v) => v.toFixed(2)).join(', ')})`,
+    );
+  }
+  const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
+  const origin = series.geometry.positions[slice];
+  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+
+  const { body, lung, byRow, byCol } = bodyOf(hu, rows, columns);
   const cr = body ? medianIndex(byRow, body) : rows / 2;
   const cc = body ? medianIndex(byCol, body) : columns / 2;
   const centre: Vec3 = [0, 1, 2].map(
@@ -209,7 +238,9 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
  * not mostly lung. Evenly thinned to at most `max`, so a 500-slice series costs what a 50-slice
  * one does; a series where nothing qualifies keeps its middle slices.
  */
-export function informativeSlices(slices: PreprocessedSlice[], max = 48): PreprocessedSlice[] {
+export function informativeSlices<
+  T extends Pick<PreprocessedSlice, 'bodyAreaMm2' | 'lungFraction'>,
+>(slices: T[], max = 48): T[] {
   const largest = Math.max(0, ...slices.map((s) => s.bodyAreaMm2));
   let kept = slices.filter(
     (s) => s.bodyAreaMm2 >= 0.2 * largest && s.bodyAreaMm2 > 10000 && s.lungFraction < 0.35,
