@@ -7,7 +7,10 @@
  * members' own, from the training cache); the real series only score.
  *
  * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --baseline DIR --out DIR [--cache DIR]
- *        [--heldout1 40] [--heldout2 100]
+ *        [--heldout1 40] [--heldout2 100] [--evaluation DIR]
+ * With --evaluation, the shipped (last) lever's results are also written as `phaselens evaluate`
+ * writes them (DIR/phantoms for heldout-1, DIR/phantoms-seed2 for heldout-2, DIR/real), so the
+ * series are generated once.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +30,7 @@ import { phantomCacheKey } from '../server/src/model/recipe';
 import { checkScope } from '../server/src/model/scope';
 import { predictSet } from '../server/src/model/train';
 import { PHASES } from '../server/src/domain/phase';
+import { writeEvaluation, type SeriesOutcome } from '../server/src/model/report';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -185,6 +189,43 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     results[setName] = {};
+    // The shipped model's evaluation folder for this set (what `phaselens evaluate` writes).
+    const shippedLever = levers[levers.length - 1];
+    const outcomes: SeriesOutcome[] = scored.map((s) => {
+      if (s.outOfScope)
+        return {
+          id: s.id,
+          truth: s.truth,
+          probabilities: PHASES.map(() => 0),
+          call: 'out-of-scope',
+          reason: s.outOfScope,
+          sliceVotes: PHASES.map(() => 0),
+        };
+      const memberSlices = shippedLever.networks.map((i) => s.slices[i]);
+      const d = decideSeries(memberSlices, shipped);
+      const sliceVotes = PHASES.map(() => 0);
+      memberSlices[0].forEach((_, k) => {
+        const mean = PHASES.map((_p, c) => memberSlices.reduce((a, m) => a + m[k][c], 0));
+        sliceVotes[mean.indexOf(Math.max(...mean))]++;
+      });
+      return {
+        id: s.id,
+        truth: s.truth,
+        probabilities: d.probabilities,
+        call: d.call,
+        ...(d.reason ? { reason: d.reason } : {}),
+        sliceVotes,
+      };
+    });
+    const folder = { 'heldout-1': 'phantoms', 'heldout-2': 'phantoms-seed2', real: 'real' }[
+      setName
+    ];
+    if (folder && args.get('evaluation'))
+      await writeEvaluation(
+        outcomes,
+        path.join(need('evaluation'), folder),
+        setName === 'real' ? 'Real CT' : 'Held-out phantoms',
+      );
     for (const lever of levers) {
       const calls = scored.map((s) => {
         if (s.outOfScope)
