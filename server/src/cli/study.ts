@@ -74,7 +74,15 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
   }
   const sanitySeries = list.filter((s) => s.kind === 'phantom').slice(0, 3);
   const sanityMaps = maps.filter((m) =>
-    ['cam', 'gradcam', 'saliency', 'guided', 'sam', 'integrated-gradients'].includes(m.key),
+    [
+      'cam',
+      'gradcam',
+      'saliency',
+      'guided',
+      'sam',
+      'integrated-gradients',
+      'control-input',
+    ].includes(m.key),
   );
   const sanity = sanitySeries.length ? sanityChecks(model, sanitySeries, 3, sanityMaps) : [];
   await fs.mkdir(dir, { recursive: true });
@@ -91,7 +99,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
       exampleMontage(
         model,
         s,
-        maps.filter((m) => m.main),
+        maps.filter((m) => m.main && !m.key.startsWith('control-')),
         PHASES.indexOf(decided.leading),
       ),
     );
