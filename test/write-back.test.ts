@@ -32,7 +32,7 @@ const result: PhaseResult = {
 describe('write-back of derived objects', () => {
   let orthanc: OrthancServer;
   let client: DicomWebClient;
-  const series = makeDemoSeries({ rows: 64, columns: 64, slices: 6, seed: 'write-back' });
+  const series = makeDemoSeries({ rows: 96, columns: 96, slices: 6, seed: 'write-back' });
   const maps: AttributionMap[] = ['sam', 'gradcam'].map((method, k) => ({
     method,
     target: 'arterial',
@@ -90,7 +90,7 @@ describe('write-back of derived objects', () => {
   });
 
   it('a STOW failure is reported with the PACS named and leaves no phase report behind', async () => {
-    const fresh = makeDemoSeries({ rows: 64, columns: 64, slices: 4, seed: 'write-back-fail' });
+    const fresh = makeDemoSeries({ rows: 96, columns: 96, slices: 4, seed: 'write-back-fail' });
     const failing = deriveObjects(
       fresh,
       result,

@@ -21,7 +21,7 @@ function dcmjsOnly(ds: NaturalDataset, transferSyntaxUid: string): Uint8Array {
 }
 
 describe('Part 10 encoding with the pixels appended directly', () => {
-  const series = makeDemoSeries({ rows: 65, columns: 67, slices: 3, seed: 'encode' });
+  const series = makeDemoSeries({ rows: 97, columns: 99, slices: 3, seed: 'encode' });
   const result = {
     phase: 'arterial' as const,
     leading: 'arterial' as const,
@@ -50,7 +50,7 @@ describe('Part 10 encoding with the pixels appended directly', () => {
       float.parametricMaps[0].dataset,
       uint16.phaseReport, // no pixels: dcmjs writes it all
     ];
-    // 65 x 67 RGB is an odd number of bytes: the padding byte must match too.
+    // 97 x 99 RGB is an odd number of bytes: the padding byte must match too.
     expect((cases[1].PixelData as ArrayBuffer[])[0].byteLength % 2).toBe(1);
     for (const ds of cases) {
       const fast = new Uint8Array(encodePart10(ds, EXPLICIT_LE));
