@@ -71,4 +71,20 @@ describe('pass-through authentication against a real Orthanc', () => {
       expect(JSON.stringify(body)).not.toContain(study);
     }
   }, 120_000);
+
+  it('stopping: no new analyses (503 with Retry-After) and not ready, while it drains', async () => {
+    const good = basic(orthanc.username, orthanc.password);
+    service.drain();
+    const posted = await fetch(`${service.url}/api/v1/analyses`, {
+      method: 'POST',
+      headers: { Authorization: good, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ studyInstanceUid: study, seriesInstanceUid: series, maps: [] }),
+    });
+    expect(posted.status).toBe(503);
+    expect(posted.headers.get('retry-after')).toBe('30');
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { status: string }).status).toBe('stopping');
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+  });
 });

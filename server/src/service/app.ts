@@ -67,13 +67,21 @@ export interface ServiceDeps {
   model: PhaseModel;
   queue: AnalysisQueue;
   log: Logger;
+  /** Set when the service is stopping: no new analyses, not ready. */
+  lifecycle?: { draining: boolean };
 }
 
 /**
  * The HTTP service: analyses (submit, state, SSE progress), the phase of a series, health and
  * readiness, and its OpenAPI document. Thin: parsing, auth and responses; the work is the queue's.
  */
-export function createApp({ config, model, queue, log }: ServiceDeps): express.Express {
+export function createApp({
+  config,
+  model,
+  queue,
+  log,
+  lifecycle = { draining: false },
+}: ServiceDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -127,6 +135,8 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openApiDocument));
   app.get('/readyz', async (_req, res) => {
+    if (lifecycle.draining)
+      return void res.status(503).json({ status: 'stopping', checks: { service: 'stopping' } });
     const checks: Record<string, string> = {
       model: `${model.metadata.name} ${model.metadata.version}`,
     };
@@ -190,6 +200,13 @@ export function createApp({ config, model, queue, log }: ServiceDeps): express.E
   );
 
   app.post('/api/v1/analyses', async (req: Request, res: Response) => {
+    if (lifecycle.draining) {
+      res.setHeader('Retry-After', '30');
+      return void res.status(503).json({
+        error: 'the service is stopping; retry in a moment',
+        requestId: res.locals.requestId,
+      });
+    }
     let request: AnalysisRequest;
     try {
       request = parseAnalysisRequest(req.body, config);

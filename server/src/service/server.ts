@@ -11,6 +11,8 @@ import { jsonLogger, type Logger } from './log';
 export interface RunningService {
   url: string;
   queue: AnalysisQueue;
+  /** Stops taking analyses (503 with Retry-After) and reports not ready; running ones go on. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,8 @@ export async function startService(
           modelVersion: model.metadata.version,
         },
       );
-  const app = createApp({ config, model, queue, log });
+  const lifecycle = { draining: false };
+  const app = createApp({ config, model, queue, log, lifecycle });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.on('error', reject);
@@ -58,6 +61,9 @@ export async function startService(
   return {
     url,
     queue,
+    drain: () => {
+      lifecycle.draining = true;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
