@@ -147,7 +147,7 @@ describe('phaselens CLI', () => {
     expect(bad.err).toBe(
       'phaselens train: --schedule must be one of constant, cosine, got "linear"\n',
     );
-  }, 120_000);
+  }, 400_000);
 
   it('classify prints the phase, and JSON with per-slice probabilities with --json', async () => {
     const dir = await tempDir();
