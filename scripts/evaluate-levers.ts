@@ -8,9 +8,10 @@
  *
  * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --baseline DIR --out DIR [--cache DIR]
  *        [--heldout1 40] [--heldout2 100] [--evaluation DIR]
- * With --evaluation, the shipped (last) lever's results are also written as `phaselens evaluate`
- * writes them (DIR/phantoms for heldout-1, DIR/phantoms-seed2 for heldout-2, DIR/real), so the
- * series are generated once.
+ * With --evaluation, both candidates' results (the ensemble with its rule, and the baseline
+ * network with a mean + indeterminate rule) are also written as `phaselens evaluate` writes them
+ * (DIR/ensemble/phantoms for heldout-1, .../phantoms-seed2 for heldout-2, .../real; the same under
+ * DIR/baseline), so the series are generated once.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -70,6 +71,7 @@ function fitProductOfExperts(series: number[][][], labels: number[]): number {
 interface Call {
   call: string;
   probabilities: number[];
+  reason?: string;
 }
 
 interface Lever {
@@ -133,13 +135,19 @@ async function main(): Promise<void> {
         return { call: PHASES[p.indexOf(Math.max(...p))], probabilities: p };
       },
     });
-    const rule = rulesFor([i], false);
+    // The baseline keeps the rule it ships with, where it has one (phaselens ensemble of one).
+    const own = i === networks.length - 1 ? baseline.metadata.decision : undefined;
+    const rule = own ?? rulesFor([i], false);
     levers.push({
       name: `${n.name}: mean + indeterminate`,
       networks: [i],
       decide: (m) => {
         const d = decideSeries(m, rule);
-        return { call: d.call, probabilities: d.probabilities };
+        return {
+          call: d.call,
+          probabilities: d.probabilities,
+          ...(d.reason ? { reason: d.reason } : {}),
+        };
       },
     });
   });
@@ -154,11 +162,15 @@ async function main(): Promise<void> {
     },
   });
   levers.push({
-    name: `ensemble of ${members.length} (generator 3): mean + indeterminate (shipped)`,
+    name: `ensemble of ${members.length} (generator 3): mean + its indeterminate rule`,
     networks: memberIdx,
     decide: (m) => {
       const d = decideSeries(m, shipped);
-      return { call: d.call, probabilities: d.probabilities };
+      return {
+        call: d.call,
+        probabilities: d.probabilities,
+        ...(d.reason ? { reason: d.reason } : {}),
+      };
     },
   });
 
@@ -189,43 +201,56 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     results[setName] = {};
-    // The shipped model's evaluation folder for this set (what `phaselens evaluate` writes).
-    const shippedLever = levers[levers.length - 1];
-    const outcomes: SeriesOutcome[] = scored.map((s) => {
-      if (s.outOfScope)
+    // Each candidate's evaluation folders for this set (what `phaselens evaluate` writes): the
+    // ensemble's rule, and the baseline network with the same kind of rule.
+    const candidates: [string, Lever][] = [
+      ['ensemble', levers[levers.length - 1]],
+      [
+        'baseline',
+        levers.find(
+          (l) =>
+            l.name.startsWith(`model ${baseline.metadata.version}`) &&
+            l.name.endsWith('mean + indeterminate'),
+        ) as Lever,
+      ],
+    ];
+    for (const [tag, lever] of candidates) {
+      const outcomes: SeriesOutcome[] = scored.map((s) => {
+        if (s.outOfScope)
+          return {
+            id: s.id,
+            truth: s.truth,
+            probabilities: PHASES.map(() => 0),
+            call: 'out-of-scope',
+            reason: s.outOfScope,
+            sliceVotes: PHASES.map(() => 0),
+          };
+        const memberSlices = lever.networks.map((i) => s.slices[i]);
+        const c = lever.decide(memberSlices);
+        const sliceVotes = PHASES.map(() => 0);
+        memberSlices[0].forEach((_, k) => {
+          const mean = PHASES.map((_p, cls) => memberSlices.reduce((a, m) => a + m[k][cls], 0));
+          sliceVotes[mean.indexOf(Math.max(...mean))]++;
+        });
         return {
           id: s.id,
           truth: s.truth,
-          probabilities: PHASES.map(() => 0),
-          call: 'out-of-scope',
-          reason: s.outOfScope,
-          sliceVotes: PHASES.map(() => 0),
+          probabilities: c.probabilities,
+          call: c.call,
+          ...(c.reason ? { reason: c.reason } : {}),
+          sliceVotes,
         };
-      const memberSlices = shippedLever.networks.map((i) => s.slices[i]);
-      const d = decideSeries(memberSlices, shipped);
-      const sliceVotes = PHASES.map(() => 0);
-      memberSlices[0].forEach((_, k) => {
-        const mean = PHASES.map((_p, c) => memberSlices.reduce((a, m) => a + m[k][c], 0));
-        sliceVotes[mean.indexOf(Math.max(...mean))]++;
       });
-      return {
-        id: s.id,
-        truth: s.truth,
-        probabilities: d.probabilities,
-        call: d.call,
-        ...(d.reason ? { reason: d.reason } : {}),
-        sliceVotes,
-      };
-    });
-    const folder = { 'heldout-1': 'phantoms', 'heldout-2': 'phantoms-seed2', real: 'real' }[
-      setName
-    ];
-    if (folder && args.get('evaluation'))
-      await writeEvaluation(
-        outcomes,
-        path.join(need('evaluation'), folder),
-        setName === 'real' ? 'Real CT' : 'Held-out phantoms',
-      );
+      const folder = { 'heldout-1': 'phantoms', 'heldout-2': 'phantoms-seed2', real: 'real' }[
+        setName
+      ];
+      if (folder && args.get('evaluation'))
+        await writeEvaluation(
+          outcomes,
+          path.join(need('evaluation'), tag, folder),
+          setName === 'real' ? 'Real CT' : 'Held-out phantoms',
+        );
+    }
     for (const lever of levers) {
       const calls = scored.map((s) => {
         if (s.outOfScope)

@@ -12,7 +12,7 @@ export async function ensemble(argv: string[], out: NodeJS.WritableStream): Prom
   const args = parseArgs(argv, { values: ['members', 'out', 'version', 'cache'], booleans: [] });
   const dir = stringFlag(args, 'out');
   const members = (stringFlag(args, 'members') ?? '').split(',').filter(Boolean);
-  if (!dir || members.length < 2 || args.positional.length)
+  if (!dir || members.length < 1 || args.positional.length)
     throw new UsageError(`usage: ${ensembleUsage}`);
   await selectBackend(() => undefined);
   const cache = stringFlag(args, 'cache');
@@ -30,7 +30,7 @@ export async function ensemble(argv: string[], out: NodeJS.WritableStream): Prom
     progressBar('scoring validation series'),
   );
   out.write(
-    `Ensemble of ${members.length} members in ${dir}: temperature ${s.rule.temperature.toFixed(3)}, indeterminate below ${(s.rule.minAgreement * 100).toFixed(1)}% agreement or when members disagree\n` +
+    `Ensemble of ${members.length} member${members.length > 1 ? 's' : ''} in ${dir}: temperature ${s.rule.temperature.toFixed(3)}, indeterminate below ${(s.rule.minAgreement * 100).toFixed(1)}% agreement${s.rule.unanimous ? ' or when members disagree' : ''}\n` +
       `${s.validationSeries} synthetic validation series: ${(s.accuracy * 100).toFixed(1)}% right, ${s.indeterminate} indeterminate, members disagreed on ${s.memberDisagreements}\n`,
   );
   return 0;

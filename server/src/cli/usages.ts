@@ -4,7 +4,7 @@ export const classifyUsage =
   'phaselens classify SOURCE [--json] [--model DIR] [--series UID] [--acquisition N]';
 export const demoUsage = 'phaselens demo [--out DIR] [--phase PHASE]';
 export const ensembleUsage =
-  'phaselens ensemble --members DIR,DIR[,DIR...] --out MODEL_DIR [--version 2.0.0] [--cache DIR]';
+  'phaselens ensemble --members DIR[,DIR...] --out MODEL_DIR [--version 2.0.0] [--cache DIR]';
 export const evaluateUsage =
   'phaselens evaluate (--data DIR | --phantoms N [--seed S] [--matrix 256]) --out DIR [--model DIR]';
 export const explainUsage =

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { PHASES } from '../domain/phase';
 import { collectSlices, SliceSet } from './dataset';
-import { decideSeries, fitDecisionRule, type DecisionRule } from './decision';
+import { decideSeries, fitDecisionRule, INDETERMINATE_RATE, type DecisionRule } from './decision';
 import {
   inputDescription,
   loadPhaseModel,
@@ -60,7 +60,7 @@ export async function assembleEnsemble(
   options: { version: string; command: string; cache?: string },
   progress?: (done: number, total: number) => void,
 ): Promise<EnsembleSummary> {
-  if (memberDirs.length < 2) throw new InvalidInputError('an ensemble needs at least two members');
+  if (memberDirs.length < 1) throw new InvalidInputError('an ensemble needs at least one member');
   const members: PhaseModel[] = [];
   for (const dir of memberDirs) members.push(await loadPhaseModel(dir));
   const recipes = members.map((m, i) => recipeOf(m, memberDirs[i]));
@@ -92,7 +92,17 @@ export async function assembleEnsemble(
     }
     progress?.(++done, sets.length);
   }
-  const rule = fitDecisionRule(series, labels, true);
+  // Unanimity is asked only where it costs little on synthetic series: if the members disagree
+  // on more than INDETERMINATE_RATE of them, it would mostly flag their own errors there.
+  const disagreeing = series.filter((s) => {
+    const leads = s.map((slices) => {
+      const m = PHASES.map((_, c) => slices.reduce((a, p) => a + p[c], 0));
+      return m.indexOf(Math.max(...m));
+    });
+    return leads.some((l) => l !== leads[0]);
+  }).length;
+  const unanimous = members.length > 1 && disagreeing <= INDETERMINATE_RATE * series.length;
+  const rule = fitDecisionRule(series, labels, unanimous);
   let right = 0;
   let indeterminate = 0;
   let memberDisagreements = 0;
