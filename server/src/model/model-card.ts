@@ -125,10 +125,12 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   if (metadata.members?.length && rule) {
     const seeds = (t as { seeds?: number[] }).seeds ?? [];
     lines.push(
-      `- **An ensemble of ${metadata.members.length} such networks** (\`${metadata.members.join('`, `')}\`), trained by the same recipe from seeds ${seeds.join(', ')}. Attribution maps explain the first.`,
+      metadata.members.length > 1
+        ? `- **An ensemble of ${metadata.members.length} such networks** (\`${metadata.members.join('`, `')}\`), trained by the same recipe from seeds ${seeds.join(', ')}. Attribution maps explain the first.`
+        : `- One such network (\`${metadata.members[0]}\`, seed ${seeds.join(', ')}), with the decision rule below fitted for it.`,
     );
     lines.push(
-      `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) of every member are averaged as probabilities (no product of experts: a few sure slices cannot outvote the rest), then sharpened by a temperature of ${rule.temperature.toFixed(3)} fitted on synthetic validation series. The call is **indeterminate**, with the reason, when the members lead with different phases, or when the leading phase holds less than ${(rule.minAgreement * 100).toFixed(1)}% of the averaged probability (the threshold below which ${(INDETERMINATE_RATE * 100).toFixed(0)}% of the synthetic validation series fall).`,
+      `- Series decision: the informative slices (enough body, not mostly lung; at most 48, evenly spread) of every member are averaged as probabilities (no product of experts: a few sure slices cannot outvote the rest), then sharpened by a temperature of ${rule.temperature.toFixed(3)} fitted on synthetic validation series. The call is **indeterminate**, with the reason, ${rule.unanimous ? 'when the members lead with different phases, or ' : ''}when the leading phase holds less than ${(rule.minAgreement * 100).toFixed(1)}% of the averaged probability (the threshold below which ${(INDETERMINATE_RATE * 100).toFixed(0)}% of the synthetic validation series fall).`,
     );
   } else
     lines.push(
