@@ -170,16 +170,20 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push(
     `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`, version ${PHANTOM_GENERATOR_VERSION}): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).`,
   );
-  lines.push(describeAugmentation(t.augmentation as AugmentOptions | null | undefined));
-  if (t.learningRate)
+  // An ensemble's members share one recipe: the first member's record describes it.
+  const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;
+  lines.push(describeAugmentation(recipe.augmentation as AugmentOptions | null | undefined));
+  const learningRate = recipe.learningRate;
+  if (learningRate)
     lines.push(
-      t.learningRate.schedule === 'cosine'
-        ? `- Optimiser: Adam, learning rate ${t.learningRate.base} falling along a cosine to ${COSINE_FLOOR * 100}% of it over the planned epochs; the weights of the epoch with the lowest validation loss are kept.`
-        : `- Optimiser: Adam at a constant learning rate of ${t.learningRate.base}; the weights of the epoch with the lowest validation loss are kept.`,
+      learningRate.schedule === 'cosine'
+        ? `- Optimiser: Adam, learning rate ${learningRate.base} falling along a cosine to ${COSINE_FLOOR * 100}% of it over the planned epochs; the weights of the epoch with the lowest validation loss are kept.`
+        : `- Optimiser: Adam at a constant learning rate of ${learningRate.base}; the weights of the epoch with the lowest validation loss are kept.`,
     );
-  lines.push(
-    `- Reproduce: \`npx ${t.command ?? 'phaselens train'} --out MODEL_DIR\` (fixed seed; ${t.trainingSlices ?? '?'} training slices, ${t.validationSlices ?? '?'} validation slices; best epoch ${t.bestEpoch ?? '?'}; ${t.slicesPerSecond ? `${t.slicesPerSecond.toFixed(1)} slices/s on ${t.backend}` : ''}).`,
-  );
+  if (!memberCards.length)
+    lines.push(
+      `- Reproduce: \`npx ${t.command ?? 'phaselens train'} --out MODEL_DIR\` (fixed seed; ${t.trainingSlices ?? '?'} training slices, ${t.validationSlices ?? '?'} validation slices; best epoch ${t.bestEpoch ?? '?'}; ${t.slicesPerSecond ? `${t.slicesPerSecond.toFixed(1)} slices/s on ${t.backend}` : ''}).`,
+    );
   if (t.code)
     lines.push(
       `- Trained by the code of commit ${t.code}. Bit for bit, only that code reproduces these weights: later kernels round differently, and training amplifies the difference into another model (see the ablation table).`,
@@ -241,6 +245,8 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     );
     lines.push('');
     lines.push(levers);
+    const choice = await readText(path.join(dir, 'evaluation', 'levers', 'choice.md'));
+    if (choice) lines.push(choice, '');
   }
   const misses = await readText(path.join(dir, 'evaluation', 'maps-on-misses.md'));
   if (misses) {

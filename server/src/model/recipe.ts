@@ -101,6 +101,8 @@ export async function trainModel(
   progress: RecipeProgress = {},
 ): Promise<{ result: TrainResult; metadata: ModelMetadata }> {
   const backend = await selectBackend();
+  // The code that trains is the code at the start: a checkout may move while a run goes on.
+  const code = codeVersion();
   let trainSeries: LabelledSeries[];
   let validationSeries: LabelledSeries[];
   let source: string;
@@ -184,7 +186,7 @@ export async function trainModel(
       history: result.history,
       slicesPerSecond: result.slicesPerSecond,
       backend,
-      code: codeVersion(),
+      code,
     },
   };
   return { result, metadata };
