@@ -173,27 +173,32 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       );
     const cursorFile = path.join(work, 'cursor-trick.json');
     await fs.writeFile(cursorFile, JSON.stringify({ last }));
-    const events: WatchEvent[] = [];
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(), 60_000);
-    await watchOrthanc(
-      {
-        orthancUrl: orthanc.url,
-        pacsUrl: orthanc.dicomWeb,
-        auth: { username: orthanc.username, password: orthanc.password },
-        cursorFile,
-        maps: [],
-        pollMs: 200,
-        signal: stop.signal,
-        onSeries: (e) => {
-          events.push(e);
-          if (e.seriesInstanceUid === trick) stop.abort();
+    // Runs the watcher from the cursor until a series with `uid` is decided (or a minute).
+    const watchUntil = async (uid: string): Promise<WatchEvent[]> => {
+      const events: WatchEvent[] = [];
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), 60_000);
+      await watchOrthanc(
+        {
+          orthancUrl: orthanc.url,
+          pacsUrl: orthanc.dicomWeb,
+          auth: { username: orthanc.username, password: orthanc.password },
+          cursorFile,
+          maps: [],
+          pollMs: 200,
+          signal: stop.signal,
+          onSeries: (e) => {
+            events.push(e);
+            if (e.seriesInstanceUid === uid) stop.abort();
+          },
         },
-      },
-      model,
-      jsonLogger(() => undefined),
-    );
-    clearTimeout(timer);
+        model,
+        jsonLogger(() => undefined),
+      );
+      clearTimeout(timer);
+      return events;
+    };
+    const events = await watchUntil(trick);
     expect(events.find((e) => e.seriesInstanceUid === trick)?.reason).toBe(
       'SeriesInstanceUID "1.2.3/../../../../tools/now" is not a DICOM UID',
     );
@@ -201,27 +206,7 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
     expect(JSON.parse(await fs.readFile(cursorFile, 'utf8')).last).toBeGreaterThan(last);
     // From the start of the feed again: the lost tag is set back from the report in the PACS.
     await fs.writeFile(cursorFile, JSON.stringify({ last: 0 }));
-    const again = new AbortController();
-    const seen: WatchEvent[] = [];
-    const timer2 = setTimeout(() => again.abort(), 60_000);
-    await watchOrthanc(
-      {
-        orthancUrl: orthanc.url,
-        pacsUrl: orthanc.dicomWeb,
-        auth: { username: orthanc.username, password: orthanc.password },
-        cursorFile,
-        maps: [],
-        pollMs: 200,
-        signal: again.signal,
-        onSeries: (e) => {
-          seen.push(e);
-          if (e.seriesInstanceUid === ctUids[0]) again.abort();
-        },
-      },
-      model,
-      jsonLogger(() => undefined),
-    );
-    clearTimeout(timer2);
+    const seen = await watchUntil(ctUids[0]);
     expect(seen.find((e) => e.seriesInstanceUid === ctUids[0])?.reason).toMatch(/^already tagged /);
     const tag = await orthanc.rest('GET', `/series/${someSeries}/metadata/PhaseLensPhase`);
     expect(tag.status).toBe(200);
