@@ -248,6 +248,19 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     const choice = await readText(path.join(dir, 'evaluation', 'levers', 'choice.md'));
     if (choice) lines.push(choice, '');
   }
+  // The shipped model's folder sits at server/models/<name>: the study report is docs/study.
+  const study = await readText(path.join(dir, '..', '..', '..', 'docs', 'study', 'README.md'));
+  const verdict = study?.split('\n## Verdict\n')[1]?.split('\n## ')[0];
+  if (verdict) {
+    lines.push("## What the maps show: the specificity study's verdict");
+    lines.push('');
+    lines.push(
+      'Quoted from [the study report](../../../docs/study/README.md) on this model (protocol: [PROTOCOL.md](../../../docs/study/PROTOCOL.md)):',
+    );
+    lines.push('');
+    lines.push(verdict.trim());
+    lines.push('');
+  }
   const misses = await readText(path.join(dir, 'evaluation', 'maps-on-misses.md'));
   if (misses) {
     lines.push('## What the maps show on the misses');
@@ -274,7 +287,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     '- Calibration was fitted on synthetic validation series; on real CT the confidence may be over- or under-stated.',
   );
   lines.push(
-    '- What a run learns that carries to real CT is not stable from run to run: runs that score the same on held-out synthetic series can differ on the real series, confidently (see the ablation table). Held-out synthetic accuracy alone does not vouch for real-CT behaviour.',
+    '- What a run learns that carries to real CT is not stable from run to run: runs that score the same on held-out synthetic series can differ on the real series, confidently (see the lever table). Held-out synthetic accuracy alone does not vouch for real-CT behaviour.',
   );
   lines.push(
     '- Pixels only: descriptive tags (SeriesDescription, ContrastBolusAgent, protocol) are never read.',
