@@ -10,7 +10,8 @@ import {
 
 /** The shipped model when present; else an untrained one (timings do not depend on weights). */
 export async function benchModel(): Promise<{ model: PhaseModel; shipped: boolean }> {
-  if (existsSync(path.join(DEFAULT_MODEL_DIR, 'model.json')))
+  // A model folder holds phaselens-model.json (an ensemble keeps its networks in members/).
+  if (existsSync(path.join(DEFAULT_MODEL_DIR, 'phaselens-model.json')))
     return { model: await loadPhaseModel(), shipped: true };
   return {
     model: {
