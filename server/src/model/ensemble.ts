@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { PHASES } from '../domain/phase';
+import { meanProbabilities } from './calibrate';
 import { collectSlices, SliceSet } from './dataset';
 import { decideSeries, fitDecisionRule, INDETERMINATE_RATE, type DecisionRule } from './decision';
 import {
@@ -96,7 +97,7 @@ export async function assembleEnsemble(
   // on more than INDETERMINATE_RATE of them, it would mostly flag their own errors there.
   const disagreeing = series.filter((s) => {
     const leads = s.map((slices) => {
-      const m = PHASES.map((_, c) => slices.reduce((a, p) => a + p[c], 0));
+      const m = meanProbabilities(slices);
       return m.indexOf(Math.max(...m));
     });
     return leads.some((l) => l !== leads[0]);
