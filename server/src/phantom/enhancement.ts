@@ -33,6 +33,9 @@ export const CURVES = {
   muscle: { unenhanced: 48, points: [52, 57, 62, 62, 60, 57] },
   marrow: { unenhanced: 0, points: [7, 15, 20, 17, 10, 5] }, // added to the patient's marrow
   bile: { unenhanced: 10, points: [10, 10, 10, 10, 10, 10] },
+  // Hepatocellular carcinoma [E]: arterial hyperenhancement, then washout below the liver from
+  // the portal-venous phase on (the LI-RADS major features), so the lesion flips against the liver.
+  hcc: { unenhanced: 42, points: [120, 135, 100, 88, 78, 70] },
 } satisfies Record<string, { unenhanced: number; points: readonly number[] }>;
 
 /** A structure's enhancement behaviour: one row of the table above. */

@@ -13,8 +13,12 @@ export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
  *    so no absolute HU or vessel-to-liver ratio names a phase; lipiodol deposits, calcified
  *    granulomas, a bladder still dense from an earlier injection and denser oral contrast occur
  *    in every phase.
+ * 4: the atlas is warped by a smooth random deformation per patient; the liver holds portal and
+ *    hepatic venous branches and the mesentery small arteries and veins (tubes that enhance
+ *    with their vessel's curve); liver texture varies between patients; hepatocellular
+ *    carcinomas (arterial enhancement, later washout) occur in some livers.
  */
-export const PHANTOM_GENERATOR_VERSION = 3;
+export const PHANTOM_GENERATOR_VERSION = 4;
 
 /** Everything that varies between synthetic cases, drawn from a seed. */
 export interface CaseParameters {
@@ -71,6 +75,16 @@ export interface CaseParameters {
   granulomas: number;
   /** HU of the dependent bladder layer left from an earlier contrast study; 0 when none. */
   residualBladderHu: number;
+  /** Peak displacement (mm) of the smooth deformation applied to the atlas. */
+  warpMm: number;
+  /** How many small-vessel branches the liver and mesentery hold, relative to typical (0: none). */
+  vesselBranches: number;
+  /** Share of a small vessel's own enhancement that survives partial volume (0-1). */
+  vesselFill: number;
+  /** Amplitude (HU) of the liver's parenchymal texture. */
+  liverTexture: number;
+  /** Hepatocellular carcinomas in the liver. */
+  tumours: number;
 }
 
 export interface CaseOptions {
@@ -165,6 +179,11 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     lipiodol: 0,
     granulomas: 0,
     residualBladderHu: 0,
+    warpMm: 0,
+    vesselBranches: 0,
+    vesselFill: 0,
+    liverTexture: 7,
+    tumours: 0,
   };
   if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
   if (options.withoutContrast) drawn.seconds = undefined;
@@ -182,5 +201,12 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   drawn.granulomas = !typical && more.chance(0.2) ? more.int(1, 5) : 0;
   drawn.residualBladderHu =
     !typical && phase !== 'delayed' && more.chance(0.08) ? more.uniform(80, 600) : 0;
+  // Generator 4's anatomy, again from its own stream.
+  const shape = new Random(`${seed}/case/${index}/anatomy`);
+  drawn.warpMm = typical ? 0 : shape.uniform(2, 14);
+  drawn.vesselBranches = typical ? 1 : shape.uniform(0.5, 1.5);
+  drawn.vesselFill = typical ? 0.8 : shape.uniform(0.55, 0.95);
+  drawn.liverTexture = typical ? 7 : shape.uniform(3, 16);
+  drawn.tumours = !typical && shape.chance(0.3) ? shape.int(1, 3) : 0;
   return drawn;
 }

@@ -39,6 +39,8 @@ interface Sphere {
   radius: number;
   hu: number;
   id: number;
+  /** Paint only over voxels already labelled this structure (a vessel stays in its organ). */
+  within?: number;
 }
 
 const HU_MIN = -1024;
@@ -60,6 +62,7 @@ const PARENCHYMA = new Set<Tissue>([
   'renal-medulla',
   'adrenal',
   'bowel-wall',
+  'hcc',
 ]);
 const URINE = new Set<Tissue>(['collecting-system', 'bladder']);
 
@@ -112,7 +115,7 @@ export function structureHuTable(p: CaseParameters): Float64Array {
 /** Per-structure texture amplitude (HU) of the smooth field: organs are not flat. */
 function textureAmplitude(p: CaseParameters): Float32Array {
   const a = new Float32Array(STRUCTURE_COUNT);
-  a[S.liver] = 7;
+  a[S.liver] = p.liverTexture;
   // Arterial-phase spleen is arciform (patchy); later it is homogeneous.
   a[S.spleen] = p.phase === 'arterial' && p.seconds !== undefined ? 40 : 6;
   a[S['renal cortex']] = 10;
@@ -125,12 +128,116 @@ function textureAmplitude(p: CaseParameters): Float32Array {
   return a;
 }
 
+/** The pool entry nearest to a point (atlas voxel indices). */
+function nearest(pool: number[], to: Vec3, place: (v: number) => Vec3): Vec3 | undefined {
+  let best: Vec3 | undefined;
+  let bestD = Infinity;
+  for (const v of pool) {
+    const q = place(v);
+    const d = (q[0] - to[0]) ** 2 + (q[1] - to[1]) ** 2 + (q[2] - to[2]) ** 2;
+    if (d < bestD) {
+      bestD = d;
+      best = q;
+    }
+  }
+  return best;
+}
+
+function centroid(points: Vec3[]): Vec3 {
+  const c: Vec3 = [0, 0, 0];
+  for (const q of points) for (let d = 0; d < 3; d++) c[d] += q[d] / points.length;
+  return c;
+}
+
+/**
+ * Small vessels as trees: curved, tapering paths from a trunk (the portal vein at the hilum, the
+ * hepatic veins at the cava, the mesenteric vessels at their root) to points spread through the
+ * organ, drawn as chains of spheres painted only over that organ. Their HU is the vessel's own,
+ * diluted by partial volume more the thinner they get.
+ */
+function vesselTrees(
+  p: CaseParameters,
+  a: Anatomy,
+  random: Random,
+  place: (v: number) => Vec3,
+  structureHu: Float64Array,
+  voxelsOf: (id: number, edgeOnly: boolean) => number[],
+): Sphere[] {
+  if (p.vesselBranches <= 0) return [];
+  const spheres: Sphere[] = [];
+  const liver = voxelsOf(S.liver, false);
+  const fatPool: number[] = [];
+  for (let v = 0; v < a.ids.length; v += 7) {
+    const k = floor(v / (a.columns * a.rows));
+    if (a.ids[v] === 0 && a.outside[v] === OUTSIDE_HOLE && k > a.kidneyTop) fatPool.push(v);
+  }
+  const grow = (
+    root: Vec3 | undefined,
+    targets: number[],
+    count: number,
+    vessel: number,
+    organ: number,
+    rootRadius: number,
+  ): void => {
+    if (!root || !targets.length) return;
+    const background = structureHu[organ];
+    for (let b = 0; b < count; b++) {
+      const end = place(random.pick(targets));
+      const length = sqrt(
+        (end[0] - root[0]) ** 2 + (end[1] - root[1]) ** 2 + (end[2] - root[2]) ** 2,
+      );
+      // A quadratic curve through a displaced midpoint: vessels bend.
+      const bend: Vec3 = [0, 1, 2].map(
+        (d) => (root[d] + end[d]) / 2 + random.normal(0, 0.2 * length),
+      ) as Vec3;
+      const steps = max(2, ceil(length / 1.2));
+      for (let q = 0; q <= steps; q++) {
+        const u = q / steps;
+        const centre = [0, 1, 2].map(
+          (d) => (1 - u) * (1 - u) * root[d] + 2 * u * (1 - u) * bend[d] + u * u * end[d],
+        ) as Vec3;
+        const radius = rootRadius * (1 - u) + 0.8 * u;
+        // Partial volume: a 1 mm vessel shows about half of its lumen's contrast.
+        const share = p.vesselFill * min(1, 0.45 + radius / 4);
+        spheres.push({
+          centre,
+          radius,
+          hu: background + share * (structureHu[vessel] - background),
+          id: vessel,
+          within: organ,
+        });
+      }
+    }
+  };
+  const portal = voxelsOf(S['portal and superior mesenteric vein'], false);
+  const hepatic = voxelsOf(S['hepatic veins'], false);
+  const aorta = voxelsOf(S.aorta, false);
+  if (liver.length) {
+    const liverCentre = centroid(liver.filter((_, i) => i % 13 === 0).map(place));
+    const hilum = nearest(portal, liverCentre, place);
+    const cava = hepatic.length ? centroid(hepatic.map(place)) : undefined;
+    const n = p.vesselBranches;
+    grow(hilum, liver, round(40 * n), S['portal and superior mesenteric vein'], S.liver, 5);
+    grow(cava, liver, round(28 * n), S['hepatic veins'], S.liver, 4.5);
+  }
+  if (fatPool.length && portal.length) {
+    const fatCentre = centroid(fatPool.filter((_, i) => i % 13 === 0).map(place));
+    const smv = nearest(portal, fatCentre, place);
+    const sma = smv && nearest(aorta, smv, place);
+    const n = round(18 * p.vesselBranches);
+    grow(smv, fatPool, n, S['portal and superior mesenteric vein'], S.fat, 3);
+    grow(sma, fatPool, n, S['visceral and iliac arteries'], S.fat, 2.5);
+  }
+  return spheres;
+}
+
 /** Draws cysts, calcifications and stones at anatomical sites of the atlas. */
 function drawSpheres(
   p: CaseParameters,
   a: Anatomy,
   random: Random,
   toPatient: (i: number, j: number, k: number) => Vec3,
+  structureHu: Float64Array,
 ): Sphere[] {
   const spheres: Sphere[] = [];
   const voxelsOf = (id: number, edgeOnly: boolean): number[] => {
@@ -147,6 +254,14 @@ function drawSpheres(
   };
   const liver = voxelsOf(S.liver, false);
   const kidney = voxelsOf(S['renal cortex'], false);
+  // Tumours first, so cysts, lipiodol and calcifications drawn later may lie in them.
+  for (let n = 0; n < p.tumours && liver.length; n++)
+    spheres.push({
+      centre: place(random.pick(liver)),
+      radius: random.uniform(6, 22),
+      hu: structureHu[S['liver tumour']] + random.normal(0, 6),
+      id: S['liver tumour'],
+    });
   for (let n = 0; n < p.cysts; n++) {
     const inLiver = random.chance(0.6);
     const pool = inLiver ? liver : kidney;
@@ -176,6 +291,7 @@ function drawSpheres(
         id: S.lipiodol,
       });
   }
+  spheres.push(...vesselTrees(p, a, random, place, structureHu, voxelsOf));
   const spleen = voxelsOf(S.spleen, false);
   for (let n = 0; n < p.granulomas; n++) {
     const pool = random.chance(0.6) || !spleen.length ? liver : spleen;
@@ -257,7 +373,7 @@ export async function generateCase(
 
   const structureHu = structureHuTable(p);
   const amplitude = textureAmplitude(p);
-  const spheres = drawSpheres(p, a, random, toPatient);
+  const spheres = drawSpheres(p, a, random, toPatient, structureHu);
   // Bladder: low in the pelvis, anterior, in the midline.
   const bladderCentre = toPatient((a.bounds.i0 + a.bounds.i1) / 2, a.bounds.j1 - 38, a.slices - 6);
   const bladderRadii: Vec3 = [
@@ -291,6 +407,10 @@ export async function generateCase(
   };
   const texture = new TextureField(rng, extent, 9);
   const gasField = new TextureField(rng, extent, 14);
+  // Generator 4's fields come from their own stream, so the noise drawn from rng stays as it was.
+  const anatomyRng = new XorShift(new Random(`${seed}/render/${index}/anatomy`).uint32());
+  const warpX = new TextureField(anatomyRng, extent, 70);
+  const warpY = new TextureField(anatomyRng, extent, 70);
 
   const size = n * n;
   const hu = new Float32Array(size * slices);
@@ -299,7 +419,9 @@ export async function generateCase(
   const half = ceil(n / 2);
   const tex = new Float32Array(half * half);
   const gas = new Float32Array(half * half);
-  const colI = new Int32Array(n);
+  const warpI = new Float32Array(half * half);
+  const warpJ = new Float32Array(half * half);
+  const colF = new Float64Array(n);
   const acc = new Float32Array(size);
   const noise = new Float32Array(size);
   const scratch: [Float32Array, Float32Array] = [new Float32Array(size), new Float32Array(size)];
@@ -322,11 +444,16 @@ export async function generateCase(
   const TABLE = S.table;
   const boneCortex = 750 * BONE_FACTOR[p.kvp];
   const bladderHu = structureHu[BLADDER];
+  // Displacement of the atlas lookup, in template voxels per unit of the warp fields.
+  const warpScaleI = p.warpMm / (dxT * sXY);
+  const warpScaleJ = p.warpMm / (dyT * sXY);
 
   for (let s = 0; s < slices; s++) {
     const zCentre = zs[s];
     texture.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, tex);
     gasField.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, gas);
+    warpX.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpI);
+    warpY.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpJ);
     acc.fill(0);
     const sliceLabels = labels.subarray(s * size, (s + 1) * size);
     for (let q = 0; q < subSamples.length; q++) {
@@ -339,23 +466,20 @@ export async function generateCase(
       const bi = ((x0 - cx) / sXY + bxT - ox) / dxT;
       const bj = (oy - (y0 - cy) / sXY - byT) / dyT;
       const inBladderZ = abs(z - bladderCentre[2]) < bladderRadii[2];
-      for (let c = 0; c < n; c++) {
-        const i = round(ai * c + bi);
-        colI[c] = i >= 0 && i < W ? i : -1;
-      }
+      for (let c = 0; c < n; c++) colF[c] = ai * c + bi;
       for (let r = 0; r < n; r++) {
-        const j = round(aj * r + bj);
+        const jF = aj * r + bj;
         const y = y0 + ySign * r * ps;
         const row = r * n;
         const texRow = (r >> 1) * half;
-        const inJ = j >= 0 && j < H;
-        const oj = o + j * W;
         for (let c = 0; c < n; c++) {
-          const i = colI[c];
+          const hc = texRow + (c >> 1);
+          const i = round(colF[c] + warpScaleI * warpI[hc]);
+          const j = round(jF + warpScaleJ * warpJ[hc]);
           let id = 0;
           let v = -1000;
-          if (inJ && i >= 0) {
-            const t = oj + i;
+          if (j >= 0 && j < H && i >= 0 && i < W) {
+            const t = o + j * W + i;
             id = ids[t];
             if (id !== 0) {
               v = structureHu[id];
@@ -438,7 +562,10 @@ export async function generateCase(
       const rp = rr / ps;
       for (let r = max(0, floor(rc - rp)); r <= min(n - 1, ceil(rc + rp)); r++) {
         for (let c = max(0, floor(cc - rp)); c <= min(n - 1, ceil(cc + rp)); c++) {
-          if ((r - rc) ** 2 + (c - cc) ** 2 <= rp * rp) {
+          if (
+            (r - rc) ** 2 + (c - cc) ** 2 <= rp * rp &&
+            (sp.within === undefined || sliceLabels[r * n + c] === sp.within)
+          ) {
             acc[r * n + c] = sp.hu;
             sliceLabels[r * n + c] = sp.id;
           }

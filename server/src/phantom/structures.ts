@@ -64,13 +64,14 @@ export const STRUCTURES: Structure[] = [
   { id: 28, name: 'calcification', atlas: [] },
   { id: 29, name: 'cyst', atlas: [] },
   { id: 30, name: 'lipiodol', atlas: [] },
+  { id: 31, name: 'liver tumour', tissue: 'hcc', atlas: [] },
 ];
 
 export const S = Object.fromEntries(STRUCTURES.map((s) => [s.name, s.id])) as Record<
   string,
   number
 >;
-export const STRUCTURE_COUNT = 31;
+export const STRUCTURE_COUNT = 32;
 
 /** Legend written beside each label map. */
 export function legend(): Record<string, { name: string; atlasLabels: number[] }> {
