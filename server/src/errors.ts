@@ -86,6 +86,74 @@ export class SeriesNotFoundError extends PacsError {
   override readonly exitCode = 2 as const;
 }
 
+/** An analysis process stopped before it answered: out of memory, or a crash in native code. */
+export class AnalysisCrashedError extends PhaseLensError {
+  readonly code = 'analysis-crashed';
+}
+
+/** A typed error raised in another process whose kind has no class here. */
+export class RemoteError extends PhaseLensError {
+  constructor(
+    readonly code: string,
+    message: string,
+    override readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** What crosses a process boundary of a typed error. */
+export interface ErrorRecord {
+  code: string;
+  message: string;
+  exitCode: 1 | 2;
+  status?: number;
+}
+
+export function errorRecord(error: unknown): ErrorRecord {
+  if (error instanceof PhaseLensError)
+    return {
+      code: error.code,
+      message: error.message,
+      exitCode: error.exitCode,
+      ...(error instanceof PacsError && error.status !== undefined ? { status: error.status } : {}),
+    };
+  return { code: 'internal', message: describeError(error), exitCode: 1 };
+}
+
+const INPUT_ERRORS: Record<string, new (message: string) => InvalidInputError> = {
+  'invalid-input': InvalidInputError,
+  'out-of-scope': OutOfScopeError,
+  'not-dicom': NotDicomError,
+  truncated: TruncatedFileError,
+  'no-pixel-data': MissingPixelDataError,
+  'unsupported-modality': UnsupportedModalityError,
+  'unsupported-transfer-syntax': UnsupportedTransferSyntaxError,
+  'mixed-series': MixedSeriesError,
+  'inconsistent-geometry': InconsistentGeometryError,
+  'not-found': NotFoundError,
+};
+const PACS_ERRORS: Record<string, new (message: string, status?: number) => PacsError> = {
+  pacs: PacsError,
+  'pacs-auth': PacsAuthError,
+  'pacs-unreachable': PacsUnreachableError,
+  'pacs-timeout': PacsTimeoutError,
+  'series-not-found': SeriesNotFoundError,
+};
+
+/**
+ * The error an ErrorRecord describes, as its own class where there is one, so that callers in
+ * this process tell a PACS fault from bad input as they would for a local error.
+ */
+export function reviveError(record: ErrorRecord): PhaseLensError {
+  const input = INPUT_ERRORS[record.code];
+  if (input) return new input(record.message);
+  const pacs = PACS_ERRORS[record.code];
+  if (pacs) return new pacs(record.message, record.status);
+  if (record.code === 'analysis-crashed') return new AnalysisCrashedError(record.message);
+  return new RemoteError(record.code, record.message, record.exitCode);
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

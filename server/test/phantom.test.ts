@@ -255,3 +255,79 @@ describe('synthetic multiphase CT: files', () => {
     expect(spread).toBeGreaterThan(50); // the scan delay does differ from the time shown
   });
 });
+
+/** Mean HU of the voxels labelled `id` that have a liver voxel within `reach` pixels in-plane. */
+function meanNearLiver(c: PhantomCase, id: number, reach: number): { mean: number; count: number } {
+  const { rows: h, columns: w, slices } = c.series;
+  const l = c.labels;
+  let sum = 0;
+  let count = 0;
+  for (let s = 0; s < slices; s++) {
+    const o = s * w * h;
+    for (let y = reach; y < h - reach; y++) {
+      for (let x = reach; x < w - reach; x++) {
+        const p = o + y * w + x;
+        if (l[p] !== id) continue;
+        let near = false;
+        for (let dy = -reach; dy <= reach && !near; dy++)
+          for (let dx = -reach; dx <= reach; dx++)
+            if (l[p + dy * w + dx] === S.liver) {
+              near = true;
+              break;
+            }
+        if (near) {
+          sum += c.series.hu[p];
+          count++;
+        }
+      }
+    }
+  }
+  return { mean: sum / count, count };
+}
+
+describe('synthetic multiphase CT: anatomy inside the organs', () => {
+  const cases = new Map<Phase, PhantomCase>();
+
+  beforeAll(async () => {
+    for (const phase of Object.keys(SECONDS) as Phase[]) {
+      cases.set(
+        phase,
+        await generateCase('anatomy', 0, {
+          typical: true,
+          phase,
+          seconds: SECONDS[phase],
+          matrix: 256,
+          range: 'upper-abdomen',
+          tumours: 2,
+        }),
+      );
+    }
+  });
+
+  it('portal and hepatic branches in the liver enhance with their veins, not with the liver', () => {
+    const contrast = (phase: Phase, vessel: string): number => {
+      const c = cases.get(phase)!;
+      const branches = meanNearLiver(c, S[vessel], 2);
+      expect(branches.count).toBeGreaterThan(200);
+      return branches.mean - meanInside(c, S.liver).mean;
+    };
+    // Unenhanced blood (about 44 HU) is darker than liver (about 60 HU).
+    expect(contrast('non-contrast', 'portal and superior mesenteric vein')).toBeLessThan(-5);
+    expect(contrast('portal-venous', 'portal and superior mesenteric vein')).toBeGreaterThan(30);
+    expect(contrast('portal-venous', 'hepatic veins')).toBeGreaterThan(20);
+    // Hepatic veins are still unenhanced at 35 s while the liver has begun to enhance.
+    expect(contrast('arterial', 'hepatic veins')).toBeLessThan(0);
+  });
+
+  it('a hepatocellular carcinoma enhances above the liver in the arterial phase and washes out after', () => {
+    const difference = (phase: Phase): number => {
+      const c = cases.get(phase)!;
+      const tumour = meanInside(c, S['liver tumour']);
+      expect(tumour.count).toBeGreaterThan(50);
+      return tumour.mean - meanInside(c, S.liver).mean;
+    };
+    expect(difference('arterial')).toBeGreaterThan(25);
+    expect(difference('portal-venous')).toBeLessThan(-5);
+    expect(difference('delayed')).toBeLessThan(-5);
+  });
+});

@@ -3,6 +3,7 @@ import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
+import { AnalysisProcesses } from '../service/analysis-processes';
 import { watchQido } from '../service/qido-watcher';
 import { watchOrthanc } from '../service/watcher';
 import { parseArgs, stringFlag, UsageError } from './args';
@@ -28,7 +29,19 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
       'PHASELENS_ORTHANC_URL is required (the Orthanc REST root, for its /changes feed); for another archive use --qido',
     );
   await selectBackend(() => undefined);
-  const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
+  const modelDir = config.modelDir ?? DEFAULT_MODEL_DIR;
+  const model = await loadPhaseModel(modelDir);
+  // Each analysis runs in its own process: one that crashes or runs out of memory is retried and
+  // then recorded as failed, and the watcher goes on with the next series.
+  const processes = new AnalysisProcesses({
+    modelDir,
+    pacsUrl: config.pacsUrl,
+    pacsAuth: config.pacsAuth,
+    mapFormat: config.mapFormat,
+    processes: 1,
+    memoryMb: config.analysisMemoryMb,
+  });
+  await processes.warm();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
@@ -47,12 +60,14 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
           'phaselens-watch-state.json',
         maps,
         mapFormat: config.mapFormat,
+        run: processes.run,
         days,
         signal: controller.signal,
       },
       model,
       jsonLogger(),
     );
+    await processes.close();
     return 0;
   }
   out.write(`Watching ${orthancUrl} for new CT series\n`);
@@ -67,10 +82,12 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
         'phaselens-watch-cursor.json',
       maps,
       mapFormat: config.mapFormat,
+      run: processes.run,
       signal: controller.signal,
     },
     model,
     jsonLogger(),
   );
+  await processes.close();
   return 0;
 }

@@ -2,7 +2,7 @@ import { workerUsage } from './usages';
 import os from 'node:os';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { analysisRunner } from '../service/analysis';
+import { AnalysisProcesses } from '../service/analysis-processes';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
 import { startWorker } from '../service/redis-queue';
@@ -20,22 +20,27 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   });
   if (!config.redisUrl) throw new UsageError('REDIS_URL is required (redis://host:port)');
   await selectBackend(() => undefined);
-  const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
+  const modelDir = config.modelDir ?? DEFAULT_MODEL_DIR;
+  await loadPhaseModel(modelDir); // a model that cannot load stops the worker at start
+  // Analyses in their own processes: a crash fails that job (BullMQ may retry it), not the worker.
+  const processes = new AnalysisProcesses({
+    modelDir,
+    pacsUrl: config.pacsUrl,
+    pacsAuth: config.pacsAuth,
+    mapFormat: config.mapFormat,
+    processes: config.concurrency,
+    memoryMb: config.analysisMemoryMb,
+  });
+  await processes.warm();
   const log = jsonLogger();
   const name = `${os.hostname()}-${process.pid}`;
   const lock = Number(process.env.PHASELENS_WORKER_LOCK_MS ?? 30000);
-  const w = startWorker(
-    config.redisUrl,
-    analysisRunner(model, config.pacsUrl, config.pacsAuth, {
-      mapFormat: config.mapFormat,
-    }),
-    {
-      concurrency: config.concurrency,
-      name,
-      lockDurationMs: lock,
-      stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
-    },
-  );
+  const w = startWorker(config.redisUrl, processes.run, {
+    concurrency: config.concurrency,
+    name,
+    lockDurationMs: lock,
+    stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
+  });
   w.on('completed', (job) => log.info('analysis done', { analysisId: job.id, worker: name }));
   w.on('failed', (job, error) =>
     log.warn('analysis failed', { analysisId: job?.id, worker: name, error: error.message }),
@@ -48,5 +53,6 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
     process.once('SIGTERM', resolve);
   });
   await w.close();
+  await processes.close();
   return 0;
 }

@@ -102,6 +102,8 @@ export interface CaseOptions {
    * then rendered without enhancement (a baseline for the map study).
    */
   withoutContrast?: boolean;
+  /** Hepatocellular carcinomas to draw in the liver (default: drawn, in 30% of patients). */
+  tumours?: number;
 }
 
 function secondsFor(phase: Phase, random: Random): number | undefined {
@@ -208,5 +210,6 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   drawn.vesselFill = typical ? 0.8 : shape.uniform(0.55, 0.95);
   drawn.liverTexture = typical ? 7 : shape.uniform(3, 16);
   drawn.tumours = !typical && shape.chance(0.3) ? shape.int(1, 3) : 0;
+  if (options.tumours !== undefined) drawn.tumours = options.tumours;
   return drawn;
 }

@@ -27,6 +27,11 @@ export interface ServiceConfig {
   watchMaps: string[];
   writeBack: boolean;
   concurrency: number;
+  /**
+   * Heap limit (MB) of each analysis process. Analyses run in their own processes, so one that
+   * runs out of memory or crashes fails its job and takes nothing else down.
+   */
+  analysisMemoryMb: number;
   queueSize: number;
   modelDir?: string;
   /** Request body limit in bytes. */
@@ -199,6 +204,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     watchMaps,
     writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
+    analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 4096, 256, 262144),
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),

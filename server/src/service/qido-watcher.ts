@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import type { PixelFormat } from '../derived/parametric-map';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
+import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
@@ -17,6 +18,8 @@ export interface QidoWatcherOptions {
   /** Maps to compute and store besides the phase report (none by default: tagging only). */
   maps: string[];
   mapFormat?: PixelFormat;
+  /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
+  run?: RunAnalysis;
   /** Studies dated within this many days before today are watched (default 2). */
   days?: number;
   pollMs?: number;
@@ -65,9 +68,11 @@ export async function watchQido(
   log: Logger,
 ): Promise<void> {
   const pacs = new DicomWebClient({ url: options.pacsUrl, auth: options.auth });
-  const run = analysisRunner(model, options.pacsUrl, options.auth, {
-    mapFormat: options.mapFormat,
-  });
+  const run =
+    options.run ??
+    analysisRunner(model, options.pacsUrl, options.auth, {
+      mapFormat: options.mapFormat,
+    });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const pollMs = options.pollMs ?? 10000;
   const state = await readState(options.stateFile);

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { analysisRunner } from './analysis';
+import { AnalysisProcesses } from './analysis-processes';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { JobQueue, type AnalysisQueue } from './jobs';
@@ -22,22 +22,36 @@ export async function startService(
   log: Logger = jsonLogger(),
 ): Promise<RunningService> {
   const backend = await selectBackend(() => undefined);
-  const model = await loadPhaseModel(config.modelDir ?? DEFAULT_MODEL_DIR);
+  const modelDir = config.modelDir ?? DEFAULT_MODEL_DIR;
+  const model = await loadPhaseModel(modelDir);
+  // Analyses run in their own warm processes: the HTTP side answers while they compute, and
+  // an analysis that crashes or runs out of memory fails only its own job.
+  const processes = config.redisUrl
+    ? undefined
+    : new AnalysisProcesses({
+        modelDir,
+        pacsUrl: config.pacsUrl,
+        pacsAuth: config.pacsAuth,
+        mapFormat: config.mapFormat,
+        processes: config.concurrency,
+        memoryMb: config.analysisMemoryMb,
+      });
+  try {
+    await processes?.warm();
+  } catch (error) {
+    await processes?.close();
+    throw error;
+  }
   const queue: AnalysisQueue = config.redisUrl
     ? new RedisJobQueue(config.redisUrl, {
         size: config.queueSize,
         modelVersion: model.metadata.version,
       })
-    : new JobQueue(
-        analysisRunner(model, config.pacsUrl, config.pacsAuth, {
-          mapFormat: config.mapFormat,
-        }),
-        {
-          concurrency: config.concurrency,
-          size: config.queueSize,
-          modelVersion: model.metadata.version,
-        },
-      );
+    : new JobQueue(processes!.run, {
+        concurrency: config.concurrency,
+        size: config.queueSize,
+        modelVersion: model.metadata.version,
+      });
   const lifecycle = { draining: false };
   const app = createApp({ config, model, queue, log, lifecycle });
   const server: Server = await new Promise((resolve, reject) => {
@@ -68,7 +82,10 @@ export async function startService(
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(
-          () => void (config.redisUrl ? queue.close() : Promise.resolve()).then(() => resolve()),
+          () =>
+            void (config.redisUrl ? queue.close() : Promise.resolve())
+              .then(() => processes?.close())
+              .then(() => resolve()),
         );
       }),
   };

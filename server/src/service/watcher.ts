@@ -4,6 +4,7 @@ import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { PacsError } from '../errors';
 import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
+import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
@@ -21,6 +22,8 @@ export interface WatcherOptions {
   maps: string[];
   /** Parametric Map pixels when maps are written (see the service's PHASELENS_MAP_FORMAT). */
   mapFormat?: PixelFormat;
+  /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
+  run?: RunAnalysis;
   pollMs?: number;
   /** Orthanc user metadata key set to the phase on each analysed series. */
   metadataKey?: string;
@@ -98,9 +101,11 @@ export async function watchOrthanc(
 ): Promise<void> {
   const rest = new OrthancRest(options.orthancUrl.replace(/\/+$/, ''), options.auth);
   const pacs = new DicomWebClient({ url: options.pacsUrl, auth: options.auth });
-  const run = analysisRunner(model, options.pacsUrl, options.auth, {
-    mapFormat: options.mapFormat,
-  });
+  const run =
+    options.run ??
+    analysisRunner(model, options.pacsUrl, options.auth, {
+      mapFormat: options.mapFormat,
+    });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
   let cursor = await readCursor(options.cursorFile);

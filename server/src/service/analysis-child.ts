@@ -1,0 +1,60 @@
+/**
+ * The analysis process: loads the model once, then runs the analyses its parent sends, one at
+ * a time, and reports progress, the result or a typed error. It exits with its parent.
+ */
+import { describeError, errorRecord } from '../errors';
+import { selectBackend } from '../model/backend';
+import { loadPhaseModel } from '../model/phase-model';
+import { analysisRunner } from './analysis';
+import type { ChildMessage, ParentMessage } from './analysis-messages';
+import type { Job, RunAnalysis } from './jobs';
+import { EventEmitter } from 'node:events';
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+let run: RunAnalysis | undefined;
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: ParentMessage) => {
+  void handle(message);
+});
+
+async function handle(message: ParentMessage): Promise<void> {
+  if (message.kind === 'init') {
+    try {
+      await selectBackend(() => undefined);
+      const model = await loadPhaseModel(message.modelDir);
+      run = analysisRunner(model, message.pacsUrl, message.pacsAuth, {
+        mapFormat: message.mapFormat,
+      });
+      send({ kind: 'ready' });
+    } catch (error) {
+      send({ kind: 'init-failed', message: describeError(error) });
+    }
+    return;
+  }
+  if (!run) {
+    send({
+      kind: 'failed',
+      id: message.id,
+      error: { code: 'internal', message: 'the analysis process is not ready', exitCode: 1 },
+    });
+    return;
+  }
+  const job = {
+    id: message.id,
+    request: message.request,
+    authorization: message.authorization,
+    events: new EventEmitter(),
+  } as Job;
+  try {
+    const result = await run(job, (progress) =>
+      send({ kind: 'progress', id: message.id, progress }),
+    );
+    send({ kind: 'done', id: message.id, result });
+  } catch (error) {
+    send({ kind: 'failed', id: message.id, error: errorRecord(error) });
+  }
+}

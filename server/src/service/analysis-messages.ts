@@ -1,0 +1,22 @@
+/** What the service and its analysis processes say to each other over IPC. */
+import type { ErrorRecord } from '../errors';
+import type { PacsAuth } from '../dicomweb/client';
+import type { PixelFormat } from '../derived/parametric-map';
+import type { AnalysisRequest, AnalysisResult, JobProgress } from './jobs';
+
+export type ParentMessage =
+  | {
+      kind: 'init';
+      modelDir: string;
+      pacsUrl: string;
+      pacsAuth?: PacsAuth;
+      mapFormat?: PixelFormat;
+    }
+  | { kind: 'run'; id: string; request: AnalysisRequest; authorization?: string };
+
+export type ChildMessage =
+  | { kind: 'ready' }
+  | { kind: 'init-failed'; message: string }
+  | { kind: 'progress'; id: string; progress: JobProgress }
+  | { kind: 'done'; id: string; result: AnalysisResult }
+  | { kind: 'failed'; id: string; error: ErrorRecord };

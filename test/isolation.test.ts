@@ -1,0 +1,136 @@
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { generateCase } from '../server/src/phantom/render';
+import { writeCtSeries } from '../server/src/series/write-ct';
+import type { CtSeries } from '../server/src/series/types';
+import type { RunningService } from '../server/src/service/server';
+import { filesOf } from './fixtures/files';
+import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { startTestService } from './fixtures/service';
+
+const TOKEN = 'isolation-token-0123456789abcdef';
+
+/** The analysis processes this test process started (the service runs in-process here). */
+function analysisProcesses(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+interface JobView {
+  state: string;
+  errorCode?: string;
+  error?: string;
+  progress: { fraction: number };
+}
+
+describe('analyses in their own processes', () => {
+  let orthanc: OrthancServer;
+  let service: RunningService;
+  let series: CtSeries;
+
+  const api = (route: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${service.url}${route}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    });
+  const submit = async (maps: string[]): Promise<string> => {
+    const res = await api('/api/v1/analyses', {
+      method: 'POST',
+      body: JSON.stringify({
+        studyInstanceUid: series.studyInstanceUid,
+        seriesInstanceUid: series.seriesInstanceUid,
+        maps,
+        writeBack: false,
+      }),
+    });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const view = async (id: string): Promise<JobView> =>
+    (await (await api(`/api/v1/analyses/${id}`)).json()) as JobView;
+  const settled = async (id: string): Promise<JobView> => {
+    for (;;) {
+      const v = await view(id);
+      if (v.state === 'done' || v.state === 'failed') return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    orthanc = await startOrthanc();
+    const c = await generateCase('isolation', 1, { matrix: 256, slices: 40 });
+    series = c.series;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-isolation-'));
+    await writeCtSeries(series, dir);
+    await new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    }).storeInstances(await filesOf(dir));
+    service = await startTestService(orthanc, TOKEN, {
+      // Occlusion (about 100 inferences a slice) makes an analysis take seconds.
+      PHASELENS_ALLOWED_MAPS: 'sam,gradcam,occlusion',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await service?.close();
+    await orthanc?.stop();
+    expect(analysisProcesses()).toEqual([]);
+  });
+
+  it('answers /healthz promptly while an analysis computes', async () => {
+    const id = await submit(['occlusion', 'sam']);
+    const started = Date.now();
+    const latencies: number[] = [];
+    let state = 'queued';
+    while (state !== 'done' && state !== 'failed') {
+      const t = performance.now();
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      latencies.push(performance.now() - t);
+      state = (await view(id)).state;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(state).toBe('done');
+    // The analysis is long enough that an event-loop stall would show (seconds on one loop).
+    expect(Date.now() - started).toBeGreaterThan(2000);
+    latencies.sort((a, b) => a - b);
+    const median = latencies[Math.floor(latencies.length / 2)];
+    expect({ median: median < 100, worst: latencies[latencies.length - 1] < 1000 }).toEqual({
+      median: true,
+      worst: true,
+    });
+  }, 300_000);
+
+  it('an analysis whose process dies fails with analysis-crashed; the next one runs', async () => {
+    const before = analysisProcesses();
+    expect(before).toHaveLength(1);
+    const id = await submit(['occlusion']);
+    // Wait until it is computing, then kill its process as the kernel's OOM killer would.
+    for (let v = await view(id); v.state !== 'running'; v = await view(id))
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(before[0], 'SIGKILL');
+    const failed = await settled(id);
+    expect(failed.state).toBe('failed');
+    expect(failed.errorCode).toBe('analysis-crashed');
+    expect(failed.error).toMatch(/stopped before it finished \(signal SIGKILL\)/);
+    // A fresh process took its place, and the service still analyses.
+    const next = await settled(await submit(['sam']));
+    expect(next.state).toBe('done');
+    const after = analysisProcesses();
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before[0]);
+  }, 300_000);
+});
