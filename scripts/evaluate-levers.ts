@@ -1,17 +1,18 @@
 /**
  * The model card's lever table: every model and decision rule on the same series, each series
- * generated or read once. Levers: the generator (the 1.0.0 model, trained on generator 2,
- * against members trained on generator 3), the series decision (product of experts against the
- * mean of probabilities with an indeterminate threshold), and the ensemble (each member alone,
- * three seeds, against all three). Every rule is fitted on synthetic validation series (the
- * members' own, from the training cache); the real series only score.
+ * generated or read once. Levers: the generator (the candidate ensemble's members against the
+ * previously shipped ensemble, trained on an older generator, and the single 1.0.0 network), the
+ * series decision (product of experts against the mean of probabilities with an indeterminate
+ * threshold), and the ensemble (each member alone, three seeds, against all three). Every rule
+ * is fitted on synthetic validation series (the candidate members' own, from the training
+ * cache), or is the one a model shipped with; the real series only score.
  *
- * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --baseline DIR --out DIR [--cache DIR]
- *        [--heldout1 40] [--heldout2 100] [--evaluation DIR]
- * With --evaluation, both candidates' results (the ensemble with its rule, and the baseline
- * network with a mean + indeterminate rule) are also written as `phaselens evaluate` writes them
+ * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --previous DIR --baseline DIR --out DIR
+ *        --cache DIR [--heldout1 40] [--heldout2 100] [--evaluation DIR]
+ * With --evaluation, both candidates' results (the ensemble with its rule, and the previous
+ * ensemble with its shipped rule) are also written as `phaselens evaluate` writes them
  * (DIR/ensemble/phantoms for heldout-1, .../phantoms-seed2 for heldout-2, .../real; the same under
- * DIR/baseline), so the series are generated once.
+ * DIR/previous), so the series are generated once.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -84,21 +85,29 @@ interface Lever {
 async function main(): Promise<void> {
   await selectBackend(() => undefined);
   const ensemble = await loadPhaseModel(need('ensemble'));
+  const previous = await loadPhaseModel(need('previous'));
   const baseline = await loadPhaseModel(need('baseline'));
   const out = need('out');
   const cache = args.get('cache');
   const members = membersOf(ensemble);
-  const networks: { name: string; model: PhaseModel; seed?: number }[] = [
-    ...members.map((m) => ({
-      name: `generator 3, seed ${String(m.metadata.training.seed)}`,
-      model: m,
-      seed: Number(m.metadata.training.seed),
-    })),
-    { name: `model ${baseline.metadata.version} (generator 2)`, model: baseline },
+  const previousMembers = membersOf(previous);
+  const generatorOf = (m: PhaseModel): string =>
+    /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ?? '?';
+  const named = (m: PhaseModel): string =>
+    `generator ${generatorOf(m)}, seed ${String(m.metadata.training.seed)}`;
+  const networks: { name: string; model: PhaseModel }[] = [
+    ...members.map((m) => ({ name: named(m), model: m })),
+    ...previousMembers.map((m) => ({ name: named(m), model: m })),
+    {
+      name: `model ${baseline.metadata.version} (generator ${generatorOf(baseline)})`,
+      model: baseline,
+    },
   ];
+  const ensembleName = `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])})`;
+  const previousName = `ensemble ${previous.metadata.version} (generator ${generatorOf(previousMembers[0])})`;
 
-  // Synthetic validation series of every member (generator 3), scored by every network: what
-  // each rule is fitted on.
+  // Synthetic validation series of every candidate member, scored by every network: what each
+  // fitted rule is fitted on.
   const validation: number[][][][] = []; // [series][network][slice][class]
   const validationLabels: number[] = [];
   for (const m of members) {
@@ -153,8 +162,22 @@ async function main(): Promise<void> {
   });
   const memberIdx = members.map((_, i) => i);
   const shipped = ensemble.metadata.decision ?? rulesFor(memberIdx, true);
+  const previousIdx = previousMembers.map((_, i) => members.length + i);
+  const previousRule = previous.metadata.decision ?? rulesFor(previousIdx, true);
   levers.push({
-    name: `ensemble of ${members.length} (generator 3): mean, no indeterminate`,
+    name: `${previousName}: mean + its shipped rule`,
+    networks: previousIdx,
+    decide: (m) => {
+      const d = decideSeries(m, previousRule);
+      return {
+        call: d.call,
+        probabilities: d.probabilities,
+        ...(d.reason ? { reason: d.reason } : {}),
+      };
+    },
+  });
+  levers.push({
+    name: `${ensembleName}: mean, no indeterminate`,
     networks: memberIdx,
     decide: (m) => {
       const p = temperProbabilities(meanProbabilities(m.flat()), shipped.temperature);
@@ -162,7 +185,7 @@ async function main(): Promise<void> {
     },
   });
   levers.push({
-    name: `ensemble of ${members.length} (generator 3): mean + its indeterminate rule`,
+    name: `${ensembleName}: mean + its indeterminate rule`,
     networks: memberIdx,
     decide: (m) => {
       const d = decideSeries(m, shipped);
@@ -202,17 +225,10 @@ async function main(): Promise<void> {
     process.stderr.write('\n');
     results[setName] = {};
     // Each candidate's evaluation folders for this set (what `phaselens evaluate` writes): the
-    // ensemble's rule, and the baseline network with the same kind of rule.
+    // ensemble's rule, and the previously shipped ensemble with its own.
     const candidates: [string, Lever][] = [
       ['ensemble', levers[levers.length - 1]],
-      [
-        'baseline',
-        levers.find(
-          (l) =>
-            l.name.startsWith(`model ${baseline.metadata.version}`) &&
-            l.name.endsWith('mean + indeterminate'),
-        ) as Lever,
-      ],
+      ['previous', levers.find((l) => l.name.startsWith(previousName)) as Lever],
     ];
     for (const [tag, lever] of candidates) {
       const outcomes: SeriesOutcome[] = scored.map((s) => {

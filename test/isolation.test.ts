@@ -70,7 +70,7 @@ describe('analyses in their own processes', () => {
 
   beforeAll(async () => {
     orthanc = await startOrthanc();
-    const c = await generateCase('isolation', 1, { matrix: 256, slices: 40 });
+    const c = await generateCase('isolation', 1, { matrix: 256, slices: 30 });
     series = c.series;
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-isolation-'));
     await writeCtSeries(series, dir);
