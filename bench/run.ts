@@ -10,6 +10,7 @@ const benchmarks = [
   'write-back.ts',
   'service-load.ts',
   'scale-out.ts',
+  'isolation.ts',
   'extension-bundle.ts',
 ];
 for (const b of benchmarks) {

@@ -5,7 +5,8 @@
  * then runs the same 100 analyses back to back through the library (what the CLI does) in the same
  * process. Goal: service throughput within 1.2x of back to back.
  */
-import { promises as fs } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
 import { buffersOf } from '../test/fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,28 @@ import { startOrthanc } from '../test/fixtures/orthanc';
 import { writeResult } from './common';
 
 const CLIENTS = 20;
+
+/** VmHWM of each analysis process this process started, in MiB. */
+function childPeaksMiB(): number[] {
+  let pids: number[] = [];
+  try {
+    pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return pids.map((pid) => {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmHWM:'));
+    return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
+  });
+}
 const MAP_SETS = [
   ['sam'],
   ['cam'],
@@ -116,6 +139,8 @@ async function main(): Promise<void> {
   );
   const serviceMs = Date.now() - started;
   clearInterval(sampler);
+  // Analyses run in their own process: its high-water mark is part of the service's memory.
+  const analysisPeakMiB = childPeaksMiB();
   await service.close();
 
   // The same analyses back to back, through the library.
@@ -136,6 +161,7 @@ async function main(): Promise<void> {
     serverErrors,
     tooManyRequests: tooMany,
     peakRssMiB: Math.round(peakRss / 2 ** 20),
+    analysisProcessPeakMiB: analysisPeakMiB,
     service: {
       ms: serviceMs,
       seriesPerMinute: (requests.length / serviceMs) * 60000,

@@ -1,0 +1,202 @@
+/**
+ * The service while analyses compute in their own processes, against a real Orthanc:
+ * - /healthz latency (median, p99, worst) while a five-map analysis of a 300-slice 512x512
+ *   series runs (goal: p99 at most 100 ms);
+ * - peak memory (VmHWM) of the analysis process for one analysis of a 100- and a 300-slice
+ *   512x512 series with the five default maps (goal: flat, at most 1 GB);
+ * - throughput of 12 small analyses with PHASELENS_CONCURRENCY 1 and 2, against the same
+ *   analyses back to back through the library in this process (goal: concurrency 2 at least
+ *   1.5x concurrency 1 on two cores).
+ */
+import { execFileSync } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DicomWebClient } from '../server/src/dicomweb/client';
+import { loadPhaseModel } from '../server/src/model/phase-model';
+import { generateCase } from '../server/src/phantom/render';
+import { writeCtSeries } from '../server/src/series/write-ct';
+import { analysisRunner } from '../server/src/service/analysis';
+import type { Job } from '../server/src/service/jobs';
+import type { RunningService } from '../server/src/service/server';
+import { buffersOf } from '../test/fixtures/files';
+import { startOrthanc, type OrthancServer } from '../test/fixtures/orthanc';
+import { startTestService } from '../test/fixtures/service';
+import { writeResult } from './common';
+
+const TOKEN = 'bench-token-0123456789abcdef';
+const FIVE = ['cam', 'gradcam', 'saliency', 'guided', 'sam'];
+
+function childPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function peakMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
+}
+
+async function store(
+  orthanc: OrthancServer,
+  seed: string,
+  slices: number,
+  matrix: number,
+): Promise<{ study: string; series: string }> {
+  const c = await generateCase(seed, 0, {
+    matrix,
+    slices,
+    sliceThickness: 1,
+    range: 'chest-to-pelvis',
+  });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-isolation-'));
+  const files = await writeCtSeries(c.series, dir);
+  await new DicomWebClient({
+    url: orthanc.dicomWeb,
+    auth: { username: orthanc.username, password: orthanc.password },
+  }).storeInstances(await buffersOf(files));
+  await fs.rm(dir, { recursive: true });
+  return { study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid };
+}
+
+async function analyse(
+  service: RunningService,
+  s: { study: string; series: string },
+  maps: string[],
+): Promise<string> {
+  const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
+  const res = await fetch(`${service.url}/api/v1/analyses`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      studyInstanceUid: s.study,
+      seriesInstanceUid: s.series,
+      maps,
+      writeBack: false,
+    }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  for (;;) {
+    const view = (await (
+      await fetch(`${service.url}/api/v1/analyses/${id}`, { headers })
+    ).json()) as { state: string; error?: string };
+    if (view.state === 'done') return view.state;
+    if (view.state === 'failed') throw new Error(`analysis failed: ${view.error}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function main(): Promise<void> {
+  const orthanc = await startOrthanc();
+  const result: Record<string, unknown> = {};
+
+  // Memory per series length, and /healthz during the 300-slice analysis.
+  const memory: Record<string, number> = {};
+  for (const slices of [100, 300]) {
+    const s = await store(orthanc, `isolation-${slices}`, slices, 512);
+    const service = await startTestService(orthanc, TOKEN, {
+      PHASELENS_DEFAULT_MAPS: FIVE.join(','),
+    });
+    const latencies: number[] = [];
+    let running = true;
+    const probe = (async () => {
+      while (running) {
+        const t = performance.now();
+        await fetch(`${service.url}/healthz`);
+        latencies.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const t0 = Date.now();
+    await analyse(service, s, FIVE);
+    const ms = Date.now() - t0;
+    running = false;
+    await probe;
+    memory[`${slices} slices`] = Math.max(...childPids().map(peakMiB));
+    await service.close();
+    if (slices === 300) {
+      latencies.sort((a, b) => a - b);
+      const at = (q: number): number =>
+        Number(
+          latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))].toFixed(1),
+        );
+      result.healthz = {
+        during: `five-map analysis of a 300-slice 512x512 series (${ms} ms)`,
+        probes: latencies.length,
+        medianMs: at(0.5),
+        p99Ms: at(0.99),
+        worstMs: at(1),
+        goal: { p99AtMostMs: 100, met: at(0.99) <= 100 },
+      };
+    }
+  }
+  const peak = Math.max(...Object.values(memory));
+  result.analysisPeakMiB = {
+    ...memory,
+    goal: { flatAtMostMiB: 1024, met: peak <= 1024 },
+  };
+
+  // Throughput: 12 small analyses, concurrency 1 and 2, and back to back in this process.
+  const small = [];
+  for (let i = 0; i < 6; i++) small.push(await store(orthanc, `throughput-${i}`, 24, 128));
+  const work = small.flatMap((s) => [
+    [s, ['sam']],
+    [s, ['gradcam']],
+  ]) as [{ study: string; series: string }, string[]][];
+  const throughput: Record<string, number> = {};
+  for (const concurrency of [1, 2]) {
+    const service = await startTestService(orthanc, TOKEN, {
+      PHASELENS_CONCURRENCY: String(concurrency),
+      PHASELENS_QUEUE_SIZE: '50',
+    });
+    const t0 = Date.now();
+    await Promise.all(work.map(([s, maps]) => analyse(service, s, maps)));
+    throughput[`concurrency ${concurrency}`] = Date.now() - t0;
+    await service.close();
+  }
+  const model = await loadPhaseModel();
+  const run = analysisRunner(model, orthanc.dicomWeb, {
+    username: orthanc.username,
+    password: orthanc.password,
+  });
+  const t1 = Date.now();
+  for (const [s, maps] of work)
+    await run(
+      {
+        id: 'direct',
+        request: {
+          studyInstanceUid: s.study,
+          seriesInstanceUid: s.series,
+          maps,
+          writeBack: false,
+        },
+      } as Job,
+      () => undefined,
+    );
+  throughput['back to back'] = Date.now() - t1;
+  const speedup = throughput['concurrency 1'] / throughput['concurrency 2'];
+  result.throughputMs = {
+    analyses: work.length,
+    ...throughput,
+    speedupWithTwo: Number(speedup.toFixed(2)),
+    goal: { speedupAtLeast: 1.5, met: speedup >= 1.5 },
+  };
+  await orthanc.stop();
+  process.stdout.write(`${await writeResult('isolation', result)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
