@@ -8,8 +8,7 @@
  *   analyses back to back through the library in this process (goal: concurrency 2 at least
  *   1.5x concurrency 1 on two cores).
  */
-import { execFileSync } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DicomWebClient } from '../server/src/dicomweb/client';
@@ -22,31 +21,10 @@ import type { RunningService } from '../server/src/service/server';
 import { buffersOf } from '../test/fixtures/files';
 import { startOrthanc, type OrthancServer } from '../test/fixtures/orthanc';
 import { startTestService } from '../test/fixtures/service';
-import { writeResult } from './common';
+import { analysisProcessPeaksMiB, writeResult } from './common';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 const FIVE = ['cam', 'gradcam', 'saliency', 'guided', 'sam'];
-
-function childPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function peakMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
-}
 
 async function store(
   orthanc: OrthancServer,
@@ -123,7 +101,7 @@ async function main(): Promise<void> {
     const ms = Date.now() - t0;
     running = false;
     await probe;
-    memory[`${slices} slices`] = Math.max(...childPids().map(peakMiB));
+    memory[`${slices} slices`] = Math.max(...analysisProcessPeaksMiB());
     await service.close();
     if (slices === 300) {
       latencies.sort((a, b) => a - b);

@@ -5,8 +5,7 @@
  * then runs the same 100 analyses back to back through the library (what the CLI does) in the same
  * process. Goal: service throughput within 1.2x of back to back.
  */
-import { execFileSync } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { buffersOf } from '../test/fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,31 +19,10 @@ import type { Job } from '../server/src/service/jobs';
 import { jsonLogger } from '../server/src/service/log';
 import { startService } from '../server/src/service/server';
 import { startOrthanc } from '../test/fixtures/orthanc';
-import { writeResult } from './common';
+import { analysisProcessPeaksMiB, writeResult } from './common';
 
 const CLIENTS = 20;
 
-/** VmHWM of each analysis process this process started, in MiB. */
-function childPeaksMiB(): number[] {
-  let pids: number[] = [];
-  try {
-    pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-  return pids.map((pid) => {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('VmHWM:'));
-    return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
-  });
-}
 const MAP_SETS = [
   ['sam'],
   ['cam'],
@@ -140,7 +118,7 @@ async function main(): Promise<void> {
   const serviceMs = Date.now() - started;
   clearInterval(sampler);
   // Analyses run in their own process: its high-water mark is part of the service's memory.
-  const analysisPeakMiB = childPeaksMiB();
+  const analysisPeakMiB = analysisProcessPeaksMiB();
   await service.close();
 
   // The same analyses back to back, through the library.
