@@ -15,6 +15,8 @@ import { existsSync } from 'node:fs';
 import { readSeries } from '../src/series/read-series';
 import { generateCase } from '../src/phantom/render';
 import { deriveObjects } from '../src/derived/derive';
+import { COPIED_FROM_SOURCE } from '../src/derived/source-modules';
+import { pickHeader } from '../src/series/assemble';
 import { dciodvfy, REAL_CT, tempDir } from './helpers/series';
 
 const result: PhaseResult = {
@@ -246,8 +248,12 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
       let inherited: string[] = [];
       if (sourceDir) {
         const first = (await fs.readdir(sourceDir)).sort()[0];
+        // dciodvfy names attributes in words: PatientName is "Patient's Name".
+        const names = COPIED_FROM_SOURCE.map((k) =>
+          k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^Patient /, "Patient's "),
+        );
         inherited = dciodvfy(path.join(sourceDir, first)).filter((l) =>
-          /Patient's Name|Study Time|Study ID|Study Date/.test(l),
+          names.some((n) => l.includes(`<${n}>`) || l.includes(` ${n}`)),
         );
       }
       const values = Float32Array.from({ length: source.hu.length }, (_, i) => (i % 251) / 251);
@@ -319,4 +325,74 @@ describe('maps for another target phase and the burned-in label', () => {
         );
     },
   );
+});
+
+describe('what derived objects copy from their source', () => {
+  it('the patient, study and clinical-trial modules verbatim, with the character set they need', () => {
+    const deidentified: NaturalDataset = {
+      PatientName: 'Müller^Jörg',
+      PatientID: 'TRIAL-007',
+      PatientIdentityRemoved: 'YES',
+      DeidentificationMethod: 'TCIA de-identification',
+      DeidentificationMethodCodeSequence: [
+        {
+          CodeValue: '113100',
+          CodingSchemeDesignator: 'DCM',
+          CodeMeaning: 'Basic Application Confidentiality Profile',
+        },
+      ],
+      ClinicalTrialSubjectID: 'SUBJ-7',
+      ClinicalTrialProtocolID: 'PROTO-1',
+      ClinicalTrialTimePointID: 'BASELINE',
+      LongitudinalTemporalEventType: 'ENROLLMENT',
+      LongitudinalTemporalOffsetFromEvent: 12,
+      ProcedureCodeSequence: [
+        { CodeValue: 'CTABD', CodingSchemeDesignator: '99LOCAL', CodeMeaning: 'CT abdomen' },
+      ],
+      ClinicalTrialSeriesID: 'S1',
+      SpecificCharacterSet: 'ISO_IR 192',
+      LossyImageCompression: '01',
+      LossyImageCompressionRatio: 8,
+      LossyImageCompressionMethod: 'ISO_10918_1',
+      PositionReferenceIndicator: 'XY',
+    };
+    const series = makeDemoSeries({ rows: 96, columns: 96, slices: 2, seed: 'copy' });
+    series.header = { ...series.header, ...pickHeader(deidentified) };
+    const values = new Float32Array(series.hu.length).fill(0.5);
+    const objects = deriveObjects(series, result, [
+      { method: 'cam', target: 'portal-venous', values },
+    ]);
+    const datasets = [
+      objects.phaseReport,
+      objects.parametricMaps[0].dataset,
+      objects.secondaryCaptures[0].dataset(0),
+    ];
+    const copied = [
+      'PatientName',
+      'PatientIdentityRemoved',
+      'DeidentificationMethod',
+      'DeidentificationMethodCodeSequence',
+      'ClinicalTrialSubjectID',
+      'ClinicalTrialProtocolID',
+      'ClinicalTrialTimePointID',
+      'LongitudinalTemporalEventType',
+      'LongitudinalTemporalOffsetFromEvent',
+      'ProcedureCodeSequence',
+      'ClinicalTrialSeriesID',
+    ];
+    for (const ds of datasets) {
+      for (const k of copied)
+        expect([ds.SOPClassUID, k, ds[k]]).toEqual([ds.SOPClassUID, k, deidentified[k]]);
+      // dcmjs writes UTF-8: a name with umlauts needs ISO_IR 192, whatever the source declared.
+      expect(ds.SpecificCharacterSet).toBe('ISO_IR 192');
+    }
+    // Pixels derived from lossy pixels are lossy; the maps sit in the source's frame of reference.
+    for (const ds of datasets.slice(1)) expect(ds.LossyImageCompression).toBe('01');
+    expect(objects.parametricMaps[0].dataset.PositionReferenceIndicator).toBe('XY');
+  });
+
+  it('an ASCII source without a character set stays in the default repertoire', () => {
+    const series = makeDemoSeries({ rows: 16, columns: 16, slices: 2, seed: 'ascii' });
+    expect(new PhaseReport(series, result).dataset.SpecificCharacterSet).toBeUndefined();
+  });
 });

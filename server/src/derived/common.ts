@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import type { NaturalDataset } from 'dcmjs';
 import { deterministicUid } from '../util/uid';
+import { COPIED_FROM_SOURCE } from './source-modules';
 import type { CtSeries } from '../series/types';
 import type { PhaseResult } from '../model/classify';
 
@@ -34,9 +35,6 @@ export function derivedUids(
   };
 }
 
-const text = (v: unknown, fallback = ''): string =>
-  v === undefined || v === null ? fallback : String(v);
-
 /** DICOM DA and TM of a date. */
 export function dicomDateTime(d: Date): { date: string; time: string } {
   const iso = d.toISOString();
@@ -44,8 +42,9 @@ export function dicomDateTime(d: Date): { date: string; time: string } {
 }
 
 /**
- * Patient, study and equipment attributes shared by every derived object: patient and study
- * copied from the source, the equipment naming PhaseLens, content qualified as RESEARCH.
+ * Patient, study and equipment attributes shared by every derived object: the source's patient,
+ * study and clinical-trial modules copied verbatim (COPIED_FROM_SOURCE; Type 2 attributes it
+ * lacks are present and empty, never invented), the equipment naming PhaseLens.
  */
 export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
   // A derived object references its source instances; NIfTI has none, so none may be invented.
@@ -60,21 +59,28 @@ export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
     );
   const h = series.header;
   const { date, time } = dicomDateTime(created);
+  const copied: NaturalDataset = {};
+  for (const k of COPIED_FROM_SOURCE) if (h[k] !== undefined) copied[k] = h[k];
+  // dcmjs decodes every source's text to Unicode and writes UTF-8, so the copy declares UTF-8
+  // wherever the source declared a character set or holds any non-ASCII text; a plain-ASCII
+  // source without one stays in the default repertoire, as it was.
+  const unicode =
+    h.SpecificCharacterSet !== undefined ||
+    [...JSON.stringify(copied)].some((ch) => ch.charCodeAt(0) > 0x7f);
   return {
-    SpecificCharacterSet: 'ISO_IR 100',
-    PatientName: text(h.PatientName),
-    PatientID: text(h.PatientID),
-    PatientBirthDate: text(h.PatientBirthDate),
-    PatientSex: text(h.PatientSex),
+    ...(unicode ? { SpecificCharacterSet: 'ISO_IR 192' } : {}),
+    ...copied,
+    // Type 1 or 2 in the modules above: present even when the source lacks them.
+    PatientName: copied.PatientName ?? '',
+    PatientID: copied.PatientID ?? '',
+    PatientBirthDate: copied.PatientBirthDate ?? '',
+    PatientSex: copied.PatientSex ?? '',
     StudyInstanceUID: series.studyInstanceUid,
-    // A source without study date, time or ID (NIfTI, a bare folder) gets the series' or the
-    // creation's: PACS indexes need them.
-    StudyDate: text(h.StudyDate, text(h.SeriesDate, date)),
-    StudyTime: text(h.StudyTime, text(h.SeriesTime, time)),
-    ReferringPhysicianName: text(h.ReferringPhysicianName),
-    StudyID: text(h.StudyID, text(h.AccessionNumber, '1')),
-    AccessionNumber: text(h.AccessionNumber),
-    StudyDescription: text(h.StudyDescription),
+    StudyDate: copied.StudyDate ?? '',
+    StudyTime: copied.StudyTime ?? '',
+    ReferringPhysicianName: copied.ReferringPhysicianName ?? '',
+    StudyID: copied.StudyID ?? '',
+    AccessionNumber: copied.AccessionNumber ?? '',
     Manufacturer: SOFTWARE_NAME,
     ManufacturerModelName: SOFTWARE_NAME,
     SoftwareVersions: SOFTWARE_VERSION,
@@ -82,6 +88,24 @@ export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
     InstanceCreationTime: time,
     ContentDate: date,
     ContentTime: time,
+  };
+}
+
+/**
+ * Lossy compression of derived pixels: lossy when the source says it was (its ratio and method
+ * carried along), else none.
+ */
+export function lossyCompressionOf(series: CtSeries): NaturalDataset {
+  const h = series.header;
+  if (String(h.LossyImageCompression ?? '') !== '01') return { LossyImageCompression: '00' };
+  return {
+    LossyImageCompression: '01',
+    ...(h.LossyImageCompressionRatio !== undefined
+      ? { LossyImageCompressionRatio: h.LossyImageCompressionRatio }
+      : {}),
+    ...(h.LossyImageCompressionMethod !== undefined
+      ? { LossyImageCompressionMethod: h.LossyImageCompressionMethod }
+      : {}),
   };
 }
 

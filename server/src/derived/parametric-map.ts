@@ -4,7 +4,13 @@ import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
 import { deterministicUid } from '../util/uid';
-import { copiedModules, derivedUids, SOFTWARE_NAME, SOFTWARE_VERSION } from './common';
+import {
+  copiedModules,
+  derivedUids,
+  lossyCompressionOf,
+  SOFTWARE_NAME,
+  SOFTWARE_VERSION,
+} from './common';
 
 export const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
 
@@ -129,7 +135,7 @@ export class MapParametricMap {
         SeriesDescription: `PhaseLens ${name} parametric map for ${map.target}`,
         BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
         FrameOfReferenceUID: series.frameOfReferenceUid,
-        PositionReferenceIndicator: '',
+        PositionReferenceIndicator: String(h.PositionReferenceIndicator ?? ''),
         DeviceSerialNumber: SOFTWARE_VERSION,
         InstanceNumber: 1,
         ImageType: frameType,
@@ -149,7 +155,7 @@ export class MapParametricMap {
         BitsAllocated: format === 'uint16' ? 16 : 32,
         ...(format === 'uint16' ? { BitsStored: 16, HighBit: 15, PixelRepresentation: 0 } : {}),
         PresentationLUTShape: 'IDENTITY',
-        LossyImageCompression: '00',
+        ...lossyCompressionOf(series),
         BurnedInAnnotation: 'NO',
         RecognizableVisualFeatures: 'NO',
         NumberOfFrames: slices,

@@ -6,7 +6,7 @@ import { Canvas } from '../render/canvas';
 import { heat, positiveQuantile } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
-import { copiedModules, derivedUids } from './common';
+import { copiedModules, derivedUids, lossyCompressionOf } from './common';
 
 export const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
 
@@ -71,6 +71,7 @@ export class MapSecondaryCapture {
         ImageType: ['DERIVED', 'SECONDARY'],
         DerivationDescription: `${map.method} attribution map for ${map.target}, fused over the CT (window 40/400)`,
         BurnedInAnnotation: 'YES',
+        ...lossyCompressionOf(series),
         ContentQualification: 'RESEARCH',
         ImageComments: `Slice ${s + 1} of ${series.slices}; z ${fmt(series.geometry.positions[s][2])} mm`,
         SourceImageSequence: [

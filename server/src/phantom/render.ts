@@ -629,6 +629,10 @@ export async function generateCase(
       PatientName: `Phantom^${String(index).padStart(4, '0')}`,
       PatientID: `PHANTOM-${seed}-${index}`,
       StudyDescription: 'CT ABDOMEN',
+      // What its files say (write-ct's defaults), so objects derived in memory match them.
+      StudyDate: '20260101',
+      StudyTime: '120000',
+      StudyID: '1',
       SeriesDescription: 'Axial',
       Manufacturer: 'PhaseLens phantom',
       KVP: p.kvp,

@@ -1,4 +1,5 @@
 import type { NaturalDataset } from 'dcmjs';
+import { COPIED_FROM_SOURCE } from '../derived/source-modules';
 import { InconsistentGeometryError, InvalidInputError, MixedSeriesError } from '../errors';
 import { mapLimit } from '../util/limit';
 import { decodeFrameToHu } from './decode-frame';
@@ -68,11 +69,15 @@ const HEADER_KEYWORDS = [
   'ContrastBolusStartTime',
   'AcquisitionNumber',
   'ImageType',
+  'LossyImageCompression',
+  'LossyImageCompressionRatio',
+  'LossyImageCompressionMethod',
 ];
 
 export function pickHeader(ds: NaturalDataset): DicomHeader {
   const header: DicomHeader = {};
-  for (const k of HEADER_KEYWORDS) if (ds[k] !== undefined) header[k] = ds[k];
+  for (const k of [...HEADER_KEYWORDS, ...COPIED_FROM_SOURCE])
+    if (ds[k] !== undefined) header[k] = ds[k];
   return header;
 }
 

@@ -83,6 +83,10 @@ export function makeDemoSeries(options: DemoSeriesOptions = {}): CtSeries {
       PatientID: 'PHASELENS-DEMO',
       StudyDescription: 'PhaseLens demo',
       SeriesDescription: 'Demo phantom',
+      // What its files say (write-ct's defaults), so objects derived in memory match them.
+      StudyDate: '20260101',
+      StudyTime: '120000',
+      StudyID: '1',
     },
     source: { kind: 'files', location: 'memory' },
   };
