@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import dcmjs, { type NaturalDataset } from 'dcmjs';
@@ -30,6 +31,19 @@ const result: PhaseResult = {
   slices: [],
   model: { name: 'phaselens-phase', version: '1.0.0' },
 };
+
+const first = (v: unknown): NaturalDataset | undefined =>
+  (Array.isArray(v) ? v[0] : v) as NaturalDataset | undefined;
+const items = (i: NaturalDataset | undefined): NaturalDataset[] =>
+  (i?.ContentSequence as NaturalDataset[] | undefined) ?? [];
+const conceptOf = (v: unknown): string => {
+  const c = first(v);
+  return `${String(c?.CodingSchemeDesignator)} ${String(c?.CodeValue)} ${String(c?.CodeMeaning)}`;
+};
+const childNamed = (i: NaturalDataset, value: string): NaturalDataset | undefined =>
+  items(i).find((x) => first(x.ConceptNameCodeSequence)?.CodeValue === value);
+const measurementGroup = (ds: NaturalDataset): NaturalDataset =>
+  childNamed(childNamed(ds, '126010') as NaturalDataset, '125007') as NaturalDataset;
 
 async function written(ds: NaturalDataset): Promise<string> {
   const file = path.join(await tempDir(), 'object.dcm');
@@ -64,7 +78,7 @@ describe('phase report (Comprehensive SR)', () => {
 
   it('gets the same UIDs for the same series, model and kind, and new ones otherwise', () => {
     const a = new PhaseReport(series, result).dataset;
-    const b = new PhaseReport(series, result, new Date(0)).dataset;
+    const b = new PhaseReport(series, result, { created: new Date(0) }).dataset;
     expect(b.SOPInstanceUID).toBe(a.SOPInstanceUID);
     expect(b.SeriesInstanceUID).toBe(a.SeriesInstanceUID);
     const other = derivedUids(
@@ -92,10 +106,81 @@ describe('phase report (Comprehensive SR)', () => {
     );
     const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
     expect(PhaseReport.read(ds)?.phase).toBe('indeterminate');
-    const texts = (ds.ContentSequence as NaturalDataset[]).map((i) => i.TextValue);
-    expect(texts).toContain('INDETERMINATE');
-    expect(texts).toContain(reason);
+    const group = measurementGroup(ds);
+    expect(conceptOf(childNamed(group, '109058')?.ConceptCodeSequence)).toEqual(
+      'SCT 82334004 Indeterminate',
+    );
+    expect(childNamed(group, '121106')?.TextValue).toBe(reason);
     expect(ds.SeriesDescription).toBe('PhaseLens phase: indeterminate');
+  });
+
+  it('is a TID 1500 Imaging Measurement Report with every required item, and dsrdump reads it without a warning', async () => {
+    const maps = [{ seriesInstanceUid: '1.2.826.0.1.5', sopInstanceUid: '1.2.826.0.1.5.1' }];
+    const ds = new PhaseReport(series, result, { parametricMaps: maps }).dataset;
+    const file = await written(ds);
+    expect(dciodvfy(file)).toEqual([]);
+    const dump = spawnSync('dsrdump', [file], { encoding: 'utf8' });
+    expect(dump.status).toBe(0);
+    expect(dump.stderr).toBe('');
+    // Root: TID 1500, its title, and the items TID 1500 requires (TID 1204, 1001/1004, 121058).
+    expect(conceptOf(ds.ConceptNameCodeSequence)).toBe('DCM 126000 Imaging Measurement Report');
+    expect(first(ds.ContentTemplateSequence)).toMatchObject({
+      MappingResource: 'DCMR',
+      TemplateIdentifier: '1500',
+    });
+    const root = items(ds);
+    const shape = (i: NaturalDataset): string =>
+      `${String(i.RelationshipType)} ${String(i.ValueType)} ${conceptOf(i.ConceptNameCodeSequence)}`;
+    expect(root.map(shape)).toEqual([
+      'HAS CONCEPT MOD CODE DCM 121049 Language of Content Item and Descendants',
+      'HAS OBS CONTEXT CODE DCM 121005 Observer Type',
+      'HAS OBS CONTEXT UIDREF DCM 121012 Device Observer UID',
+      'HAS OBS CONTEXT TEXT DCM 121013 Device Observer Name',
+      'HAS OBS CONTEXT TEXT DCM 121014 Device Observer Manufacturer',
+      'HAS OBS CONTEXT TEXT DCM 121015 Device Observer Model Name',
+      'HAS CONCEPT MOD CODE DCM 121058 Procedure reported',
+      'CONTAINS CONTAINER DCM 111028 Image Library',
+      'CONTAINS CONTAINER DCM 126010 Imaging Measurements',
+    ]);
+    expect(conceptOf(root[1].ConceptCodeSequence)).toBe('DCM 121007 Device');
+    // The image library holds every source image, and the maps written with the report.
+    const [sources, written_] = items(root[7]);
+    expect(
+      items(sources).map((i) => first(i.ReferencedSOPSequence)?.ReferencedSOPInstanceUID),
+    ).toEqual(series.instances.map((i) => i.sopInstanceUid));
+    expect(
+      items(written_).map((i) => first(i.ReferencedSOPSequence)?.ReferencedSOPInstanceUID),
+    ).toEqual(['1.2.826.0.1.5.1']);
+    // One TID 1501 measurement group: tracking, algorithm (TID 4019), four probabilities, the phase.
+    const group = measurementGroup(ds);
+    expect(first(group.ContentTemplateSequence)?.TemplateIdentifier).toBe('1501');
+    expect(items(group).map(shape)).toEqual([
+      'HAS OBS CONTEXT TEXT DCM 112039 Tracking Identifier',
+      'HAS OBS CONTEXT UIDREF DCM 112040 Tracking Unique Identifier',
+      'HAS CONCEPT MOD TEXT DCM 111001 Algorithm Name',
+      'HAS CONCEPT MOD TEXT DCM 111003 Algorithm Version',
+      'CONTAINS NUM DCM 122157 Probability',
+      'CONTAINS NUM DCM 122157 Probability',
+      'CONTAINS NUM DCM 122157 Probability',
+      'CONTAINS NUM DCM 122157 Probability',
+      'CONTAINS CODE DCM 109058 Contrast Phase',
+    ]);
+    expect(conceptOf(childNamed(group, '109058')?.ConceptCodeSequence)).toBe(
+      '99PHASELENS PORTAL_VENOUS Portal venous phase',
+    );
+    // Every private scheme used is declared.
+    const declared = (ds.CodingSchemeIdentificationSequence as NaturalDataset[]).map(
+      (c) => c.CodingSchemeDesignator,
+    );
+    expect(declared).toContain('99PHASELENS');
+    expect(ds.PreliminaryFlag).toBe('PRELIMINARY');
+    // The evidence lists the source series and the map's.
+    const evidence = first(ds.CurrentRequestedProcedureEvidenceSequence)
+      ?.ReferencedSeriesSequence as NaturalDataset[];
+    expect(evidence.map((e) => e.SeriesInstanceUID)).toEqual([
+      series.seriesInstanceUid,
+      '1.2.826.0.1.5',
+    ]);
   });
 
   it('refuses a NIfTI source: no instances to reference, none invented', () => {

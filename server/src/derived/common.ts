@@ -119,17 +119,3 @@ export function referencedSeries(series: CtSeries): NaturalDataset {
     })),
   };
 }
-
-/** Contrast/Bolus Agent Phase defined terms (0018,9344) for each phase. */
-export const CONTRAST_PHASE_TERMS = {
-  'non-contrast': 'PRE_CONTRAST',
-  arterial: 'ARTERIAL',
-  'portal-venous': 'PORTAL_VENOUS',
-  delayed: 'DELAYED',
-} as const;
-
-/**
- * The report's text for a series whose evidence disagrees: not a Contrast/Bolus Agent Phase
- * defined term (there is none), so readers that know only those terms see no phase.
- */
-export const INDETERMINATE_TERM = 'INDETERMINATE';

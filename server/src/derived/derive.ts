@@ -27,12 +27,14 @@ export function deriveObjects(
   options: { format?: PixelFormat; created?: Date } = {},
 ): DerivedObjects {
   const created = options.created ?? new Date();
+  const parametricMaps = maps.map(
+    (m) => new MapParametricMap(series, m, result, { format: options.format, created }),
+  );
   return {
     secondaryCaptures: maps.map((m) => new MapSecondaryCapture(series, m, result, created)),
-    parametricMaps: maps.map(
-      (m) => new MapParametricMap(series, m, result, { format: options.format, created }),
-    ),
-    phaseReport: new PhaseReport(series, result, created).dataset,
+    parametricMaps,
+    // The report lists the maps written with it, so a reader finds them from the phase.
+    phaseReport: new PhaseReport(series, result, { created, parametricMaps }).dataset,
   };
 }
 

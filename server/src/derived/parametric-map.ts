@@ -41,6 +41,7 @@ export type PixelFormat = 'uint16' | 'float32';
  */
 export class MapParametricMap {
   readonly seriesInstanceUid: string;
+  readonly sopInstanceUid: string;
   private readonly make: () => NaturalDataset;
   private made: NaturalDataset | undefined;
 
@@ -73,6 +74,7 @@ export class MapParametricMap {
       `parametric-map/${name}-${format}/${map.target}`,
     );
     this.seriesInstanceUid = uids.seriesInstanceUid;
+    this.sopInstanceUid = uids.instanceUid(1);
     const created = options.created ?? new Date();
     // The pixels are quantised and the object assembled on first use (see `dataset`).
     this.make = (): NaturalDataset => {

@@ -3,42 +3,88 @@ import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
-import { CONTRAST_PHASE_TERMS, copiedModules, derivedUids, INDETERMINATE_TERM } from './common';
+import { deterministicUid } from '../util/uid';
+import { copiedModules, derivedUids, SOFTWARE_NAME, SOFTWARE_VERSION } from './common';
+import {
+  CT_PROCEDURE,
+  DCM,
+  ENGLISH_US,
+  INDETERMINATE_CODE,
+  NO_UNITS,
+  PHASE_CODES,
+  PRIVATE_SCHEME_IDENTIFICATION,
+  SOURCE_IMAGE,
+  type Code,
+} from './phase-codes';
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
+const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
+const CT_CLASSES = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.2(\.|$)/;
 
-const code = (value: string, scheme: string, meaning: string): NaturalDataset => ({
-  CodeValue: value,
-  CodingSchemeDesignator: scheme,
-  CodeMeaning: meaning,
+/** A derived map object the report points to (its series and single instance). */
+export interface ReportedMap {
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+type Item = NaturalDataset;
+const item = (relationship: string, valueType: string, concept: Code, value: Item): Item => ({
+  RelationshipType: relationship,
+  ValueType: valueType,
+  ConceptNameCodeSequence: [concept],
+  ...value,
 });
+const codeItem = (relationship: string, concept: Code, value: Code, children?: Item[]): Item =>
+  item(relationship, 'CODE', concept, {
+    ConceptCodeSequence: [value],
+    ...(children ? { ContentSequence: children } : {}),
+  });
+const textItem = (relationship: string, concept: Code, value: string): Item =>
+  item(relationship, 'TEXT', concept, { TextValue: value });
+const uidItem = (relationship: string, concept: Code, value: string): Item =>
+  item(relationship, 'UIDREF', concept, { UID: value });
+const container = (
+  relationship: string,
+  concept: Code,
+  children: Item[],
+  template?: string,
+): Item =>
+  item(relationship, 'CONTAINER', concept, {
+    ContinuityOfContent: 'SEPARATE',
+    ...(template
+      ? { ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: template }] }
+      : {}),
+    ContentSequence: children,
+  });
+const imageItem = (classUid: string, instanceUid: string): Item =>
+  item('CONTAINS', 'IMAGE', SOURCE_IMAGE, {
+    ReferencedSOPSequence: [
+      { ReferencedSOPClassUID: classUid, ReferencedSOPInstanceUID: instanceUid },
+    ],
+  });
 
-// Standard codes only (DICOM PS3.16): PS3.16 has no codes for the arterial and portal-venous
-// phases, so the phase value is the Contrast/Bolus Agent Phase defined term (0018,9344).
-const REPORT_TITLE = code('18748-4', 'LN', 'Diagnostic Imaging Report');
-const CONTRAST_PHASE = code('109058', 'DCM', 'Contrast Phase');
-const PROBABILITY = code('122157', 'DCM', 'Probability');
-const SERIES_UID = code('112002', 'DCM', 'Series Instance UID');
-const ALGORITHM_NAME = code('111001', 'DCM', 'Algorithm Name');
-const ALGORITHM_VERSION = code('111003', 'DCM', 'Algorithm Version');
-const COMMENT = code('121106', 'DCM', 'Comment');
-
-const PHASE_OF_TERM = Object.fromEntries(PHASES.map((p) => [CONTRAST_PHASE_TERMS[p], p])) as Record<
-  string,
-  Phase
->;
+const sameCode = (a: NaturalDataset | undefined, b: Code): boolean =>
+  a?.CodeValue === b.CodeValue && a?.CodingSchemeDesignator === b.CodingSchemeDesignator;
 
 /**
- * The phase of a CT series as a Comprehensive SR document: the phase as the Contrast/Bolus Agent
- * Phase defined term under DCM "Contrast Phase", the four class probabilities (DCM
- * "Probability", each qualified by its phase), the algorithm name and version (TID 4019 codes)
- * and the source series UID, with every source instance in the evidence.
- * One class per DICOM object, validated at construction.
+ * The phase of a CT series as a TID 1500 Imaging Measurement Report (Comprehensive SR):
+ * language (TID 1204), the device observer (TID 1004), the procedure reported, an image library
+ * of the source CT images and the Parametric Maps written with it (TID 1600), and one
+ * measurement group (TID 1501) holding the algorithm (TID 4019), the four class probabilities
+ * as NUM items qualified by their phase, the decided phase coded as a qualitative evaluation
+ * of "Contrast Phase" (`indeterminate` as SCT "Indeterminate", with its reason as a comment).
+ * Marked PRELIMINARY and RESEARCH. One class per DICOM object, validated at construction.
  */
 export class PhaseReport {
   readonly dataset: NaturalDataset;
 
-  constructor(series: CtSeries, result: PhaseResult, created = new Date()) {
+  constructor(
+    series: CtSeries,
+    result: PhaseResult,
+    options: { created?: Date; parametricMaps?: ReportedMap[] } = {},
+  ) {
+    const created = options.created ?? new Date();
+    const maps = options.parametricMaps ?? [];
     const sum = PHASES.reduce((s, p) => s + result.probabilities[p], 0);
     if (
       !(
@@ -53,30 +99,55 @@ export class PhaseReport {
     if (series.instances.length === 0)
       throw new InvalidInputError('phase report: the source series has no instances to reference');
     const uids = derivedUids(series.seriesInstanceUid, result.model, 'phase-report');
-    const phaseText = (p: Phase): NaturalDataset => ({
-      RelationshipType: 'HAS CONCEPT MOD',
-      ValueType: 'TEXT',
-      ConceptNameCodeSequence: [CONTRAST_PHASE],
-      TextValue: CONTRAST_PHASE_TERMS[p],
-    });
-    const num = (p: Phase): NaturalDataset => ({
-      RelationshipType: 'CONTAINS',
-      ValueType: 'NUM',
-      ConceptNameCodeSequence: [PROBABILITY],
-      MeasuredValueSequence: [
-        {
-          MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')],
-          NumericValue: Number(result.probabilities[p].toFixed(6)),
-        },
+    const probability = (p: Phase): Item =>
+      item('CONTAINS', 'NUM', DCM.probability, {
+        MeasuredValueSequence: [
+          {
+            MeasurementUnitsCodeSequence: [NO_UNITS],
+            NumericValue: Number(result.probabilities[p].toFixed(6)),
+          },
+        ],
+        ContentSequence: [codeItem('HAS CONCEPT MOD', DCM.contrastPhase, PHASE_CODES[p])],
+      });
+    const decided =
+      result.phase === 'indeterminate' ? INDETERMINATE_CODE : PHASE_CODES[result.phase];
+    const group = container(
+      'CONTAINS',
+      DCM.measurementGroup,
+      [
+        textItem('HAS OBS CONTEXT', DCM.trackingIdentifier, 'PhaseLens contrast phase'),
+        uidItem(
+          'HAS OBS CONTEXT',
+          DCM.trackingUid,
+          deterministicUid('phase-tracking', series.seriesInstanceUid),
+        ),
+        textItem('HAS CONCEPT MOD', DCM.algorithmName, result.model.name),
+        textItem('HAS CONCEPT MOD', DCM.algorithmVersion, result.model.version),
+        ...PHASES.map(probability),
+        codeItem('CONTAINS', DCM.contrastPhase, decided),
+        ...(result.reason ? [textItem('CONTAINS', DCM.comment, result.reason)] : []),
       ],
-      ContentSequence: [phaseText(p)],
-    });
-    const textItem = (concept: NaturalDataset, value: string): NaturalDataset => ({
-      RelationshipType: 'CONTAINS',
-      ValueType: 'TEXT',
-      ConceptNameCodeSequence: [concept],
-      TextValue: value,
-    });
+      '1501',
+    );
+    const library = container('CONTAINS', DCM.imageLibrary, [
+      container(
+        'CONTAINS',
+        DCM.imageLibraryGroup,
+        series.instances.map((i) => imageItem(i.sopClassUid, i.sopInstanceUid)),
+      ),
+      ...(maps.length
+        ? [
+            container(
+              'CONTAINS',
+              DCM.imageLibraryGroup,
+              maps.map((m) => imageItem(PARAMETRIC_MAP, m.sopInstanceUid)),
+            ),
+          ]
+        : []),
+    ]);
+    const uniqueInstances = [
+      ...new Map(series.instances.map((i) => [i.sopInstanceUid, i])).values(),
+    ];
     this.dataset = {
       ...copiedModules(series, created),
       SOPClassUID: COMPREHENSIVE_SR,
@@ -89,7 +160,9 @@ export class PhaseReport {
       InstanceNumber: 1,
       CompletionFlag: 'COMPLETE',
       VerificationFlag: 'UNVERIFIED',
+      PreliminaryFlag: 'PRELIMINARY',
       ContentQualification: 'RESEARCH',
+      CodingSchemeIdentificationSequence: [PRIVATE_SCHEME_IDENTIFICATION],
       PerformedProcedureCodeSequence: [],
       CurrentRequestedProcedureEvidenceSequence: [
         {
@@ -97,34 +170,45 @@ export class PhaseReport {
           ReferencedSeriesSequence: [
             {
               SeriesInstanceUID: series.seriesInstanceUid,
-              ReferencedSOPSequence: series.instances.map((i) => ({
+              ReferencedSOPSequence: uniqueInstances.map((i) => ({
                 ReferencedSOPClassUID: i.sopClassUid,
                 ReferencedSOPInstanceUID: i.sopInstanceUid,
               })),
             },
+            ...maps.map((m) => ({
+              SeriesInstanceUID: m.seriesInstanceUid,
+              ReferencedSOPSequence: [
+                {
+                  ReferencedSOPClassUID: PARAMETRIC_MAP,
+                  ReferencedSOPInstanceUID: m.sopInstanceUid,
+                },
+              ],
+            })),
           ],
         },
       ],
       ValueType: 'CONTAINER',
-      ConceptNameCodeSequence: [REPORT_TITLE],
+      ConceptNameCodeSequence: [DCM.imagingMeasurementReport],
       ContinuityOfContent: 'SEPARATE',
+      ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1500' }],
       ContentSequence: [
-        textItem(
-          CONTRAST_PHASE,
-          result.phase === 'indeterminate'
-            ? INDETERMINATE_TERM
-            : CONTRAST_PHASE_TERMS[result.phase],
+        codeItem('HAS CONCEPT MOD', DCM.language, ENGLISH_US),
+        codeItem('HAS OBS CONTEXT', DCM.observerType, DCM.device),
+        uidItem(
+          'HAS OBS CONTEXT',
+          DCM.deviceObserverUid,
+          deterministicUid('device-observer', SOFTWARE_NAME, SOFTWARE_VERSION),
         ),
-        ...(result.reason ? [textItem(COMMENT, result.reason)] : []),
-        ...PHASES.map(num),
-        {
-          RelationshipType: 'CONTAINS',
-          ValueType: 'UIDREF',
-          ConceptNameCodeSequence: [SERIES_UID],
-          UID: series.seriesInstanceUid,
-        },
-        textItem(ALGORITHM_NAME, result.model.name),
-        textItem(ALGORITHM_VERSION, result.model.version),
+        textItem('HAS OBS CONTEXT', DCM.deviceObserverName, SOFTWARE_NAME),
+        textItem('HAS OBS CONTEXT', DCM.deviceObserverManufacturer, SOFTWARE_NAME),
+        textItem(
+          'HAS OBS CONTEXT',
+          DCM.deviceObserverModelName,
+          `${SOFTWARE_NAME} ${SOFTWARE_VERSION}`,
+        ),
+        codeItem('HAS CONCEPT MOD', DCM.procedureReported, CT_PROCEDURE),
+        library,
+        container('CONTAINS', DCM.imagingMeasurements, [group]),
       ],
     };
   }
@@ -138,34 +222,47 @@ export class PhaseReport {
         sourceSeriesInstanceUid: string;
       }
     | undefined {
-    const first = (v: unknown): NaturalDataset | undefined =>
-      (Array.isArray(v) ? v[0] : v) as NaturalDataset | undefined;
-    const items = ([] as NaturalDataset[]).concat((ds.ContentSequence as NaturalDataset[]) ?? []);
-    const concept = (i: NaturalDataset): string | undefined =>
-      first(i.ConceptNameCodeSequence)?.CodeValue as string | undefined;
-    const textOf = (c: string): string =>
-      String(items.find((i) => concept(i) === c && i.ValueType === 'TEXT')?.TextValue ?? '');
-    if (ds.SOPClassUID !== COMPREHENSIVE_SR || textOf(ALGORITHM_NAME.CodeValue as string) === '')
+    const list = (v: unknown): NaturalDataset[] =>
+      v === undefined || v === null
+        ? []
+        : Array.isArray(v)
+          ? (v as NaturalDataset[])
+          : [v as NaturalDataset];
+    const concept = (i: NaturalDataset): NaturalDataset | undefined =>
+      list(i.ConceptNameCodeSequence)[0];
+    const child = (i: NaturalDataset | undefined, c: Code): NaturalDataset | undefined =>
+      list(i?.ContentSequence).find((x) => sameCode(concept(x), c));
+    if (ds.SOPClassUID !== COMPREHENSIVE_SR || !sameCode(concept(ds), DCM.imagingMeasurementReport))
       return undefined;
-    const term = textOf(CONTRAST_PHASE.CodeValue as string);
-    const phase = term === INDETERMINATE_TERM ? 'indeterminate' : PHASE_OF_TERM[term];
+    const group = child(child(ds, DCM.imagingMeasurements), DCM.measurementGroup);
+    const text = (c: Code): string => String(child(group, c)?.TextValue ?? '');
+    const name = text(DCM.algorithmName);
+    if (!group || !name) return undefined;
+    const phaseOf = (value: NaturalDataset | undefined): Phase | undefined =>
+      PHASES.find((p) => sameCode(value, PHASE_CODES[p]));
+    const decided = list(child(group, DCM.contrastPhase)?.ConceptCodeSequence)[0];
+    const phase = sameCode(decided, INDETERMINATE_CODE) ? 'indeterminate' : phaseOf(decided);
     if (!phase) return undefined;
     const probabilities = Object.fromEntries(PHASES.map((p) => [p, NaN])) as Record<Phase, number>;
-    for (const item of items.filter((i) => concept(i) === PROBABILITY.CodeValue)) {
-      const modifier = first(item.ContentSequence);
-      const p = PHASE_OF_TERM[String(modifier?.TextValue ?? '')];
-      const value = first(item.MeasuredValueSequence)?.NumericValue;
-      if (p) probabilities[p] = Number(value);
+    for (const num of list(group.ContentSequence).filter((x) =>
+      sameCode(concept(x), DCM.probability),
+    )) {
+      const modifier = list(child(num, DCM.contrastPhase)?.ConceptCodeSequence)[0];
+      const p = phaseOf(modifier);
+      if (p) probabilities[p] = Number(list(num.MeasuredValueSequence)[0]?.NumericValue);
     }
-    const uidItem = items.find((i) => concept(i) === SERIES_UID.CodeValue);
+    // The source is the evidence series of CT images (the others are the maps written with it).
+    const evidence = list(ds.CurrentRequestedProcedureEvidenceSequence).flatMap((s) =>
+      list(s.ReferencedSeriesSequence),
+    );
+    const source = evidence.find((s) =>
+      CT_CLASSES.test(String(list(s.ReferencedSOPSequence)[0]?.ReferencedSOPClassUID ?? '')),
+    );
     return {
       phase,
       probabilities,
-      model: {
-        name: textOf(ALGORITHM_NAME.CodeValue as string),
-        version: textOf(ALGORITHM_VERSION.CodeValue as string),
-      },
-      sourceSeriesInstanceUid: String(uidItem?.UID ?? ''),
+      model: { name, version: text(DCM.algorithmVersion) },
+      sourceSeriesInstanceUid: String(source?.SeriesInstanceUID ?? ''),
     };
   }
 }
