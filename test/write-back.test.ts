@@ -126,6 +126,14 @@ describe('write-back of derived objects', () => {
     expect(files).toHaveLength(objectCount(objects));
     const folders = await fs.readdir(dir);
     expect(folders).toHaveLength(5);
+    // Named for what they hold: the report, and per map its Secondary Capture and Parametric Map.
+    expect(folders).toContain('phase-report');
+    expect(
+      folders.filter((f) => /^secondary-capture-[a-z0-9-]+-for-[a-z-]+$/.test(f)),
+    ).toHaveLength(2);
+    expect(folders.filter((f) => /^parametric-map-[a-z0-9-]+-for-[a-z-]+$/.test(f))).toHaveLength(
+      2,
+    );
     const parent = await fs.readdir(path.dirname(dir));
     expect(parent.filter((n) => n.includes('partial'))).toEqual([]);
     // A failure after most objects are written (the last one cannot be named: a full disk, say).

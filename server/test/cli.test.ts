@@ -1,3 +1,4 @@
+import { PHANTOM_GENERATOR_VERSION } from '../src/phantom/patient';
 import { PassThrough } from 'node:stream';
 import { main } from '../src/cli/main';
 import { promises as fs } from 'node:fs';
@@ -103,9 +104,10 @@ describe('phaselens CLI', () => {
     expect(training.learningRate.schedule).toBe('constant');
     // The commit of the code that trained (this is a git checkout), for bit-for-bit reproduction.
     expect((training as unknown as { code: string }).code).toMatch(/^[0-9a-f]{7,}/);
+    // Keyed by the generator's version: slices of an older generator are never reused.
     expect((await fs.readdir(path.join(dir, 'cache'))).sort()).toEqual([
-      'train-8-1-64-g3-2.slices',
-      'validation-8-1-64-g3.slices',
+      `train-8-1-64-g${PHANTOM_GENERATOR_VERSION}-2.slices`,
+      `validation-8-1-64-g${PHANTOM_GENERATOR_VERSION}.slices`,
     ]);
     const card = await fs.readFile(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
     expect(card).toContain('Adam at a constant learning rate of 0.001');

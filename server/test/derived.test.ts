@@ -481,3 +481,46 @@ describe('what derived objects copy from their source', () => {
     expect(new PhaseReport(series, result).dataset.SpecificCharacterSet).toBeUndefined();
   });
 });
+
+describe('Secondary Capture and Parametric Map details', () => {
+  const series = makeDemoSeries({ rows: 96, columns: 96, slices: 3, seed: 'details' });
+  const values = Float32Array.from({ length: series.hu.length }, (_, i) => (i % 7) / 7);
+  const objects = deriveObjects(series, result, [
+    { method: 'sam', layer: 'input', target: 'portal-venous', values },
+    { method: 'cam', target: 'portal-venous', values },
+    { method: 'cam', target: 'delayed', values },
+  ]);
+
+  it('SC: the orientation, spacing and capture date of the CT grid it is drawn on', () => {
+    const sc = objects.secondaryCaptures[0].dataset(0);
+    // Demo series are axial, rows running to the patient's left, columns to posterior.
+    expect(sc.PatientOrientation).toEqual(['L', 'P']);
+    expect((sc.PixelSpacing as number[]).map(Number)).toEqual(series.geometry.pixelSpacing);
+    expect(sc.DateOfSecondaryCapture).toMatch(/^\d{8}$/);
+  });
+
+  it('every derived series has its own SeriesNumber, the same on a rerun', () => {
+    const numbers = [
+      objects.phaseReport.SeriesNumber,
+      ...objects.secondaryCaptures.map((sc) => sc.dataset(0).SeriesNumber),
+      ...objects.parametricMaps.map((pm) => pm.dataset.SeriesNumber),
+    ];
+    expect(new Set(numbers).size).toBe(numbers.length);
+    const again = deriveObjects(series, result, [{ method: 'cam', target: 'delayed', values }]);
+    expect(again.parametricMaps[0].dataset.SeriesNumber).toBe(
+      objects.parametricMaps[2].dataset.SeriesNumber,
+    );
+  });
+
+  it('PM: a 3D dimension organisation with its slice spacing, in arbitrary units', () => {
+    const pm = objects.parametricMaps[0].dataset;
+    expect(pm.DimensionOrganizationType).toBe('3D');
+    const shared = first(pm.SharedFunctionalGroupsSequence) as NaturalDataset;
+    expect(Number(first(shared.PixelMeasuresSequence)?.SpacingBetweenSlices)).toBeCloseTo(
+      series.geometry.sliceSpacing,
+      3,
+    );
+    const mapping = first(shared.RealWorldValueMappingSequence) as NaturalDataset;
+    expect(conceptOf(mapping.MeasurementUnitsCodeSequence)).toBe("UCUM [arb'U] arbitrary unit");
+  });
+});

@@ -119,3 +119,37 @@ export function referencedSeries(series: CtSeries): NaturalDataset {
     })),
   };
 }
+
+/** Patient direction letters of a direction cosine vector (PS3.3 C.7.6.1.1.1), major axis first. */
+function directionLetters(v: readonly number[]): string {
+  const letters: [number, string][] = [
+    [v[0], v[0] > 0 ? 'L' : 'R'],
+    [v[1], v[1] > 0 ? 'P' : 'A'],
+    [v[2], v[2] > 0 ? 'H' : 'F'],
+  ];
+  return letters
+    .filter(([c]) => Math.abs(c) > 0.25)
+    .sort((a, b) => Math.abs(b[0]) - Math.abs(a[0]))
+    .map(([, l]) => l)
+    .join('');
+}
+
+/** PatientOrientation (row direction, column direction) of an image on the series' grid. */
+export function patientOrientationOf(series: CtSeries): string[] {
+  const o = series.geometry.orientation;
+  return [directionLetters(o.slice(0, 3)), directionLetters(o.slice(3, 6))];
+}
+
+/**
+ * A stable SeriesNumber per derived series: the report 9901, then each map's Secondary Capture
+ * and Parametric Map series numbered by the map's name and target, so series differ and a rerun
+ * keeps its numbers.
+ */
+export function derivedSeriesNumber(
+  kind: 'secondary-capture' | 'parametric-map',
+  key: string,
+): number {
+  let h = 0;
+  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) % 4999;
+  return (kind === 'secondary-capture' ? 10000 : 20000) + h;
+}

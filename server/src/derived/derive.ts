@@ -60,6 +60,28 @@ export function objectCount(objects: DerivedObjects): number {
 const encode = (ds: NaturalDataset): ArrayBuffer =>
   encodePart10(ds, TransferSyntax.ExplicitVRLittleEndian);
 
+const KINDS: Record<string, string> = {
+  '1.2.840.10008.5.1.4.1.1.88.33': 'phase-report',
+  '1.2.840.10008.5.1.4.1.1.7': 'secondary-capture',
+  '1.2.840.10008.5.1.4.1.1.30': 'parametric-map',
+};
+
+/**
+ * A derived series' folder, named for what it holds: `phase-report`, or the kind, map and
+ * target (`secondary-capture-sam-input-for-portal-venous`).
+ */
+export function folderFor(ds: NaturalDataset): string {
+  const kind = KINDS[String(ds.SOPClassUID)] ?? 'derived';
+  if (kind === 'phase-report') return kind;
+  const what = String(ds.SeriesDescription ?? '')
+    .replace(/^PhaseLens /, '')
+    .replace(/ (parametric )?map for /, ' for ')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return `${kind}-${what}`;
+}
+
 /**
  * Writes the objects as Part 10 files under `dir`, one folder per derived series. Written into a
  * temporary sibling folder and renamed into place at the end: `dir` holds a complete result or
@@ -72,10 +94,7 @@ export async function writeDerivedFolder(objects: DerivedObjects, dir: string): 
   const files: string[] = [];
   try {
     for (const ds of inWriteOrder(objects)) {
-      const folder = path.join(
-        staging,
-        `series-${String(ds.SeriesNumber)}-${String(ds.SeriesInstanceUID)}`,
-      );
+      const folder = path.join(staging, folderFor(ds));
       await fs.mkdir(folder, { recursive: true });
       const name = `${String(ds.SOPInstanceUID)}.dcm`;
       await fs.writeFile(path.join(folder, name), new Uint8Array(encode(ds)));

@@ -6,6 +6,7 @@ import type { CtSeries } from '../series/types';
 import { deterministicUid } from '../util/uid';
 import {
   copiedModules,
+  derivedSeriesNumber,
   derivedUids,
   lossyCompressionOf,
   SOFTWARE_NAME,
@@ -39,6 +40,16 @@ export type PixelFormat = 'uint16' | 'float32';
  * with Source Image), and the object references the whole series, as OHIF's parametric-map
  * overlay needs.
  */
+/** The gap between slices along their normal when every gap is the same (0.1 mm), else undefined. */
+function evenSpacing(series: CtSeries): number | undefined {
+  const o = series.geometry.orientation;
+  const n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+  const along = series.geometry.positions.map((p) => p[0] * n[0] + p[1] * n[1] + p[2] * n[2]);
+  if (along.length < 2) return undefined;
+  const gaps = along.slice(1).map((z, i) => z - along[i]);
+  return gaps.every((g) => g > 0 && Math.abs(g - gaps[0]) < 0.1) ? gaps[0] : undefined;
+}
+
 export class MapParametricMap {
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
@@ -98,7 +109,8 @@ export class MapParametricMap {
       const mapping: NaturalDataset = {
         LUTExplanation: `${map.method} attribution for ${map.target}`,
         LUTLabel: name.slice(0, 16),
-        MeasurementUnitsCodeSequence: [code('1', 'UCUM', 'no units')],
+        // Attribution has no physical unit and no fixed scale: an arbitrary unit, not a ratio.
+        MeasurementUnitsCodeSequence: [code("[arb'U]", 'UCUM', 'arbitrary unit')],
         RealWorldValueIntercept: 0,
         RealWorldValueSlope: format === 'uint16' ? slope : 1,
         ...(format === 'uint16'
@@ -123,17 +135,19 @@ export class MapParametricMap {
             }
           : {}),
       };
+      // Value 4 stays NONE: dciodvfy (2022-06-18) does not know QUANTITY there.
       const frameType = ['DERIVED', 'PRIMARY', 'VOLUME', 'NONE'];
       const h = series.header;
       const dimensionOrganizationUid = deterministicUid('dimensions', uids.seriesInstanceUid);
       const thickness = Number(h.SliceThickness ?? series.geometry.sliceSpacing);
+      const spacing = evenSpacing(series);
       return {
         ...copiedModules(series, created),
         SOPClassUID: PARAMETRIC_MAP,
         SOPInstanceUID: uids.instanceUid(1),
         Modality: 'OT',
         SeriesInstanceUID: uids.seriesInstanceUid,
-        SeriesNumber: 9903,
+        SeriesNumber: derivedSeriesNumber('parametric-map', `${name}/${map.target}`),
         SeriesDescription: `PhaseLens ${name} parametric map for ${map.target}`,
         BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
         FrameOfReferenceUID: series.frameOfReferenceUid,
@@ -162,6 +176,8 @@ export class MapParametricMap {
         RecognizableVisualFeatures: 'NO',
         NumberOfFrames: slices,
         DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+        // 3D only where the frames are parallel and evenly spaced (PS3.3 C.7.6.17.1).
+        ...(spacing !== undefined ? { DimensionOrganizationType: '3D' } : {}),
         DimensionIndexSequence: [
           {
             DimensionOrganizationUID: dimensionOrganizationUid,
@@ -176,6 +192,7 @@ export class MapParametricMap {
               {
                 PixelSpacing: series.geometry.pixelSpacing.map(fmt),
                 SliceThickness: fmt(thickness),
+                ...(spacing !== undefined ? { SpacingBetweenSlices: fmt(spacing) } : {}),
               },
             ],
             PlaneOrientationSequence: [

@@ -6,7 +6,13 @@ import { Canvas } from '../render/canvas';
 import { heat, positiveQuantile } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
-import { copiedModules, derivedUids, lossyCompressionOf } from './common';
+import {
+  copiedModules,
+  derivedSeriesNumber,
+  derivedUids,
+  lossyCompressionOf,
+  patientOrientationOf,
+} from './common';
 
 export const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
 
@@ -64,10 +70,14 @@ export class MapSecondaryCapture {
         ConversionType: 'WSD',
         BodyPartExamined: String(series.header.BodyPartExamined ?? 'ABDOMEN'),
         SeriesInstanceUID: uids.seriesInstanceUid,
-        SeriesNumber: 9902,
+        SeriesNumber: derivedSeriesNumber('secondary-capture', `${name}/${map.target}`),
         SeriesDescription: description,
         InstanceNumber: s + 1,
-        PatientOrientation: '',
+        PatientOrientation: patientOrientationOf(series),
+        DateOfSecondaryCapture: common.ContentDate,
+        TimeOfSecondaryCapture: common.ContentTime,
+        // The image is the CT grid, so the CT's spacing measures it.
+        PixelSpacing: series.geometry.pixelSpacing.map(fmt),
         ImageType: ['DERIVED', 'SECONDARY'],
         DerivationDescription: `${map.method} attribution map for ${map.target}, fused over the CT (window 40/400)`,
         BurnedInAnnotation: 'YES',
