@@ -16,7 +16,7 @@ import { modelAndSeries } from './source';
 export async function explain(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, {
     values: ['out', 'maps', 'layer', 'target', 'model', 'series', 'acquisition', 'stow'],
-    booleans: ['float'],
+    booleans: ['float', 'uint16'],
   });
   const [source, ...extra] = args.positional;
   const dir = stringFlag(args, 'out');
@@ -62,16 +62,19 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   }
   // DICOM objects: a Secondary Capture and a Parametric Map series per map, the phase report.
   const objects = deriveObjects(series, result, maps, {
-    format: args.flags.has('float') ? 'float32' : 'uint16',
+    // float32 unless asked: what OHIF shows right (--float is the default, kept for old scripts).
+    format: args.flags.has('uint16') ? 'uint16' : 'float32',
   });
   const files = await writeDerivedFolder(objects, path.join(dir, 'dicom'));
+  let bytes = 0;
+  for (const f of files) bytes += (await fs.stat(f)).size;
   if (stow) {
     const client = new DicomWebClient({ url: stow, auth: pacsAuthFromEnv() });
     const stored = await storeDerived(objects, client, progressBar('storing objects'));
     out.write(`Stored ${stored} objects in ${stow}\n`);
   }
   out.write(
-    `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects to ${path.join(dir, 'dicom')}\n`,
+    `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects (${(bytes / 2 ** 20).toFixed(1)} MB; fewer with --maps) to ${path.join(dir, 'dicom')}\n`,
   );
   return 0;
 }

@@ -8,7 +8,7 @@ export const ensembleUsage =
 export const evaluateUsage =
   'phaselens evaluate (--data DIR | --phantoms N [--seed S] [--matrix 256]) --out DIR [--model DIR]';
 export const explainUsage =
-  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--stow DICOMWEB_ROOT] [--float] [--model DIR]';
+  'phaselens explain SOURCE --out DIR [--maps cam,gradcam,saliency,guided,sam] [--layer L] [--target PHASE] [--stow DICOMWEB_ROOT] [--uint16] [--model DIR]';
 export const infoUsage = 'phaselens info SOURCE [--series UID] [--acquisition N] [--json]';
 export const phantomUsage =
   'phaselens phantom --out DIR [--cases N] [--seed S] [--matrix 512] [--preview]';

@@ -179,7 +179,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     if (!/^https?:\/\/[^/]+$/.test(o))
       problems.push(`PHASELENS_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
   }
-  const mapFormat = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'uint16';
+  // float32 by default: OHIF draws only 32-bit Parametric Maps right (16-bit ones wash out).
+  const mapFormat = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'float32';
   if (mapFormat !== 'uint16' && mapFormat !== 'float32')
     problems.push(`PHASELENS_MAP_FORMAT: expected uint16 or float32, got "${mapFormat}"`);
   const redis = get('REDIS_URL', 'redisUrl');
@@ -209,7 +210,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
     redisUrl: redis,
-    mapFormat: mapFormat === 'float32' ? 'float32' : 'uint16',
+    mapFormat: mapFormat === 'uint16' ? 'uint16' : 'float32',
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
