@@ -3,43 +3,15 @@ import { buffersOf } from './fixtures/files';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startOrthanc, type OrthancServer } from './fixtures/orthanc';
+import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { loadPhaseModel } from '../server/src/model/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { RedisJobQueue } from '../server/src/service/redis-queue';
+import { startRedis } from './fixtures/redis';
 
 const ROOT = path.resolve(__dirname, '..');
-
-/** A throwaway redis-server on a loopback port, no persistence. */
-async function startRedis(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error('redis-server did not start (apt-get install -y redis-server)')),
-      15000,
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', () =>
-      reject(new Error('redis-server exited (apt-get install -y redis-server)')),
-    );
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
 
 interface WorkerProcess {
   child: ChildProcess;

@@ -38,6 +38,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const w = startWorker(config.redisUrl, processes.run, {
     concurrency: config.concurrency,
     name,
+    jobKey: config.jobKey,
     lockDurationMs: lock,
     stalledIntervalMs: Math.max(500, Math.floor(lock / 3)),
   });

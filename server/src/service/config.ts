@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parseJobKey } from './sealed';
 import { InvalidInputError } from '../errors';
 import { mapNamesFrom, PAPER_METHODS } from '../attribution/index';
 
@@ -38,6 +39,8 @@ export interface ServiceConfig {
   bodyLimit: number;
   /** With Redis, jobs go to a shared queue that `phaselens worker` processes run. */
   redisUrl?: string;
+  /** Seals the viewer's credentials in Redis jobs (pass-through mode); workers need the same. */
+  jobKey?: Buffer;
   /** Parametric Map pixels: 16-bit (any viewer, Orthanc 1.10 serves its frames) or float32. */
   mapFormat: 'uint16' | 'float32';
 }
@@ -188,6 +191,14 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     problems.push(
       `REDIS_URL: expected redis://host:port, got "${redis.replace(/\/\/[^@]*@/, '//***@')}"`,
     );
+  const jobKeyText = get('PHASELENS_JOB_KEY', 'jobKey');
+  const jobKey = jobKeyText === undefined ? undefined : parseJobKey(jobKeyText);
+  if (jobKeyText !== undefined && !jobKey)
+    problems.push('PHASELENS_JOB_KEY: expected 32 bytes as 64 hex digits (openssl rand -hex 32)');
+  if (redis !== undefined && auth === 'passthrough' && jobKeyText === undefined)
+    problems.push(
+      "PHASELENS_JOB_KEY is required with REDIS_URL in passthrough mode: the viewer's credentials are sealed with it in Redis (openssl rand -hex 32; the workers need the same key)",
+    );
   const config: ServiceConfig = {
     port: int('PHASELENS_PORT', 'port', 3000, 0, 65535),
     host,
@@ -210,6 +221,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
     redisUrl: redis,
+    jobKey,
     mapFormat: mapFormat === 'uint16' ? 'uint16' : 'float32',
   };
   if (problems.length) throw new ConfigError(problems);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { InvalidInputError } from '../errors';
+import { isSealed, seal, unseal } from './sealed';
 import { Job as BullJob, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import {
   analysisKey,
@@ -18,7 +20,10 @@ export const QUEUE_NAME = 'phaselens-analyses';
 interface JobData {
   request: AnalysisRequest;
   createdAt: string;
-  /** The viewer's Authorization header in pass-through mode; dropped when a worker starts. */
+  /**
+   * The viewer's Authorization header in pass-through mode, sealed with PHASELENS_JOB_KEY;
+   * dropped when a worker starts.
+   */
   authorization?: string;
 }
 
@@ -84,7 +89,7 @@ export class RedisJobQueue implements AnalysisQueue {
 
   constructor(
     redisUrl: string,
-    private readonly options: { size: number; modelVersion: string },
+    private readonly options: { size: number; modelVersion: string; jobKey?: Buffer },
   ) {
     const connection = connectionFrom(redisUrl);
     this.queue = new Queue<JobData, AnalysisResult>(QUEUE_NAME, { connection });
@@ -108,9 +113,19 @@ export class RedisJobQueue implements AnalysisQueue {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'prioritized');
     const waiting = (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0);
     if (waiting >= this.options.size) throw new QueueFullError(Math.max(1, waiting * 5));
+    if (authorization && !this.options.jobKey)
+      throw new InvalidInputError(
+        "pass-through analyses through Redis need PHASELENS_JOB_KEY: the viewer's credentials are never queued in clear",
+      );
     await this.queue.add(
       'analysis',
-      { request, createdAt: new Date().toISOString(), authorization },
+      {
+        request,
+        createdAt: new Date().toISOString(),
+        ...(authorization && this.options.jobKey
+          ? { authorization: seal(authorization, this.options.jobKey) }
+          : {}),
+      },
       { jobId: id, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     );
     return { id, state: 'queued', joined: false };
@@ -170,6 +185,8 @@ export function startWorker(
   options: {
     concurrency: number;
     name: string;
+    /** Opens the viewer's sealed credentials (the service's PHASELENS_JOB_KEY). */
+    jobKey?: Buffer;
     lockDurationMs?: number;
     stalledIntervalMs?: number;
   },
@@ -177,8 +194,13 @@ export function startWorker(
   return new Worker<JobData, AnalysisResult>(
     QUEUE_NAME,
     async (bull) => {
-      const authorization = bull.data.authorization;
-      if (authorization) await bull.updateData({ ...bull.data, authorization: undefined });
+      const sealed = bull.data.authorization;
+      if (sealed) await bull.updateData({ ...bull.data, authorization: undefined });
+      const authorization = sealed
+        ? isSealed(sealed)
+          ? unseal(sealed, options.jobKey)
+          : undefined // never queued in clear by this version: not trusted
+        : undefined;
       const job = {
         id: String(bull.id),
         request: bull.data.request,

@@ -45,6 +45,7 @@ export async function startService(
   const queue: AnalysisQueue = config.redisUrl
     ? new RedisJobQueue(config.redisUrl, {
         size: config.queueSize,
+        jobKey: config.jobKey,
         modelVersion: model.metadata.version,
       })
     : new JobQueue(processes!.run, {
