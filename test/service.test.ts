@@ -318,6 +318,38 @@ describe('the PhaseLens service against a real Orthanc', () => {
     expect(failed.error).toMatch(/PACS|series/i);
   }, 60_000);
 
+  it('answers a bogus charset 415, a bad path 400 saying so, and a /readyz flood with one PACS query', async () => {
+    const bogus = await fetch(`${service.url}/api/v1/analyses`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${TOKEN}`,
+        'Content-Type': 'application/json; charset=x-bogus',
+      },
+      body: JSON.stringify({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.4' }),
+    });
+    expect(bogus.status).toBe(415);
+    const badPath = await api('/api/v1/analyses/%zz');
+    expect(badPath.status).toBe(400);
+    expect(((await badPath.json()) as { error: string }).error).toMatch(/percent-encoding/);
+    // Unauthenticated callers may ask /readyz as often as they like; the PACS is asked once.
+    const proxy = await startProxy(orthanc.url);
+    const viaProxy = await startService(
+      { ...config, pacsUrl: `${proxy.url}/dicom-web` },
+      jsonLogger(() => undefined),
+    );
+    try {
+      const before = proxy.stats.requests;
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(`${viaProxy.url}/readyz`).then((r) => r.status)),
+      );
+      expect(answers).toEqual(answers.map(() => 200));
+      expect(proxy.stats.requests - before).toBe(1);
+    } finally {
+      await viaProxy.close();
+      await proxy.close();
+    }
+  });
+
   it('reports wrong PACS credentials as 502 naming the PACS, and is not ready', async () => {
     const wrong = await startService(
       { ...config, pacsAuth: { username: orthanc.username, password: 'wrong-password' } },
@@ -329,7 +361,12 @@ describe('the PhaseLens service against a real Orthanc', () => {
       });
       expect(res.status).toBe(502);
       expect(((await res.json()) as { error: string }).error).toContain(orthanc.dicomWeb);
-      expect((await fetch(`${wrong.url}/readyz`)).status).toBe(503);
+      const ready = await fetch(`${wrong.url}/readyz`);
+      expect(ready.status).toBe(503);
+      // Anyone may call /readyz: it names the kind of failure, not the PACS's address.
+      const body = await ready.text();
+      expect(body).toContain('pacs-auth');
+      expect(body).not.toContain(orthanc.dicomWeb);
     } finally {
       await wrong.close();
     }

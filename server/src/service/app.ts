@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isMapName, METHODS } from '../attribution/index';
 import { DicomWebClient } from '../dicomweb/client';
-import { PacsAuthError, PacsError } from '../errors';
+import { PacsAuthError, PacsError, PhaseLensError } from '../errors';
 import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
 import { authFor, phaseFromPacs } from './analysis';
@@ -134,24 +134,38 @@ export function createApp({
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openApiDocument));
+  // The PACS check behind /readyz, shared for a few seconds: anyone may call /readyz, and a
+  // flood of calls must not become a flood of PACS queries. Clients see the kind of failure;
+  // the detail (which may name the PACS) goes to the log.
+  let lastCheck: { at: number; result: Promise<string> } | undefined;
+  const pacsCheck = (): Promise<string> => {
+    if (lastCheck && Date.now() - lastCheck.at < 5000) return lastCheck.result;
+    const result = new DicomWebClient({
+      url: config.pacsUrl,
+      auth: config.pacsAuth,
+      retries: 0,
+      timeoutMs: 5000,
+    })
+      .searchForSeries({ limit: '1' })
+      .then(
+        () => 'reachable',
+        (error: unknown) => {
+          log.warn('PACS not ready', { error: (error as Error).message });
+          return error instanceof PhaseLensError ? error.code : 'pacs';
+        },
+      );
+    lastCheck = { at: Date.now(), result };
+    return result;
+  };
   app.get('/readyz', async (_req, res) => {
     if (lifecycle.draining)
       return void res.status(503).json({ status: 'stopping', checks: { service: 'stopping' } });
     const checks: Record<string, string> = {
       model: `${model.metadata.name} ${model.metadata.version}`,
     };
-    try {
-      await new DicomWebClient({
-        url: config.pacsUrl,
-        auth: config.pacsAuth,
-        retries: 0,
-        timeoutMs: 5000,
-      }).searchForSeries({ limit: '1' });
-      checks.pacs = 'reachable';
-    } catch (error) {
-      checks.pacs = (error as Error).message;
-      return void res.status(503).json({ status: 'not ready', checks });
-    }
+    const pacs = await pacsCheck();
+    checks.pacs = pacs;
+    if (pacs !== 'reachable') return void res.status(503).json({ status: 'not ready', checks });
     res.json({ status: 'ok', checks });
   });
 
@@ -391,6 +405,17 @@ export function createApp({
       if (error.type === 'entity.too.large')
         return void res.status(400).json({
           error: `request body over ${config.bodyLimit} bytes`,
+          requestId: res.locals.requestId,
+        });
+      if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported')
+        return void res.status(415).json({
+          error: 'the body must be UTF-8 JSON',
+          requestId: res.locals.requestId,
+        });
+      // A path that is not valid percent-encoding fails in the router, before any body is read.
+      if (error instanceof URIError)
+        return void res.status(400).json({
+          error: 'the path is not valid percent-encoding',
           requestId: res.locals.requestId,
         });
       if (error.type === 'entity.parse.failed' || error.status === 400)
