@@ -133,4 +133,49 @@ describe('analyses in their own processes', () => {
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before[0]);
   }, 300_000);
+
+  it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
+    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 16 })).series;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-budget-'));
+    await writeCtSeries(big, dir);
+    await new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    }).storeInstances(await filesOf(dir));
+    // 16 x 512 x 512 voxels: about 285 MB with five maps, 84 MB with one.
+    const tight = await startTestService(orthanc, TOKEN, { PHASELENS_ANALYSIS_MEMORY_MB: '256' });
+    const ask = async (maps: string[]): Promise<JobView> => {
+      const res = await fetch(`${tight.url}/api/v1/analyses`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          studyInstanceUid: big.studyInstanceUid,
+          seriesInstanceUid: big.seriesInstanceUid,
+          maps,
+          writeBack: false,
+        }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      for (;;) {
+        const v = (await (
+          await fetch(`${tight.url}/api/v1/analyses/${id}`, {
+            headers: { Authorization: `Bearer ${TOKEN}` },
+          })
+        ).json()) as JobView;
+        if (v.state === 'done' || v.state === 'failed') return v;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      const five = await ask(['cam', 'gradcam', 'saliency', 'guided', 'sam']);
+      expect(five.state).toBe('failed');
+      expect(five.errorCode).toBe('too-large');
+      expect(five.error).toMatch(
+        /16 slices of 512 x 512 need about \d+ MB, over the 256 MB budget; ask for fewer maps/,
+      );
+      expect((await ask(['sam'])).state).toBe('done');
+    } finally {
+      await tight.close();
+    }
+  }, 300_000);
 });

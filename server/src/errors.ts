@@ -52,6 +52,11 @@ export class InconsistentGeometryError extends InvalidInputError {
   override readonly code = 'inconsistent-geometry';
 }
 
+/** The series needs more memory than the configured budget allows (checked before reading). */
+export class SeriesTooLargeError extends InvalidInputError {
+  override readonly code = 'too-large';
+}
+
 export class NotFoundError extends InvalidInputError {
   override readonly code = 'not-found';
 }
@@ -132,6 +137,7 @@ const INPUT_ERRORS: Record<string, new (message: string) => InvalidInputError> =
   'mixed-series': MixedSeriesError,
   'inconsistent-geometry': InconsistentGeometryError,
   'not-found': NotFoundError,
+  'too-large': SeriesTooLargeError,
 };
 const PACS_ERRORS: Record<string, new (message: string, status?: number) => PacsError> = {
   pacs: PacsError,

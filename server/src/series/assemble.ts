@@ -1,6 +1,11 @@
 import type { NaturalDataset } from 'dcmjs';
 import { COPIED_FROM_SOURCE } from '../derived/source-modules';
-import { InconsistentGeometryError, InvalidInputError, MixedSeriesError } from '../errors';
+import {
+  InconsistentGeometryError,
+  InvalidInputError,
+  MixedSeriesError,
+  SeriesTooLargeError,
+} from '../errors';
 import { mapLimit } from '../util/limit';
 import { decodeFrameToHu } from './decode-frame';
 import { stringOf } from './pixel-module';
@@ -17,6 +22,11 @@ export interface AssembleOptions {
   acquisitionNumber?: number;
   /** How many frames are fetched and decoded at once. */
   concurrency?: number;
+  /**
+   * The most bytes the caller's work on this series may need, and what it needs per voxel:
+   * checked from the headers, before any pixel is read (SeriesTooLargeError).
+   */
+  memory?: { budgetBytes: number; bytesPerVoxel: number; advice: string };
   /** Called after each slice is decoded. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -73,6 +83,8 @@ const HEADER_KEYWORDS = [
   'LossyImageCompressionRatio',
   'LossyImageCompressionMethod',
 ];
+
+const mb = (bytes: number): string => String(Math.round(bytes / 2 ** 20));
 
 export function pickHeader(ds: NaturalDataset): DicomHeader {
   const header: DicomHeader = {};
@@ -219,6 +231,13 @@ export async function assembleSeries(
   const picked = chosen.map((i) => sorted[i].r);
   const { rows, columns } = picked[0].pixel;
   const size = rows * columns;
+  if (options.memory) {
+    const needed = size * picked.length * options.memory.bytesPerVoxel;
+    if (needed > options.memory.budgetBytes)
+      throw new SeriesTooLargeError(
+        `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,
+      );
+  }
   const hu = new Float32Array(size * picked.length);
   let done = 0;
   await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {

@@ -28,6 +28,7 @@ async function handle(message: ParentMessage): Promise<void> {
       const model = await loadPhaseModel(message.modelDir);
       run = analysisRunner(model, message.pacsUrl, message.pacsAuth, {
         mapFormat: message.mapFormat,
+        memoryMb: message.memoryMb,
       });
       send({ kind: 'ready' });
     } catch (error) {

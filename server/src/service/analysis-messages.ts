@@ -11,6 +11,8 @@ export type ParentMessage =
       pacsUrl: string;
       pacsAuth?: PacsAuth;
       mapFormat?: PixelFormat;
+      /** The memory an analysis may use (checked from the headers before reading pixels). */
+      memoryMb: number;
     }
   | { kind: 'run'; id: string; request: AnalysisRequest; authorization?: string };
 

@@ -82,6 +82,7 @@ class AnalysisProcess {
       pacsUrl: options.pacsUrl,
       pacsAuth: options.pacsAuth,
       mapFormat: options.mapFormat,
+      memoryMb: options.memoryMb,
     };
     this.child.send(init);
   }

@@ -29,8 +29,9 @@ export interface ServiceConfig {
   writeBack: boolean;
   concurrency: number;
   /**
-   * Heap limit (MB) of each analysis process. Analyses run in their own processes, so one that
-   * runs out of memory or crashes fails its job and takes nothing else down.
+   * The memory (MB) one analysis may use: a series that would need more (from its headers, for
+   * the maps asked) is refused before its pixels are read, and it is the heap limit of each
+   * analysis process, so one that still runs out fails its job and takes nothing else down.
    */
   analysisMemoryMb: number;
   queueSize: number;
@@ -216,7 +217,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     watchMaps,
     writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
-    analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 4096, 256, 262144),
+    analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 8192, 256, 262144),
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
