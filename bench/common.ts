@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import { analysisProcessPids, peakMiB } from '../test/fixtures/processes';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -46,24 +46,7 @@ export async function writeResult(name: string, result: Record<string, unknown>)
 /** Debian's python3 (where python3-torch installs), before any other on the PATH. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-/** VmHWM of each analysis process this process started, in MiB. */
+/** Peak memory (VmHWM) of each analysis process this process started, in MiB. */
 export function analysisProcessPeaksMiB(): number[] {
-  let pids: number[] = [];
-  try {
-    pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-  return pids.map((pid) => {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('VmHWM:'));
-    return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
-  });
+  return analysisProcessPids().map(peakMiB);
 }

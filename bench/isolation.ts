@@ -8,19 +8,14 @@
  *   analyses back to back through the library in this process (goal: concurrency 2 at least
  *   1.5x concurrency 1 on two cores).
  */
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { DicomWebClient } from '../server/src/dicomweb/client';
 import { loadPhaseModel } from '../server/src/model/phase-model';
 import { generateCase } from '../server/src/phantom/render';
-import { writeCtSeries } from '../server/src/series/write-ct';
 import { analysisRunner } from '../server/src/service/analysis';
 import type { Job } from '../server/src/service/jobs';
 import type { RunningService } from '../server/src/service/server';
-import { buffersOf } from '../test/fixtures/files';
 import { startOrthanc, type OrthancServer } from '../test/fixtures/orthanc';
 import { startTestService } from '../test/fixtures/service';
+import { storeSeries } from '../test/fixtures/store';
 import { analysisProcessPeaksMiB, writeResult } from './common';
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -38,13 +33,7 @@ async function store(
     sliceThickness: 1,
     range: 'chest-to-pelvis',
   });
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-isolation-'));
-  const files = await writeCtSeries(c.series, dir);
-  await new DicomWebClient({
-    url: orthanc.dicomWeb,
-    auth: { username: orthanc.username, password: orthanc.password },
-  }).storeInstances(await buffersOf(files));
-  await fs.rm(dir, { recursive: true });
+  await storeSeries(orthanc, c.series);
   return { study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid };
 }
 

@@ -1,32 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
-import { writeCtSeries } from '../server/src/series/write-ct';
 import type { CtSeries } from '../server/src/series/types';
 import type { RunningService } from '../server/src/service/server';
-import { filesOf } from './fixtures/files';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startTestService } from './fixtures/service';
+import { analysisProcessPids } from './fixtures/processes';
+import { storeSeries } from './fixtures/store';
 
 const TOKEN = 'isolation-token-0123456789abcdef';
-
-/** The analysis processes this test process started (the service runs in-process here). */
-function analysisProcesses(): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-child'], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 interface JobView {
   state: string;
@@ -70,14 +50,8 @@ describe('analyses in their own processes', () => {
 
   beforeAll(async () => {
     orthanc = await startOrthanc();
-    const c = await generateCase('isolation', 1, { matrix: 256, slices: 30 });
-    series = c.series;
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-isolation-'));
-    await writeCtSeries(series, dir);
-    await new DicomWebClient({
-      url: orthanc.dicomWeb,
-      auth: { username: orthanc.username, password: orthanc.password },
-    }).storeInstances(await filesOf(dir));
+    series = (await generateCase('isolation', 1, { matrix: 256, slices: 30 })).series;
+    await storeSeries(orthanc, series);
     service = await startTestService(orthanc, TOKEN, {
       // Occlusion (about 100 inferences a slice) makes an analysis take seconds.
       PHASELENS_ALLOWED_MAPS: 'sam,gradcam,occlusion',
@@ -87,7 +61,7 @@ describe('analyses in their own processes', () => {
   afterAll(async () => {
     await service?.close();
     await orthanc?.stop();
-    expect(analysisProcesses()).toEqual([]);
+    expect(analysisProcessPids()).toEqual([]);
   });
 
   it('answers /healthz promptly while an analysis computes', async () => {
@@ -114,7 +88,7 @@ describe('analyses in their own processes', () => {
   }, 300_000);
 
   it('an analysis whose process dies fails with analysis-crashed; the next one runs', async () => {
-    const before = analysisProcesses();
+    const before = analysisProcessPids();
     expect(before).toHaveLength(1);
     const id = await submit(['occlusion']);
     // Wait until it is computing, then kill its process as the kernel's OOM killer would.
@@ -129,19 +103,14 @@ describe('analyses in their own processes', () => {
     // A fresh process took its place, and the service still analyses.
     const next = await settled(await submit(['sam']));
     expect(next.state).toBe('done');
-    const after = analysisProcesses();
+    const after = analysisProcessPids();
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before[0]);
   }, 300_000);
 
   it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
     const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 16 })).series;
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-budget-'));
-    await writeCtSeries(big, dir);
-    await new DicomWebClient({
-      url: orthanc.dicomWeb,
-      auth: { username: orthanc.username, password: orthanc.password },
-    }).storeInstances(await filesOf(dir));
+    await storeSeries(orthanc, big);
     // 16 x 512 x 512 voxels: about 285 MB with five maps, 84 MB with one.
     const tight = await startTestService(orthanc, TOKEN, { PHASELENS_ANALYSIS_MEMORY_MB: '256' });
     const ask = async (maps: string[]): Promise<JobView> => {

@@ -3,7 +3,7 @@ import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
-import { AnalysisProcesses } from '../service/analysis-processes';
+import { analysisProcessesFor } from '../service/analysis-processes';
 import { watchQido } from '../service/qido-watcher';
 import { watchOrthanc } from '../service/watcher';
 import { parseArgs, stringFlag, UsageError } from './args';
@@ -33,14 +33,7 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
   const model = await loadPhaseModel(modelDir);
   // Each analysis runs in its own process: one that crashes or runs out of memory is retried and
   // then recorded as failed, and the watcher goes on with the next series.
-  const processes = new AnalysisProcesses({
-    modelDir,
-    pacsUrl: config.pacsUrl,
-    pacsAuth: config.pacsAuth,
-    mapFormat: config.mapFormat,
-    processes: 1,
-    memoryMb: config.analysisMemoryMb,
-  });
+  const processes = analysisProcessesFor(config, modelDir, 1);
   await processes.warm();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());

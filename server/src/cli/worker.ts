@@ -2,7 +2,7 @@ import { workerUsage } from './usages';
 import os from 'node:os';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { AnalysisProcesses } from '../service/analysis-processes';
+import { analysisProcessesFor } from '../service/analysis-processes';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
 import { startWorker } from '../service/redis-queue';
@@ -23,14 +23,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const modelDir = config.modelDir ?? DEFAULT_MODEL_DIR;
   await loadPhaseModel(modelDir); // a model that cannot load stops the worker at start
   // Analyses in their own processes: a crash fails that job (BullMQ may retry it), not the worker.
-  const processes = new AnalysisProcesses({
-    modelDir,
-    pacsUrl: config.pacsUrl,
-    pacsAuth: config.pacsAuth,
-    mapFormat: config.mapFormat,
-    processes: config.concurrency,
-    memoryMb: config.analysisMemoryMb,
-  });
+  const processes = analysisProcessesFor(config, modelDir, config.concurrency);
   await processes.warm();
   const log = jsonLogger();
   const name = `${os.hostname()}-${process.pid}`;

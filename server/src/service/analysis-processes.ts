@@ -10,6 +10,7 @@ import type { PacsAuth } from '../dicomweb/client';
 import type { PixelFormat } from '../derived/parametric-map';
 import { AnalysisCrashedError, PhaseLensError, reviveError } from '../errors';
 import type { ChildMessage, ParentMessage } from './analysis-messages';
+import type { ServiceConfig } from './config';
 import type { AnalysisResult, Job, JobProgress, RunAnalysis } from './jobs';
 
 export interface AnalysisProcessOptions {
@@ -175,4 +176,20 @@ export class AnalysisProcesses {
     );
     await Promise.all(exits);
   }
+}
+
+/** The analysis processes a service, watcher or worker runs, from its configuration. */
+export function analysisProcessesFor(
+  config: Pick<ServiceConfig, 'pacsUrl' | 'pacsAuth' | 'mapFormat' | 'analysisMemoryMb'>,
+  modelDir: string,
+  processes: number,
+): AnalysisProcesses {
+  return new AnalysisProcesses({
+    modelDir,
+    pacsUrl: config.pacsUrl,
+    pacsAuth: config.pacsAuth,
+    mapFormat: config.mapFormat,
+    processes,
+    memoryMb: config.analysisMemoryMb,
+  });
 }

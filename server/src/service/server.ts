@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { selectBackend } from '../model/backend';
 import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { AnalysisProcesses } from './analysis-processes';
+import { analysisProcessesFor } from './analysis-processes';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { JobQueue, type AnalysisQueue } from './jobs';
@@ -28,14 +28,7 @@ export async function startService(
   // an analysis that crashes or runs out of memory fails only its own job.
   const processes = config.redisUrl
     ? undefined
-    : new AnalysisProcesses({
-        modelDir,
-        pacsUrl: config.pacsUrl,
-        pacsAuth: config.pacsAuth,
-        mapFormat: config.mapFormat,
-        processes: config.concurrency,
-        memoryMb: config.analysisMemoryMb,
-      });
+    : analysisProcessesFor(config, modelDir, config.concurrency);
   try {
     await processes?.warm();
   } catch (error) {
