@@ -105,8 +105,28 @@ export async function sliceProbabilities(
 }
 
 /**
- * The series decision: the informative slices' log-probabilities averaged (a product of
- * experts: every slice votes with its confidence), softened by `temperature`.
+ * Runs every member once on a full batch of blank slices, so that the first series a service
+ * classifies does not pay for the kernels' first-call set-up (about 140 ms on wasm).
+ */
+export async function warmUp(model: PhaseModel): Promise<void> {
+  const blank: PreprocessedSlice = {
+    data: new Float32Array(INPUT_SIZE * INPUT_SIZE * CHANNELS),
+    slice: 0,
+    centre: [0, 0, 0],
+    spacing: 1,
+    bodyAreaMm2: 0,
+    lungFraction: 0,
+  };
+  for (const member of membersOf(model))
+    await sliceProbabilities(
+      graphOf(member),
+      Array.from({ length: BATCH }, () => blank),
+    );
+}
+
+/**
+ * One network's series decision: the mean of the informative slices' probabilities, tempered
+ * by `temperature` (seriesProbabilities).
  */
 export async function classifyPreprocessed(
   network: PhaseNetwork,

@@ -4,6 +4,7 @@
  */
 import { describeError, errorRecord } from '../errors';
 import { selectBackend } from '../model/backend';
+import { warmUp } from '../model/classify';
 import { loadPhaseModel } from '../model/phase-model';
 import { analysisRunner } from './analysis';
 import type { ChildMessage, ParentMessage } from './analysis-messages';
@@ -26,6 +27,7 @@ async function handle(message: ParentMessage): Promise<void> {
     try {
       await selectBackend(() => undefined);
       const model = await loadPhaseModel(message.modelDir);
+      await warmUp(model);
       run = analysisRunner(model, message.pacsUrl, message.pacsAuth, {
         mapFormat: message.mapFormat,
         memoryMb: message.memoryMb,
