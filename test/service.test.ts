@@ -328,9 +328,17 @@ describe('the PhaseLens service against a real Orthanc', () => {
       body: JSON.stringify({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.4' }),
     });
     expect(bogus.status).toBe(415);
+    const bogusBody = (await bogus.json()) as { code: string };
+    expectSchema('Error', bogusBody);
+    expect(bogusBody.code).toBe('unsupported-charset');
     const badPath = await api('/api/v1/analyses/%zz');
     expect(badPath.status).toBe(400);
-    expect(((await badPath.json()) as { error: string }).error).toMatch(/percent-encoding/);
+    const badPathBody = (await badPath.json()) as { error: string; code: string };
+    expectSchema('Error', badPathBody);
+    expect(badPathBody).toMatchObject({
+      code: 'invalid-path',
+      error: expect.stringMatching(/percent-encoding/),
+    });
     // Unauthenticated callers may ask /readyz as often as they like; the PACS is asked once.
     const proxy = await startProxy(orthanc.url);
     const viaProxy = await startService(

@@ -45,13 +45,13 @@ export class PhaseLensClient {
       throw new ServiceError({});
     }
     if (!res.ok && res.status !== 202) {
-      let detail: string | undefined;
+      let body: { error?: string; code?: string } = {};
       try {
-        detail = ((await res.json()) as { error?: string }).error;
+        body = (await res.json()) as typeof body;
       } catch {
-        detail = undefined;
+        body = {};
       }
-      throw new ServiceError({ status: res.status, detail });
+      throw new ServiceError({ status: res.status, detail: body.error, code: body.code });
     }
     return res;
   }

@@ -7,9 +7,15 @@ export interface Failure {
   status?: number;
   /** The service's own one-line error, if any. */
   detail?: string;
+  /** The service's stable error code (its `code`), where it sent one. */
+  code?: string;
 }
 
 export function describeFailure(f: Failure): string {
+  // The service's code says more than its status where the two differ in meaning.
+  if (f.code === 'stopping') return 'PhaseLens is restarting. Try again in a minute.';
+  if (f.code === 'pacs-auth' || f.code === 'series-not-found')
+    return 'The image archive does not let your account read this series in PhaseLens. Check that you can open it, then retry.';
   if (f.status === undefined)
     return 'The PhaseLens service cannot be reached. Check the network or ask IT whether it is running.';
   if (f.status === 401 || f.status === 403)

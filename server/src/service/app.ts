@@ -1,3 +1,4 @@
+import { isErrorCode, type ErrorCode } from './error-codes';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isMapName, METHODS } from '../attribution/index';
@@ -75,6 +76,14 @@ export interface ServiceDeps {
  * The HTTP service: analyses (submit, state, SSE progress), the phase of a series, health and
  * readiness, and its OpenAPI document. Thin: parsing, auth and responses; the work is the queue's.
  */
+/**
+ * Every error the API answers: `{ error, code, requestId }`, `code` one of ERROR_CODES (stable:
+ * clients branch on it, never on the English text).
+ */
+function fail(res: Response, status: number, code: ErrorCode, message: string): void {
+  res.status(status).json({ error: message, code, requestId: res.locals.requestId });
+}
+
 export function createApp({
   config,
   model,
@@ -108,7 +117,7 @@ export function createApp({
   // Path tricks: encoded slashes, dot segments, NUL.
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (/%2f|%5c|%00|\/\.\.?(\/|$)/i.test(req.originalUrl.split('?')[0]))
-      return void res.status(400).json({ error: 'invalid path', requestId: res.locals.requestId });
+      return void fail(res, 400, 'invalid-path', 'invalid path');
     next();
   });
 
@@ -124,9 +133,7 @@ export function createApp({
     }
     if (req.method === 'OPTIONS') {
       if (!origin || !config.corsOrigins.includes(origin))
-        return void res
-          .status(403)
-          .json({ error: 'origin not allowed', requestId: res.locals.requestId });
+        return void fail(res, 403, 'origin-not-allowed', 'origin not allowed');
       return void res.status(204).end();
     }
     next();
@@ -177,7 +184,7 @@ export function createApp({
         'WWW-Authenticate',
         config.auth === 'basic' ? 'Basic realm="PhaseLens"' : 'Bearer',
       );
-      res.status(401).json({ error: 'authentication required', requestId: res.locals.requestId });
+      fail(res, 401, 'auth-required', 'authentication required');
     };
     if (config.auth === 'none') return next();
     if (config.auth === 'passthrough') {
@@ -202,10 +209,12 @@ export function createApp({
   // without a preflight) must not start an analysis.
   app.use('/api', (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'POST' && !req.is('application/json'))
-      return void res.status(415).json({
-        error: 'the body must be JSON sent as Content-Type: application/json',
-        requestId: res.locals.requestId,
-      });
+      return void fail(
+        res,
+        415,
+        'unsupported-media-type',
+        'the body must be JSON sent as Content-Type: application/json',
+      );
     next();
   });
   app.use(
@@ -216,18 +225,13 @@ export function createApp({
   app.post('/api/v1/analyses', async (req: Request, res: Response) => {
     if (lifecycle.draining) {
       res.setHeader('Retry-After', '30');
-      return void res.status(503).json({
-        error: 'the service is stopping; retry in a moment',
-        requestId: res.locals.requestId,
-      });
+      return void fail(res, 503, 'stopping', 'the service is stopping; retry in a moment');
     }
     let request: AnalysisRequest;
     try {
       request = parseAnalysisRequest(req.body, config);
     } catch (error) {
-      return void res
-        .status(400)
-        .json({ error: (error as Error).message, requestId: res.locals.requestId });
+      return void fail(res, 400, 'invalid-request', (error as Error).message);
     }
     try {
       const { id, state, joined } = await queue.submit(
@@ -244,10 +248,7 @@ export function createApp({
     } catch (error) {
       if (error instanceof QueueFullError) {
         res.setHeader('Retry-After', String(error.retryAfterSeconds));
-        return void res.status(429).json({
-          error: 'too many analyses queued; retry later',
-          requestId: res.locals.requestId,
-        });
+        return void fail(res, 429, 'queue-full', 'too many analyses queued; retry later');
       }
       throw error;
     }
@@ -271,17 +272,16 @@ export function createApp({
       }).searchForSeries({ SeriesInstanceUID: seriesInstanceUid, limit: '1' });
     } catch (error) {
       if (!(error instanceof PacsAuthError)) throw error;
-      res.status(401).json({
-        error: 'the PACS does not let these credentials read this series',
-        requestId: res.locals.requestId,
-      });
+      fail(res, 401, 'pacs-auth', 'the PACS does not let these credentials read this series');
       return false;
     }
     if (found.length === 0) {
-      res.status(404).json({
-        error: `no series ${seriesInstanceUid} visible to these credentials`,
-        requestId: res.locals.requestId,
-      });
+      fail(
+        res,
+        404,
+        'series-not-found',
+        `no series ${seriesInstanceUid} visible to these credentials`,
+      );
       return false;
     }
     if (readable.size > 10000) readable.clear();
@@ -292,11 +292,11 @@ export function createApp({
   const findJob = async (req: Request, res: Response): Promise<JobView | undefined> => {
     const id = String(req.params.id);
     if (!UUID.test(id)) {
-      res.status(400).json({ error: 'invalid analysis id', requestId: res.locals.requestId });
+      fail(res, 400, 'invalid-id', 'invalid analysis id');
       return undefined;
     }
     const job = await queue.view(id);
-    if (!job) res.status(404).json({ error: `no analysis ${id}`, requestId: res.locals.requestId });
+    if (!job) fail(res, 404, 'not-found', `no analysis ${id}`);
     const series = (job?.request as AnalysisRequest | undefined)?.seriesInstanceUid;
     if (job && series && !(await mayRead(res, series))) return undefined;
     return job;
@@ -340,10 +340,7 @@ export function createApp({
 
   app.get('/api/v1/series/:uid/phase', async (req, res) => {
     const uid = String(req.params.uid);
-    if (!isUid(uid))
-      return void res
-        .status(400)
-        .json({ error: 'not a valid DICOM UID', requestId: res.locals.requestId });
+    if (!isUid(uid)) return void fail(res, 400, 'invalid-uid', 'not a valid DICOM UID');
     if (!(await mayRead(res, uid))) return;
     const latest = await queue.latestFor(uid);
     if (latest) {
@@ -368,11 +365,7 @@ export function createApp({
       });
       // A viewer asking "is there one?" gets 204 rather than an error the browser logs.
       if (!stored && req.query.absent === '204') return void res.status(204).end();
-      if (!stored)
-        return void res.status(404).json({
-          error: `no PhaseLens result for series ${uid}`,
-          requestId: res.locals.requestId,
-        });
+      if (!stored) return void fail(res, 404, 'no-result', `no PhaseLens result for series ${uid}`);
       res.json({
         seriesInstanceUid: uid,
         phase: stored.phase,
@@ -382,16 +375,12 @@ export function createApp({
       });
     } catch (error) {
       if (error instanceof PacsError)
-        return void res.status(502).json({ error: error.message, requestId: res.locals.requestId });
+        return void fail(res, 502, isErrorCode(error.code) ? error.code : 'pacs', error.message);
       throw error;
     }
   });
 
-  app.use(
-    '/api',
-    (_req: Request, res: Response) =>
-      void res.status(404).json({ error: 'not found', requestId: res.locals.requestId }),
-  );
+  app.use('/api', (_req: Request, res: Response) => void fail(res, 404, 'not-found', 'not found'));
 
   // Errors: body parser problems are the client's (400); anything else is logged and 500.
   app.use(
@@ -403,27 +392,16 @@ export function createApp({
     ) => {
       void next;
       if (error.type === 'entity.too.large')
-        return void res.status(400).json({
-          error: `request body over ${config.bodyLimit} bytes`,
-          requestId: res.locals.requestId,
-        });
+        return void fail(res, 400, 'body-too-large', `request body over ${config.bodyLimit} bytes`);
       if (error.type === 'charset.unsupported' || error.type === 'encoding.unsupported')
-        return void res.status(415).json({
-          error: 'the body must be UTF-8 JSON',
-          requestId: res.locals.requestId,
-        });
+        return void fail(res, 415, 'unsupported-charset', 'the body must be UTF-8 JSON');
       // A path that is not valid percent-encoding fails in the router, before any body is read.
       if (error instanceof URIError)
-        return void res.status(400).json({
-          error: 'the path is not valid percent-encoding',
-          requestId: res.locals.requestId,
-        });
+        return void fail(res, 400, 'invalid-path', 'the path is not valid percent-encoding');
       if (error.type === 'entity.parse.failed' || error.status === 400)
-        return void res
-          .status(400)
-          .json({ error: 'the body is not valid JSON', requestId: res.locals.requestId });
+        return void fail(res, 400, 'invalid-json', 'the body is not valid JSON');
       log.error('unexpected failure', { requestId: res.locals.requestId, error: error.message });
-      res.status(500).json({ error: 'internal error', requestId: res.locals.requestId });
+      fail(res, 500, 'internal', 'internal error');
     },
   );
   return app;

@@ -1,3 +1,4 @@
+import { ERROR_CODES } from './error-codes';
 import { METHODS } from '../attribution/index';
 import { PHASES } from '../domain/phase';
 
@@ -145,8 +146,16 @@ export const openApiDocument = {
     schemas: {
       Error: {
         type: 'object',
-        required: ['error'],
-        properties: { error: { type: 'string' }, requestId: { type: 'string' } },
+        required: ['error', 'code'],
+        properties: {
+          error: { type: 'string', description: 'one line for a person' },
+          code: {
+            type: 'string',
+            enum: [...ERROR_CODES],
+            description: 'stable: branch on this, not on the text',
+          },
+          requestId: { type: 'string' },
+        },
       },
       Health: {
         type: 'object',
