@@ -87,6 +87,15 @@ describe('write-back of derived objects', () => {
       client,
     );
     expect(await count()).toEqual({ series: 5, instances: total });
+    // Maps for another target phase are other objects: added beside the first ones, which stay;
+    // the phase report (one per series and model) is replaced.
+    const delayed = maps.map((m) => ({ ...m, target: 'delayed' as const }));
+    await storeDerived(deriveObjects(series, result, delayed), client);
+    expect(await count()).toEqual({ series: 9, instances: total + 2 * series.slices + 2 });
+    const first = await orthanc.find('Instance', {
+      SOPInstanceUID: String(objects.parametricMaps[0].dataset.SOPInstanceUID),
+    });
+    expect(first).toHaveLength(1);
   });
 
   it('a STOW failure is reported with the PACS named and leaves no phase report behind', async () => {
