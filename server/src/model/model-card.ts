@@ -168,7 +168,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
       `- Synthetic CT only: ${t.source ?? 'see phaselens-model.json'}. No real CT was used for training, tuning, calibration or checkpoint choice.`,
     );
   lines.push(
-    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`, version ${PHANTOM_GENERATOR_VERSION}): anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).`,
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`, version ${PHANTOM_GENERATOR_VERSION}): anatomy from the SPL Abdominal Atlas label map, scaled and smoothly warped per patient, with portal and hepatic venous branches in the liver and small mesenteric arteries and veins (tapering trees that enhance with their vessel), liver texture varying between patients and hepatocellular carcinomas (arterial enhancement, later washout) in some livers; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).`,
   );
   // An ensemble's members share one recipe: the first member's record describes it.
   const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;
@@ -241,7 +241,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push('## Levers, measured on the same series');
     lines.push('');
     lines.push(
-      'Every model and decision rule on the same held-out synthetic series and the nine real series (`scripts/evaluate-levers.ts`; rules fitted on synthetic validation series only). "Generator 3, seed N" is one member alone; the 1.0.0 model was trained on generator 2.',
+      'Every model and decision rule on the same held-out synthetic series and the nine real series (`scripts/evaluate-levers.ts`; rules fitted on synthetic validation series only). "Generator G, seed N" is one network alone, trained on phantom generator G; each ensemble and the 1.0.0 network are named with the generator they were trained on. The held-out synthetic series come from the current generator.',
     );
     lines.push('');
     lines.push(levers);
