@@ -66,22 +66,21 @@ describe('analyses in their own processes', () => {
 
   it('answers /healthz promptly while an analysis computes', async () => {
     const id = await submit(['occlusion', 'sam']);
-    const started = Date.now();
+    // Probes while the maps are computed (occlusion: about 100 inferences a slice), the part
+    // that stalled the service for seconds when analyses ran on its event loop.
     const latencies: number[] = [];
-    let state = 'queued';
-    while (state !== 'done' && state !== 'failed') {
+    for (let v = await view(id); v.state !== 'done' && v.state !== 'failed'; v = await view(id)) {
       const t = performance.now();
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
-      latencies.push(performance.now() - t);
-      state = (await view(id)).state;
+      if (v.progress.fraction > 0.35) latencies.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(state).toBe('done');
-    // The analysis is long enough that an event-loop stall would show (seconds on one loop).
-    expect(Date.now() - started).toBeGreaterThan(2000);
+    expect((await view(id)).state).toBe('done');
+    expect(latencies.length).toBeGreaterThanOrEqual(5);
     latencies.sort((a, b) => a - b);
     const median = latencies[Math.floor(latencies.length / 2)];
-    expect({ median: median < 100, worst: latencies[latencies.length - 1] < 1000 }).toEqual({
+    // Loose bounds for a loaded 2-core machine: a stalled loop answers in seconds.
+    expect({ median: median < 100, worst: latencies[latencies.length - 1] < 2000 }).toEqual({
       median: true,
       worst: true,
     });
@@ -91,10 +90,12 @@ describe('analyses in their own processes', () => {
     const before = analysisProcessPids();
     expect(before).toHaveLength(1);
     const id = await submit(['occlusion']);
-    // Wait until it is computing, then kill its process as the kernel's OOM killer would.
-    for (let v = await view(id); v.state !== 'running'; v = await view(id))
-      await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait until it computes maps (seconds of occlusion), then kill its process as the kernel's
+    // OOM killer would.
+    for (let v = await view(id); v.progress.fraction <= 0.35; v = await view(id)) {
+      expect(v.state).not.toBe('done');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     process.kill(before[0], 'SIGKILL');
     const failed = await settled(id);
     expect(failed.state).toBe('failed');

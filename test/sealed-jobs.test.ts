@@ -1,7 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AnalysisResult, Job } from '../server/src/service/jobs';
-import { RedisJobQueue, startWorker } from '../server/src/service/redis-queue';
+import { Queue } from 'bullmq';
+import {
+  connectionFrom,
+  QUEUE_NAME,
+  RedisJobQueue,
+  startWorker,
+} from '../server/src/service/redis-queue';
 import { startRedis } from './fixtures/redis';
 
 /** Every string value Redis holds, as redis-cli prints it (keys, hash fields, lists, streams). */
@@ -94,6 +100,41 @@ describe("the viewer's credentials in a Redis job (pass-through mode)", () => {
     } finally {
       await worker.close();
       await queue.close();
+    }
+  }, 30_000);
+
+  it('a credential found in clear in a job is refused, never replaced by the service account', async () => {
+    const key = randomBytes(32);
+    const raw = new Queue(QUEUE_NAME, { connection: connectionFrom(redis.url) });
+    const queue = new RedisJobQueue(redis.url, { size: 10, modelVersion: 'w', jobKey: key });
+    const seen: (string | undefined)[] = [];
+    const worker = startWorker(
+      redis.url,
+      async (job: Job) => {
+        seen.push(job.authorization);
+        return { phase: 'arterial' } as AnalysisResult;
+      },
+      { concurrency: 1, name: 'clear-text', jobKey: key },
+    );
+    try {
+      // As an older version queued it, or as anyone with write access to Redis could.
+      await raw.add(
+        'analysis',
+        { request, createdAt: new Date().toISOString(), authorization: header },
+        { jobId: '00000000-0000-4000-8000-000000000001' },
+      );
+      let view = await queue.view('00000000-0000-4000-8000-000000000001');
+      while (!(view?.state === 'done' || (view?.state === 'failed' && view.error))) {
+        await new Promise((r) => setTimeout(r, 50));
+        view = await queue.view('00000000-0000-4000-8000-000000000001');
+      }
+      expect(view.state).toBe('failed');
+      expect(String(view.error)).toMatch(/unsealed/);
+      expect(seen).toEqual([]);
+    } finally {
+      await worker.close();
+      await queue.close();
+      await raw.close();
     }
   }, 30_000);
 });

@@ -14,7 +14,9 @@ export interface Failure {
 export function describeFailure(f: Failure): string {
   // The service's code says more than its status where the two differ in meaning.
   if (f.code === 'stopping') return 'PhaseLens is restarting. Try again in a minute.';
-  if (f.code === 'pacs-auth' || f.code === 'series-not-found')
+  // 401: the archive refused the user's own credentials (pass-through); a 502 with the same
+  // code is the service's account, which is IT's to fix (below).
+  if (f.status === 401 && (f.code === 'pacs-auth' || f.code === 'series-not-found'))
     return 'The image archive does not let your account read this series in PhaseLens. Check that you can open it, then retry.';
   if (f.status === undefined)
     return 'The PhaseLens service cannot be reached. Check the network or ask IT whether it is running.';

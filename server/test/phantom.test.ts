@@ -304,6 +304,26 @@ describe('synthetic multiphase CT: anatomy inside the organs', () => {
     }
   });
 
+  it('the liver holds portal and hepatic branches beyond the atlas vessels', async () => {
+    const without = await generateCase('anatomy', 0, {
+      typical: true,
+      phase: 'portal-venous',
+      seconds: SECONDS['portal-venous'],
+      matrix: 256,
+      range: 'upper-abdomen',
+      tumours: 2,
+      smallVessels: false,
+    });
+    const withTrees = cases.get('portal-venous')!;
+    for (const vessel of ['portal and superior mesenteric vein', 'hepatic veins']) {
+      const bare = meanNearLiver(without, S[vessel], 2).count;
+      expect({ vessel, ratio: meanNearLiver(withTrees, S[vessel], 2).count / bare > 1.5 }).toEqual({
+        vessel,
+        ratio: true,
+      });
+    }
+  });
+
   it('portal and hepatic branches in the liver enhance with their veins, not with the liver', () => {
     const contrast = (phase: Phase, vessel: string): number => {
       const c = cases.get(phase)!;

@@ -19,7 +19,6 @@ import {
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
 const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
-const CT_CLASSES = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.2(\.|$)/;
 
 /** A derived map object the report points to (its series and single instance). */
 export interface ReportedMap {
@@ -251,12 +250,13 @@ export class PhaseReport {
       const p = phaseOf(modifier);
       if (p) probabilities[p] = Number(list(num.MeasuredValueSequence)[0]?.NumericValue);
     }
-    // The source is the evidence series of CT images (the others are the maps written with it).
+    // The source is the evidence series that is not a map written with the report (the report
+    // lists it first), whatever SOP class its images have.
     const evidence = list(ds.CurrentRequestedProcedureEvidenceSequence).flatMap((s) =>
       list(s.ReferencedSeriesSequence),
     );
-    const source = evidence.find((s) =>
-      CT_CLASSES.test(String(list(s.ReferencedSOPSequence)[0]?.ReferencedSOPClassUID ?? '')),
+    const source = evidence.find(
+      (s) => list(s.ReferencedSOPSequence)[0]?.ReferencedSOPClassUID !== PARAMETRIC_MAP,
     );
     return {
       phase,

@@ -104,6 +104,8 @@ export interface CaseOptions {
   withoutContrast?: boolean;
   /** Hepatocellular carcinomas to draw in the liver (default: drawn, in 30% of patients). */
   tumours?: number;
+  /** false: no small-vessel trees (the atlas's own vessels only), for tests. */
+  smallVessels?: boolean;
 }
 
 function secondsFor(phase: Phase, random: Random): number | undefined {
@@ -211,5 +213,6 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   drawn.liverTexture = typical ? 7 : shape.uniform(3, 16);
   drawn.tumours = !typical && shape.chance(0.3) ? shape.int(1, 3) : 0;
   if (options.tumours !== undefined) drawn.tumours = options.tumours;
+  if (options.smallVessels === false) drawn.vesselBranches = 0;
   return drawn;
 }

@@ -11,13 +11,17 @@ import type { ChildMessage, ParentMessage } from './analysis-messages';
 import type { Job, RunAnalysis } from './jobs';
 import { EventEmitter } from 'node:events';
 
-function send(message: ChildMessage): void {
-  process.send?.(message);
+function send(message: ChildMessage, then?: () => void): void {
+  process.send?.(message, undefined, undefined, () => then?.());
 }
 
 let run: RunAnalysis | undefined;
 
+// The parent decides when this process ends (it closes the channel): a SIGINT or SIGTERM sent to
+// the whole process group (Ctrl-C, systemd) must not cut short an analysis the service drains.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 process.on('message', (message: ParentMessage) => {
   void handle(message);
 });
@@ -34,7 +38,8 @@ async function handle(message: ParentMessage): Promise<void> {
       });
       send({ kind: 'ready' });
     } catch (error) {
-      send({ kind: 'init-failed', message: describeError(error) });
+      // Gone once the parent has the reason, so that it starts another after a pause.
+      send({ kind: 'init-failed', message: describeError(error) }, () => process.exit(1));
     }
     return;
   }

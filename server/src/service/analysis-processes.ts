@@ -46,6 +46,10 @@ class AnalysisProcess {
   readonly ready: Promise<void>;
   running?: Running;
   exited = false;
+  /** Whether it ever loaded the model (a process that dies before has a start problem). */
+  wasReady = false;
+  /** Why the process is going away when the pool stops it (else: it died on its own). */
+  stopping?: string;
 
   constructor(options: AnalysisProcessOptions, onExit: (p: AnalysisProcess) => void) {
     const entry = childEntry();
@@ -54,38 +58,58 @@ class AnalysisProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
+    let startFailed: (e: Error) => void = () => undefined;
     this.ready = new Promise<void>((resolve, reject) => {
+      startFailed = reject;
       this.child.on('message', (m: ChildMessage) => {
-        if (m.kind === 'ready') resolve();
-        else if (m.kind === 'init-failed')
+        if (m.kind === 'ready') {
+          this.wasReady = true;
+          resolve();
+        } else if (m.kind === 'init-failed') {
           reject(new AnalysisCrashedError(`the analysis process could not start: ${m.message}`));
-        else this.answer(m);
-      });
-      this.child.on('exit', (code, signal) => {
-        this.exited = true;
-        const why = signal ? `signal ${signal}` : `exit code ${code}`;
-        reject(new AnalysisCrashedError(`the analysis process stopped while starting (${why})`));
-        const job = this.running;
-        this.running = undefined;
-        job?.reject(
-          new AnalysisCrashedError(
-            `the analysis stopped before it finished (${why}): the series may need more memory than PHASELENS_ANALYSIS_MEMORY_MB allows, or its data crashed a decoder`,
-          ),
-        );
-        onExit(this);
+          // It cannot analyse: gone, so that the pool starts another (after a pause).
+          this.child.kill('SIGKILL');
+        } else this.answer(m);
       });
     });
     // A process that never became ready is reported to the job that waits for it, not here.
     this.ready.catch(() => undefined);
-    const init: ParentMessage = {
+    let gone = false;
+    const end = (why: string): void => {
+      if (gone) return;
+      gone = true;
+      this.exited = true;
+      startFailed(new AnalysisCrashedError(`the analysis process stopped while starting (${why})`));
+      const job = this.running;
+      this.running = undefined;
+      job?.reject(
+        new AnalysisCrashedError(
+          this.stopping
+            ? `the analysis was stopped: ${this.stopping}`
+            : `the analysis stopped before it finished (${why}): the series may need more memory than this machine gives it, or its data crashed a decoder`,
+        ),
+      );
+      onExit(this);
+    };
+    this.child.on('exit', (code, signal) => end(signal ? `signal ${signal}` : `exit code ${code}`));
+    // A fork that fails, or a send on a channel that closed as the process died: never thrown
+    // at the service, always an end of this process.
+    this.child.on('error', (error) => end(error.message));
+    this.send({
       kind: 'init',
       modelDir: options.modelDir,
       pacsUrl: options.pacsUrl,
       pacsAuth: options.pacsAuth,
       mapFormat: options.mapFormat,
       memoryMb: options.memoryMb,
-    };
-    this.child.send(init);
+    });
+  }
+
+  private send(message: ParentMessage): void {
+    if (this.exited || !this.child.connected) return;
+    this.child.send(message, (error) => {
+      if (error) this.child.kill('SIGKILL');
+    });
   }
 
   private answer(m: Exclude<ChildMessage, { kind: 'ready' | 'init-failed' }>): void {
@@ -102,14 +126,32 @@ class AnalysisProcess {
 
   run(job: Job, report: (p: JobProgress) => void): Promise<AnalysisResult> {
     return new Promise<AnalysisResult>((resolve, reject) => {
+      if (this.exited || !this.child.connected) {
+        reject(new AnalysisCrashedError('the analysis process had stopped; try again'));
+        return;
+      }
       this.running = { id: job.id, report, resolve, reject };
-      const message: ParentMessage = {
+      this.send({
         kind: 'run',
         id: job.id,
         request: job.request,
         authorization: job.authorization,
-      };
-      this.child.send(message);
+      });
+    });
+  }
+
+  /** Asks the process to go (it exits when its channel closes), then kills it after `graceMs`. */
+  stop(reason: string, graceMs = 2000): Promise<void> {
+    this.stopping = reason;
+    if (this.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.child.connected) this.child.disconnect();
+      else this.child.kill('SIGKILL');
     });
   }
 }
@@ -117,9 +159,14 @@ class AnalysisProcess {
 /** A fixed set of warm analysis processes behind a RunAnalysis. */
 export class AnalysisProcesses {
   private readonly idle: AnalysisProcess[] = [];
-  private readonly waiting: ((p: AnalysisProcess) => void)[] = [];
+  private readonly waiting: {
+    take: (p: AnalysisProcess) => void;
+    refuse: (e: Error) => void;
+  }[] = [];
   private readonly all = new Set<AnalysisProcess>();
   private closed = false;
+  /** Restarts in a row that died before they were ready: each waits longer (up to 30 s). */
+  private failedStarts = 0;
 
   constructor(private readonly options: AnalysisProcessOptions) {
     for (let i = 0; i < options.processes; i++) this.idle.push(this.start());
@@ -128,6 +175,10 @@ export class AnalysisProcesses {
   private start(): AnalysisProcess {
     const p = new AnalysisProcess(this.options, (gone) => this.replace(gone));
     this.all.add(p);
+    p.ready.then(
+      () => (this.failedStarts = 0),
+      () => undefined,
+    );
     return p;
   }
 
@@ -135,12 +186,24 @@ export class AnalysisProcesses {
     this.all.delete(gone);
     const at = this.idle.indexOf(gone);
     if (at >= 0) this.idle.splice(at, 1);
-    if (!this.closed) this.release(this.start());
+    if (this.closed) return;
+    // A process that never got ready may fail again at once (a model folder being replaced, no
+    // memory): restart after a pause that grows, not in a tight loop.
+    const pause = gone.wasReady ? 0 : Math.min(30000, 500 * 2 ** this.failedStarts++);
+    setTimeout(() => {
+      if (this.closed) return;
+      try {
+        this.release(this.start());
+      } catch {
+        // fork itself threw (ENOMEM): try again later.
+        setTimeout(() => this.replace(gone), 5000).unref();
+      }
+    }, pause).unref();
   }
 
   private release(p: AnalysisProcess): void {
     const next = this.waiting.shift();
-    if (next) next(p);
+    if (next) next.take(p);
     else this.idle.push(p);
   }
 
@@ -152,7 +215,8 @@ export class AnalysisProcesses {
   readonly run: RunAnalysis = async (job, report) => {
     if (this.closed) throw new AnalysisCrashedError('the analysis processes are shut down');
     const p =
-      this.idle.shift() ?? (await new Promise<AnalysisProcess>((r) => this.waiting.push(r)));
+      this.idle.shift() ??
+      (await new Promise<AnalysisProcess>((take, refuse) => this.waiting.push({ take, refuse })));
     try {
       await p.ready;
       return await p.run(job, report);
@@ -164,17 +228,12 @@ export class AnalysisProcesses {
     }
   };
 
+  /** Stops every process (running analyses fail as stopped) and refuses whoever still waits. */
   async close(): Promise<void> {
     this.closed = true;
-    const exits = [...this.all].map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exited) return resolve();
-          p.child.once('exit', () => resolve());
-          p.child.kill();
-        }),
-    );
-    await Promise.all(exits);
+    for (const w of this.waiting.splice(0))
+      w.refuse(new AnalysisCrashedError('the analysis processes are shut down'));
+    await Promise.all([...this.all].map((p) => p.stop('the service is shutting down')));
   }
 }
 

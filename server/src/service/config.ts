@@ -29,9 +29,10 @@ export interface ServiceConfig {
   writeBack: boolean;
   concurrency: number;
   /**
-   * The memory (MB) one analysis may use: a series that would need more (from its headers, for
-   * the maps asked) is refused before its pixels are read, and it is the heap limit of each
-   * analysis process, so one that still runs out fails its job and takes nothing else down.
+   * The memory (MB) one analysis may use: a series that would need more (estimated from its
+   * headers, for the maps asked) is refused before its pixels are read. It is also the V8 heap
+   * limit of each analysis process; pixel arrays and WebAssembly memory live outside that heap,
+   * so the estimate is the bound, and an analysis the kernel still kills fails only its job.
    */
   analysisMemoryMb: number;
   queueSize: number;

@@ -3,6 +3,7 @@ import type { PixelFormat } from '../derived/parametric-map';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
+import { MAX_SERIES_TRIES } from './watcher';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
@@ -76,6 +77,7 @@ export async function watchQido(
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const pollMs = options.pollMs ?? 10000;
   const state = await readState(options.stateFile);
+  const failures = new Map<string, number>();
   log.info('QIDO-RS watcher started', { pacs: options.pacsUrl, days: options.days ?? 2 });
   const outage = new Outage(log, 'PACS', { pacs: options.pacsUrl });
   while (!options.signal?.aborted) {
@@ -123,12 +125,23 @@ export async function watchQido(
       let event: WatchEvent;
       try {
         event = await decide(study, uid);
+        failures.delete(uid);
       } catch (error) {
-        log.warn('series not decided; will retry', {
+        // The archive answered this poll's query, so a series that keeps failing is poison:
+        // after MAX_SERIES_TRIES it is recorded as decided (failed) and passed over.
+        const message = (error as Error).message;
+        const tries = (failures.get(uid) ?? 0) + 1;
+        if (tries < MAX_SERIES_TRIES) {
+          failures.set(uid, tries);
+          log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
+          break;
+        }
+        failures.delete(uid);
+        event = {
           seriesInstanceUid: uid,
-          error: (error as Error).message,
-        });
-        break;
+          action: 'skipped',
+          reason: `failed ${tries} times, passed over: ${message}`,
+        };
       }
       delete state.pending[uid];
       state.decided[uid] = tag(series, '00080020') ?? ymd(today);

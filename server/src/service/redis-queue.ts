@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors';
-import { isSealed, seal, unseal } from './sealed';
+import { isSealed, JobKeyError, seal, unseal } from './sealed';
 import { Job as BullJob, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import {
   analysisKey,
@@ -123,7 +123,7 @@ export class RedisJobQueue implements AnalysisQueue {
         request,
         createdAt: new Date().toISOString(),
         ...(authorization && this.options.jobKey
-          ? { authorization: seal(authorization, this.options.jobKey) }
+          ? { authorization: seal(authorization, this.options.jobKey, id) }
           : {}),
       },
       { jobId: id, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
@@ -194,13 +194,17 @@ export function startWorker(
   return new Worker<JobData, AnalysisResult>(
     QUEUE_NAME,
     async (bull) => {
+      // Opened before it is dropped from Redis, so a worker without the key fails the job
+      // without destroying what another worker could use. A value that is not sealed (queued in
+      // clear by an older version, or written by someone else) is refused: never run as the
+      // service's own account in place of the viewer's.
       const sealed = bull.data.authorization;
+      if (sealed !== undefined && !isSealed(sealed))
+        throw new JobKeyError(
+          "this analysis carries the viewer's credentials unsealed (queued by an older PhaseLens): submit it again",
+        );
+      const authorization = sealed ? unseal(sealed, options.jobKey, String(bull.id)) : undefined;
       if (sealed) await bull.updateData({ ...bull.data, authorization: undefined });
-      const authorization = sealed
-        ? isSealed(sealed)
-          ? unseal(sealed, options.jobKey)
-          : undefined // never queued in clear by this version: not trusted
-        : undefined;
       const job = {
         id: String(bull.id),
         request: bull.data.request,

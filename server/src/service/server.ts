@@ -48,10 +48,17 @@ export async function startService(
       });
   const lifecycle = { draining: false };
   const app = createApp({ config, model, queue, log, lifecycle });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.on('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, () => resolve(s));
+      s.on('error', reject);
+    });
+  } catch (error) {
+    // The port is taken (say): no analysis process outlives the failed start.
+    await processes?.close();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

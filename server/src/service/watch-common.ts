@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { OutOfScopeError, PacsError } from '../errors';
+import { AnalysisCrashedError, OutOfScopeError, PacsError } from '../errors';
 import type { RunAnalysis } from './jobs';
 import type { Logger } from './log';
 
@@ -40,7 +40,10 @@ export async function analyseForWatcher(
   try {
     return { phase: (await run(job, () => undefined)).phase };
   } catch (error) {
-    if (error instanceof PacsError) throw error;
+    // The PACS went away, or the analysis process died (out of memory, a crash): not the
+    // series' verdict. Thrown, so the watcher retries it and passes it over only after
+    // MAX_SERIES_TRIES.
+    if (error instanceof PacsError || error instanceof AnalysisCrashedError) throw error;
     // Checked and not abdominal CT: tagged as such, so nobody waits for a phase.
     if (error instanceof OutOfScopeError) return { phase: 'out-of-scope' };
     return { failed: `analysis failed: ${(error as Error).message}` };
