@@ -8,7 +8,8 @@
  * cache), or is the one a model shipped with; the real series only score.
  *
  * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --previous DIR --baseline DIR --out DIR
- *        --cache DIR [--heldout1 40] [--heldout2 100] [--evaluation DIR]
+ *        --cache DIR [--baseline-name "model 1.0.0 (generator 2)"] [--heldout1 40]
+ *        [--heldout2 100] [--evaluation DIR]
  * With --evaluation, both candidates' results (the ensemble with its rule, and the previous
  * ensemble with its shipped rule) are also written as `phaselens evaluate` writes them
  * (DIR/ensemble/phantoms for heldout-1, .../phantoms-seed2 for heldout-2, .../real; the same under
@@ -99,7 +100,10 @@ async function main(): Promise<void> {
     ...members.map((m) => ({ name: named(m), model: m })),
     ...previousMembers.map((m) => ({ name: named(m), model: m })),
     {
-      name: `model ${baseline.metadata.version} (generator ${generatorOf(baseline)})`,
+      // Models from before generator 3 do not record their generator: --baseline-name says it.
+      name:
+        args.get('baseline-name') ??
+        `model ${baseline.metadata.version} (generator ${generatorOf(baseline)})`,
       model: baseline,
     },
   ];

@@ -63,6 +63,14 @@ export function describeAugmentation(a: AugmentOptions | null | undefined): stri
  * it (evaluation/phantoms, evaluation/real: what `phaselens evaluate` writes; ablation.json).
  * Every number in the card comes from those files, so the card never drifts from the model.
  */
+/** What each phantom generator version draws (patient.ts has the version history). */
+function generatorDescription(version: number): string {
+  const base =
+    'anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).';
+  if (version < 4) return base;
+  return `${base} Since version 4 the atlas is also smoothly warped per patient, the liver holds portal and hepatic venous branches and the mesentery small arteries and veins (tapering trees that enhance with their vessel), liver texture varies between patients, and some livers hold hepatocellular carcinomas (arterial enhancement, later washout).`;
+}
+
 export async function writeModelCard(dir: string, metadata: ModelMetadata): Promise<void> {
   const t = metadata.training as {
     command?: string;
@@ -167,8 +175,16 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push(
       `- Synthetic CT only: ${t.source ?? 'see phaselens-model.json'}. No real CT was used for training, tuning, calibration or checkpoint choice.`,
     );
+  // The generator this model was trained on (its members' record), which may be older than
+  // the code's: describe that one.
+  const trainedOn =
+    Number(
+      /generator (\d+)/.exec(
+        String((memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? ''),
+      )?.[1],
+    ) || PHANTOM_GENERATOR_VERSION;
   lines.push(
-    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`, version ${PHANTOM_GENERATOR_VERSION}): anatomy from the SPL Abdominal Atlas label map, scaled and smoothly warped per patient, with portal and hepatic venous branches in the liver and small mesenteric arteries and veins (tapering trees that enhance with their vessel), liver texture varying between patients and hepatocellular carcinomas (arterial enhancement, later washout) in some livers; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).`,
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}`,
   );
   // An ensemble's members share one recipe: the first member's record describes it.
   const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;
@@ -199,7 +215,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push('');
   if (phantoms) {
     lines.push(
-      `**Synthetic series from seeds never used in training** (${phantoms.series} series): ${(phantoms.accuracy * 100).toFixed(1)}% right${phantoms.indeterminate !== undefined ? `, ${phantoms.indeterminate} indeterminate` : ''}, expected calibration error ${phantoms.ece.toFixed(3)}.`,
+      `**Synthetic series from seeds never used in training** (${phantoms.series} series, drawn by the code's generator, version ${PHANTOM_GENERATOR_VERSION}): ${(phantoms.accuracy * 100).toFixed(1)}% right${phantoms.indeterminate !== undefined ? `, ${phantoms.indeterminate} indeterminate` : ''}, expected calibration error ${phantoms.ece.toFixed(3)}.`,
     );
     lines.push('');
     lines.push(
