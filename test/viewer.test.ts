@@ -383,13 +383,15 @@ describe('the PhaseLens panel in the OHIF viewer (real browser, PACS, service)',
     const ctOnly = colourful(decodePng(await again.screenshot()));
     await capture.first().dblclick();
     let shown = 0;
-    for (let waited = 0; waited < 20_000 && shown < 0.01; waited += 500) {
+    // Colour where the CT alone has none (below 0.1%): how much depends on the map of the slice
+    // shown, so the bar is a few times that floor, not a share of the body.
+    for (let waited = 0; waited < 20_000 && shown < 0.003; waited += 500) {
       await again.waitForTimeout(500);
       shown = colourful(decodePng(await again.screenshot()));
     }
     await again.screenshot({ path: path.join(ARTIFACTS, 'viewer-secondary-capture.png') });
     expect(ctOnly).toBeLessThan(0.001);
-    expect(shown).toBeGreaterThan(0.01);
+    expect(shown).toBeGreaterThan(0.003);
     // With a map's Secondary Capture in the viewport, the panel speaks of its CT series.
     const phaseAgain = again.locator('[data-testid=phaselens-phase]');
     await phaseAgain.waitFor({ timeout: 10_000 });

@@ -142,7 +142,10 @@ describe('phaselens CLI', () => {
     );
     const ensemble = await loadPhaseModel(path.join(dir, 'ensemble'));
     expect(ensemble.members?.map((m) => m.metadata.training.seed)).toEqual([1, 2]);
-    expect(ensemble.metadata.decision?.unanimous).toBe(true);
+    // Unanimity is required only when the members agreed on at least 99% of validation series.
+    const disagreed = Number(/members disagreed on (\d+)/.exec(assembled.out)?.[1]);
+    expect(Number.isInteger(disagreed)).toBe(true);
+    expect(ensemble.metadata.decision?.unanimous).toBe(disagreed / 16 <= 0.01);
     expect(ensemble.metadata.decision?.minAgreement).toBeGreaterThan(0);
     const bad = await run(['train', '--phantoms', '8', '--schedule', 'linear', '--out', dir]);
     expect(bad.code).toBe(2);
