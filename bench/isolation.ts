@@ -26,12 +26,14 @@ async function store(
   seed: string,
   slices: number,
   matrix: number,
+  sliceThickness = 1,
 ): Promise<{ study: string; series: string }> {
+  // Thin slices for the long series; the short ones at 5 mm, so they still span the abdomen.
   const c = await generateCase(seed, 0, {
     matrix,
     slices,
-    sliceThickness: 1,
-    range: 'chest-to-pelvis',
+    sliceThickness,
+    range: sliceThickness < 2 ? 'chest-to-pelvis' : 'abdomen-pelvis',
   });
   await storeSeries(orthanc, c.series);
   return { study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid };
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
 
   // Throughput: 12 small analyses, concurrency 1 and 2, and back to back in this process.
   const small = [];
-  for (let i = 0; i < 6; i++) small.push(await store(orthanc, `throughput-${i}`, 24, 128));
+  for (let i = 0; i < 6; i++) small.push(await store(orthanc, `throughput-${i}`, 24, 128, 5));
   const work = small.flatMap((s) => [
     [s, ['sam']],
     [s, ['gradcam']],

@@ -120,6 +120,9 @@ async function main(): Promise<void> {
                 `${orthanc.username}:${orthanc.password}`,
                 '-H',
                 `Content-Type: multipart/related; type="application/dicom"; boundary=${bodies.boundary}`,
+                // No "Expect: 100-continue" wait (Orthanc does not answer it): curl at its best.
+                '-H',
+                'Expect:',
                 '--data-binary',
                 `@${f}`,
                 `${orthanc.dicomWeb}/studies`,
