@@ -110,9 +110,9 @@ describe('analyses in their own processes', () => {
   }, 300_000);
 
   it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
-    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 16 })).series;
+    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 40 })).series;
     await storeSeries(orthanc, big);
-    // 16 x 512 x 512 voxels: about 285 MB with five maps, 84 MB with one.
+    // 40 x 512 x 512 voxels: about 293 MB with five maps, 126 MB with one.
     const tight = await startTestService(orthanc, TOKEN, { PHASELENS_ANALYSIS_MEMORY_MB: '256' });
     const ask = async (maps: string[]): Promise<JobView> => {
       const res = await fetch(`${tight.url}/api/v1/analyses`, {
@@ -141,7 +141,7 @@ describe('analyses in their own processes', () => {
       expect(five.state).toBe('failed');
       expect(five.errorCode).toBe('too-large');
       expect(five.error).toMatch(
-        /16 slices of 512 x 512 need about \d+ MB, over the 256 MB budget; ask for fewer maps/,
+        /40 slices of 512 x 512 need about \d+ MB, over the 256 MB budget; ask for fewer maps/,
       );
       expect((await ask(['sam'])).state).toBe('done');
     } finally {

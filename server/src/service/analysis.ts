@@ -28,11 +28,12 @@ export function authFor(
 }
 
 /**
- * What an analysis needs per voxel of the series: the HU volume and decoding (about 8 bytes) and,
- * per map, its values, the map objects made from it and their encoding (about 12 bytes),
- * measured as 2.6 GB peak for 140 slices of 512 x 512 with five maps.
+ * What an analysis needs per voxel of the series, with some margin: the HU volume and decoding
+ * (about 8 bytes) and, per map, about 4 (its values; the map objects are made and sent a batch
+ * at a time). Measured (bench/isolation.ts): 894 MB peak for 100 slices of 512 x 512 with five
+ * maps, 2152 MB for 300, about 24 bytes a voxel beyond a fixed 270 MB.
  */
-export const bytesPerVoxel = (maps: number): number => 8 + 12 * maps;
+export const bytesPerVoxel = (maps: number): number => 8 + 4 * maps;
 
 function memoryBudget(
   memoryMb: number,
@@ -47,7 +48,7 @@ function memoryBudget(
     bytesPerVoxel: bytesPerVoxel(maps),
     advice:
       maps > 1
-        ? `ask for fewer maps (each adds about ${Math.round((100 * 12) / bytesPerVoxel(maps))}% of that) or raise PHASELENS_ANALYSIS_MEMORY_MB`
+        ? `ask for fewer maps (each adds about ${Math.round((100 * 4) / bytesPerVoxel(maps))}% of that) or raise PHASELENS_ANALYSIS_MEMORY_MB`
         : 'raise PHASELENS_ANALYSIS_MEMORY_MB',
   };
 }
