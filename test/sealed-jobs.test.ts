@@ -44,9 +44,8 @@ describe("the viewer's credentials in a Redis job (pass-through mode)", () => {
   };
   const header = `Basic ${Buffer.from('radiologist:s3cret-Pa55').toString('base64')}`;
 
-  it('are sealed in Redis, and the worker holding the key gets them back', async () => {
-    const key = randomBytes(32);
-    const queue = new RedisJobQueue(redis.url, { size: 10, modelVersion: 't', jobKey: key });
+  /** A worker holding `key` whose analyses record the credentials they were given. */
+  const recordingWorker = (name: string, key: Buffer) => {
     const seen: (string | undefined)[] = [];
     const worker = startWorker(
       redis.url,
@@ -54,8 +53,15 @@ describe("the viewer's credentials in a Redis job (pass-through mode)", () => {
         seen.push(job.authorization);
         return { phase: 'arterial' } as AnalysisResult;
       },
-      { concurrency: 1, name: 'sealed-test', jobKey: key },
+      { concurrency: 1, name, jobKey: key },
     );
+    return { worker, seen };
+  };
+
+  it('are sealed in Redis, and the worker holding the key gets them back', async () => {
+    const key = randomBytes(32);
+    const queue = new RedisJobQueue(redis.url, { size: 10, modelVersion: 't', jobKey: key });
+    const { worker, seen } = recordingWorker('sealed-test', key);
     try {
       await worker.waitUntilReady();
       await worker.pause();
@@ -107,15 +113,7 @@ describe("the viewer's credentials in a Redis job (pass-through mode)", () => {
     const key = randomBytes(32);
     const raw = new Queue(QUEUE_NAME, { connection: connectionFrom(redis.url) });
     const queue = new RedisJobQueue(redis.url, { size: 10, modelVersion: 'w', jobKey: key });
-    const seen: (string | undefined)[] = [];
-    const worker = startWorker(
-      redis.url,
-      async (job: Job) => {
-        seen.push(job.authorization);
-        return { phase: 'arterial' } as AnalysisResult;
-      },
-      { concurrency: 1, name: 'clear-text', jobKey: key },
-    );
+    const { worker, seen } = recordingWorker('clear-text', key);
     try {
       // As an older version queued it, or as anyone with write access to Redis could.
       await raw.add(
