@@ -83,6 +83,22 @@ interface Lever {
   decide(memberSlices: number[][][]): Call;
 }
 
+/** A lever that decides by a fitted or shipped rule: mean of probabilities, indeterminate below it. */
+function ruleLever(name: string, networks: number[], rule: DecisionRule): Lever {
+  return {
+    name,
+    networks,
+    decide: (m) => {
+      const d = decideSeries(m, rule);
+      return {
+        call: d.call,
+        probabilities: d.probabilities,
+        ...(d.reason ? { reason: d.reason } : {}),
+      };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   await selectBackend(() => undefined);
   const ensemble = await loadPhaseModel(need('ensemble'));
@@ -151,35 +167,13 @@ async function main(): Promise<void> {
     // The baseline keeps the rule it ships with, where it has one (phaselens ensemble of one).
     const own = i === networks.length - 1 ? baseline.metadata.decision : undefined;
     const rule = own ?? rulesFor([i], false);
-    levers.push({
-      name: `${n.name}: mean + indeterminate`,
-      networks: [i],
-      decide: (m) => {
-        const d = decideSeries(m, rule);
-        return {
-          call: d.call,
-          probabilities: d.probabilities,
-          ...(d.reason ? { reason: d.reason } : {}),
-        };
-      },
-    });
+    levers.push(ruleLever(`${n.name}: mean + indeterminate`, [i], rule));
   });
   const memberIdx = members.map((_, i) => i);
   const shipped = ensemble.metadata.decision ?? rulesFor(memberIdx, true);
   const previousIdx = previousMembers.map((_, i) => members.length + i);
   const previousRule = previous.metadata.decision ?? rulesFor(previousIdx, true);
-  levers.push({
-    name: `${previousName}: mean + its shipped rule`,
-    networks: previousIdx,
-    decide: (m) => {
-      const d = decideSeries(m, previousRule);
-      return {
-        call: d.call,
-        probabilities: d.probabilities,
-        ...(d.reason ? { reason: d.reason } : {}),
-      };
-    },
-  });
+  levers.push(ruleLever(`${previousName}: mean + its shipped rule`, previousIdx, previousRule));
   levers.push({
     name: `${ensembleName}: mean, no indeterminate`,
     networks: memberIdx,
@@ -188,18 +182,7 @@ async function main(): Promise<void> {
       return { call: PHASES[p.indexOf(Math.max(...p))], probabilities: p };
     },
   });
-  levers.push({
-    name: `${ensembleName}: mean + its indeterminate rule`,
-    networks: memberIdx,
-    decide: (m) => {
-      const d = decideSeries(m, shipped);
-      return {
-        call: d.call,
-        probabilities: d.probabilities,
-        ...(d.reason ? { reason: d.reason } : {}),
-      };
-    },
-  });
+  levers.push(ruleLever(`${ensembleName}: mean + its indeterminate rule`, memberIdx, shipped));
 
   const sets: [string, LabelledSeries[]][] = [
     ['heldout-1', phantomSeries('heldout-1', Number(args.get('heldout1') ?? 40), 256)],

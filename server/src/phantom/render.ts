@@ -452,8 +452,11 @@ export async function generateCase(
     const zCentre = zs[s];
     texture.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, tex);
     gasField.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, gas);
-    warpX.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpI);
-    warpY.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpJ);
+    // Unwarped (typical) cases keep the zero field: no lookups to compute.
+    if (p.warpMm > 0) {
+      warpX.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpI);
+      warpY.slice(zCentre, x0, y0, 2 * ps, half, half, xSign, ySign, warpJ);
+    }
     acc.fill(0);
     const sliceLabels = labels.subarray(s * size, (s + 1) * size);
     for (let q = 0; q < subSamples.length; q++) {
