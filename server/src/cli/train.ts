@@ -9,6 +9,7 @@ import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/schedule';
 import { AUGMENT_PARTS, type AugmentParts } from '../model/augment';
+import { isPhantomLever, PHANTOM_LEVERS } from '../phantom/patient';
 
 function isSchedule(name: string): name is LearningRateSchedule {
   return (LEARNING_RATE_SCHEDULES as readonly string[]).includes(name);
@@ -38,6 +39,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'schedule',
       'cache',
       'augment',
+      'phantom-without',
     ],
     booleans: ['no-augment'],
   });
@@ -66,6 +68,14 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   const augment = args.flags.has('no-augment') ? 'none' : (stringFlag(args, 'augment') ?? 'all');
   if (!isAugmentParts(augment))
     throw new UsageError(`--augment must be one of ${AUGMENT_PARTS.join(', ')}, got "${augment}"`);
+  const without = (stringFlag(args, 'phantom-without') ?? '').split(',').filter((w) => w);
+  const unknown = without.find((w) => !isPhantomLever(w));
+  if (unknown !== undefined)
+    throw new UsageError(
+      `--phantom-without takes ${PHANTOM_LEVERS.join(', ')} (comma-separated), got "${unknown}"`,
+    );
+  if (without.length && phantoms === undefined)
+    throw new UsageError('--phantom-without needs --phantoms');
   const bar = progressBar('training');
   const { result, metadata } = await trainModel(
     {
@@ -78,6 +88,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       validationFraction,
       augment,
       schedule,
+      phantomWithout: without.filter(isPhantomLever),
       version: stringFlag(args, 'version') ?? '1.0.0',
       // The recipe, not where this run kept its files.
       command: `phaselens train ${argv.join(' ')}`

@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { PHASES, type Phase } from '../domain/phase';
-import { drawCase } from '../phantom/patient';
+import { drawCase, type PhantomLever } from '../phantom/patient';
 import { generateCase } from '../phantom/render';
 import { readSeries } from '../series/read-series';
 import type { CtSeries } from '../series/types';
@@ -121,7 +121,12 @@ export async function collectSlices(
 }
 
 /** Phantom cases generated in memory: seed, case index and matrix fix each one exactly. */
-export function phantomSeries(seed: string, count: number, matrix = 256): LabelledSeries[] {
+export function phantomSeries(
+  seed: string,
+  count: number,
+  matrix = 256,
+  without: readonly PhantomLever[] = [],
+): LabelledSeries[] {
   return Array.from({ length: count }, (_, index) => {
     let phase: Phase | undefined;
     const entry: LabelledSeries = {
@@ -131,7 +136,7 @@ export function phantomSeries(seed: string, count: number, matrix = 256): Labell
         phase ??= phaseOfPhantom(seed, index);
         return phase;
       },
-      load: async () => (await generateCase(seed, index, { matrix })).series,
+      load: async () => (await generateCase(seed, index, { matrix, without })).series,
     };
     return entry;
   });

@@ -13,6 +13,7 @@ import {
   type PhaseModel,
 } from './phase-model';
 import { phantomCacheKey, validationPhantoms } from './recipe';
+import { isPhantomLever, type PhantomLever } from '../phantom/patient';
 import { predictSet } from './train';
 import { writeModelCard } from './model-card';
 
@@ -22,6 +23,7 @@ interface MemberRecipe {
   phantoms: number;
   matrix: number;
   validationSeries: number;
+  without: PhantomLever[];
 }
 
 function recipeOf(member: PhaseModel, dir: string): MemberRecipe {
@@ -33,11 +35,18 @@ function recipeOf(member: PhaseModel, dir: string): MemberRecipe {
     throw new InvalidInputError(
       `${dir}: not a model trained on phantoms by phaselens train (its validation series cannot be remade)`,
     );
+  // "generator 4 without gains and confounders, seed ...": the parts its phantoms left out.
+  const left = /generator \d+ without ([a-z ]+?),/.exec(source);
+  const without = left ? left[1].split(' and ') : [];
+  const unknown = without.find((w) => !isPhantomLever(w));
+  if (unknown !== undefined)
+    throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
   return {
     seed: t.seed,
     phantoms: Number(phantoms[1]),
     matrix: Number(matrix[1]),
     validationSeries: t.validationSeries,
+    without: without.filter(isPhantomLever),
   };
 }
 
@@ -70,14 +79,17 @@ export async function assembleEnsemble(
     const file = options.cache
       ? path.join(
           options.cache,
-          `validation-${phantomCacheKey(r.phantoms, r.seed, r.matrix)}.slices`,
+          `validation-${phantomCacheKey(r.phantoms, r.seed, r.matrix, r.without)}.slices`,
         )
       : undefined;
     if (file && existsSync(file)) sets.push(await SliceSet.load(file));
     else {
       const fraction = r.validationSeries / r.phantoms;
       sets.push(
-        await collectSlices(validationPhantoms(r.phantoms, r.seed, r.matrix, fraction), 48),
+        await collectSlices(
+          validationPhantoms(r.phantoms, r.seed, r.matrix, fraction, r.without),
+          48,
+        ),
       );
     }
   }

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors';
-import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
+import { PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
 import { Random } from '../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from './backend';
@@ -22,6 +22,8 @@ export interface RecipeOptions {
   data?: string;
   /** a number of phantom cases generated in memory (the shipped model's recipe). */
   phantoms?: number;
+  /** Generator parts the phantoms leave out (a lever ablation); none by default. */
+  phantomWithout?: readonly PhantomLever[];
   seed: number;
   epochs: number;
   perSeries: number;
@@ -64,8 +66,19 @@ function codeVersion(): string | undefined {
 }
 
 /** The cache key of a phantom recipe's slices (the validation set's file is `validation-KEY.slices`). */
-export function phantomCacheKey(phantoms: number, seed: number, matrix: number): string {
-  return `${phantoms}-${seed}-${matrix}-g${PHANTOM_GENERATOR_VERSION}`;
+export function phantomCacheKey(
+  phantoms: number,
+  seed: number,
+  matrix: number,
+  without: readonly PhantomLever[] = [],
+): string {
+  const left = without.length ? `-without-${[...without].sort().join('-')}` : '';
+  return `${phantoms}-${seed}-${matrix}-g${PHANTOM_GENERATOR_VERSION}${left}`;
+}
+
+/** How a phantom recipe's source names the generator parts it leaves out ('' when none). */
+export function withoutText(without: readonly PhantomLever[]): string {
+  return without.length ? ` without ${[...without].sort().join(' and ')}` : '';
 }
 
 /** Validation phantoms of a phantom recipe: their own seed, so no patient is shared with training. */
@@ -74,9 +87,10 @@ export function validationPhantoms(
   seed: number,
   matrix: number,
   fraction: number,
+  without: readonly PhantomLever[] = [],
 ): LabelledSeries[] {
   const count = Math.max(8, Math.round(phantoms * fraction));
-  return phantomSeries(`validation-${seed}`, count, matrix);
+  return phantomSeries(`validation-${seed}`, count, matrix, without);
 }
 
 /** Splits labelled series into training and validation by series (never by slice). */
@@ -107,18 +121,22 @@ export async function trainModel(
   let validationSeries: LabelledSeries[];
   let source: string;
   const { seed, matrix } = options;
+  const without = options.phantomWithout ?? [];
   if (options.phantoms !== undefined) {
     // Validation phantoms come from their own seed: no patient is shared with training.
-    trainSeries = phantomSeries(`train-${seed}`, options.phantoms, matrix);
+    trainSeries = phantomSeries(`train-${seed}`, options.phantoms, matrix, without);
     validationSeries = validationPhantoms(
       options.phantoms,
       seed,
       matrix,
       options.validationFraction,
+      without,
     );
     const count = validationSeries.length;
-    source = `${options.phantoms} synthetic cases (generator ${PHANTOM_GENERATOR_VERSION}, seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
+    source = `${options.phantoms} synthetic cases (generator ${PHANTOM_GENERATOR_VERSION}${withoutText(without)}, seed train-${seed}) and ${count} validation cases (seed validation-${seed}), ${matrix}x${matrix} matrix`;
   } else if (options.data !== undefined) {
+    if (without.length)
+      throw new InvalidInputError('generator parts can only be left out of phantoms, not --data');
     const all = await labelledFolder(options.data);
     if (all.length < 8)
       throw new InvalidInputError(
@@ -142,7 +160,7 @@ export async function trainModel(
   // Phantom slices depend on the generator too: a newer one must not reuse an older one's cache.
   const key =
     options.phantoms !== undefined
-      ? phantomCacheKey(options.phantoms, seed, matrix)
+      ? phantomCacheKey(options.phantoms, seed, matrix, without)
       : `${path.basename(options.data ?? 'data')}-${seed}-${matrix}`;
   const trainSet = await cached(`train-${key}-${options.perSeries}`, () =>
     collectSlices(trainSeries, options.perSeries, (d) => progress.preparing?.(d, total)),

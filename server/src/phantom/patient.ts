@@ -87,6 +87,18 @@ export interface CaseParameters {
   tumours: number;
 }
 
+/**
+ * Parts of the generator a training recipe can leave out, to measure what each adds (a lever
+ * ablation): 'gains' are generator 3's per-patient and per-organ enhancement gains, tissue shift
+ * and portal lag; 'confounders' its lipiodol, calcified granulomas and residual bladder contrast.
+ */
+export const PHANTOM_LEVERS = ['gains', 'confounders'] as const;
+export type PhantomLever = (typeof PHANTOM_LEVERS)[number];
+
+export function isPhantomLever(value: string): value is PhantomLever {
+  return (PHANTOM_LEVERS as readonly string[]).includes(value);
+}
+
 export interface CaseOptions {
   phase?: Phase;
   seconds?: number;
@@ -106,6 +118,8 @@ export interface CaseOptions {
   tumours?: number;
   /** false: no small-vessel trees (the atlas's own vessels only), for tests. */
   smallVessels?: boolean;
+  /** Generator parts left out (drawn as usual, then reset, so every other draw is unchanged). */
+  without?: readonly PhantomLever[];
 }
 
 function secondsFor(phase: Phase, random: Random): number | undefined {
@@ -213,6 +227,15 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   drawn.liverTexture = typical ? 7 : shape.uniform(3, 16);
   drawn.tumours = !typical && shape.chance(0.3) ? shape.int(1, 3) : 0;
   if (options.tumours !== undefined) drawn.tumours = options.tumours;
+  if (options.without?.includes('gains')) {
+    drawn.vascularGain = drawn.parenchymaGain = drawn.excretionGain = 1;
+    drawn.organGain = [];
+    drawn.tissueShift = 0;
+    drawn.portalLag = 0;
+  }
+  if (options.without?.includes('confounders')) {
+    drawn.lipiodol = drawn.granulomas = drawn.residualBladderHu = 0;
+  }
   if (options.smallVessels === false) drawn.vesselBranches = 0;
   return drawn;
 }
