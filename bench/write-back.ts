@@ -19,11 +19,10 @@ import {
   objectCount,
   storeDerived,
 } from '../server/src/derived/derive';
-import { TransferSyntax } from '../server/src/series/transfer-syntax';
-import { encodePart10 } from '../server/src/series/write-ct';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import type { AttributionMap } from '../server/src/attribution/explain-series';
+import { VolumeMap } from '../server/src/attribution/series-map';
 import type { PhaseResult } from '../server/src/model/classify';
 import { startOrthanc } from '../test/fixtures/orthanc';
 import { timeMedian, writeResult } from './common';
@@ -53,8 +52,8 @@ async function multipartFiles(objects: ReturnType<typeof deriveObjects>, dir: st
     files.push(file);
     parts = [];
   };
-  for (const ds of inWriteOrder(objects)) {
-    const encoded = Buffer.from(encodePart10(ds, TransferSyntax.ExplicitVRLittleEndian));
+  for (const object of inWriteOrder(objects)) {
+    const encoded = Buffer.concat([...object.chunks()]);
     bytes += encoded.length;
     parts.push(encoded);
     if (parts.length === BATCH) await flush();
@@ -84,11 +83,15 @@ async function main(): Promise<void> {
     slices: [],
     model: { name: 'bench', version: '0' },
   };
-  const map = (method: string): AttributionMap => ({
-    method,
-    target: 'arterial',
-    values: Float32Array.from({ length: series.hu.length }, (_, i) => ((i * 7) % 1009) / 1009),
-  });
+  const map = (method: string): AttributionMap =>
+    new VolumeMap(
+      {
+        method,
+        target: 'arterial',
+        values: Float32Array.from({ length: series.hu.length }, (_, i) => ((i * 7) % 1009) / 1009),
+      },
+      series,
+    );
   const orthanc = await startOrthanc();
   try {
     const client = new DicomWebClient({

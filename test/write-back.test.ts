@@ -14,6 +14,7 @@ import {
 import { PhaseReport } from '../server/src/derived/phase-report';
 import { PacsError } from '../server/src/errors';
 import type { AttributionMap } from '../server/src/attribution/explain-series';
+import { VolumeMap } from '../server/src/attribution/series-map';
 import type { PhaseResult } from '../server/src/model/classify';
 import { makeDemoSeries } from '../server/src/series/demo-series';
 
@@ -33,11 +34,12 @@ describe('write-back of derived objects', () => {
   let orthanc: OrthancServer;
   let client: DicomWebClient;
   const series = makeDemoSeries({ rows: 96, columns: 96, slices: 6, seed: 'write-back' });
-  const maps: AttributionMap[] = ['sam', 'gradcam'].map((method, k) => ({
+  const volumes = ['sam', 'gradcam'].map((method, k) => ({
     method,
-    target: 'arterial',
+    target: 'arterial' as const,
     values: Float32Array.from({ length: series.hu.length }, (_, i) => ((i * (k + 3)) % 97) / 97),
   }));
+  const maps: AttributionMap[] = volumes.map((m) => new VolumeMap(m, series));
   const objects = deriveObjects(series, result, maps);
 
   beforeAll(async () => {
@@ -63,6 +65,7 @@ describe('write-back of derived objects', () => {
     const total = await storeDerived(objects, client);
     const ordered = [...inWriteOrder(objects)];
     expect(total).toBe(2 * series.slices + 2 + 1);
+    expect(ordered).toHaveLength(total);
     expect(await count()).toEqual({ series: 5, instances: total });
     // Read back: the SR through Orthanc's REST (Part 10 bytes) parses to the same phase report.
     const found = await orthanc.find('Instance', {
@@ -70,8 +73,12 @@ describe('write-back of derived objects', () => {
     });
     const ds = await orthanc.instance(found[0]);
     expect(PhaseReport.read(ds)?.phase).toBe('arterial');
-    // Every stored instance is byte-identical to what was sent (pixel data included).
-    for (const sent of [ordered[0], objects.parametricMaps[1].dataset]) {
+    // Every stored instance is byte-identical to what was sent (pixel data included; the
+    // Parametric Map went out frame by frame).
+    for (const sent of [
+      objects.secondaryCaptures[0].dataset(0),
+      objects.parametricMaps[1].dataset,
+    ]) {
       const ids = await orthanc.find('Instance', { SOPInstanceUID: String(sent.SOPInstanceUID) });
       const back = await orthanc.instance(ids[0]);
       expect(
@@ -89,7 +96,7 @@ describe('write-back of derived objects', () => {
     expect(await count()).toEqual({ series: 5, instances: total });
     // Maps for another target phase are other objects: added beside the first ones, which stay;
     // the phase report (one per series and model) is replaced.
-    const delayed = maps.map((m) => ({ ...m, target: 'delayed' as const }));
+    const delayed = volumes.map((m) => new VolumeMap({ ...m, target: 'delayed' }, series));
     await storeDerived(deriveObjects(series, result, delayed), client);
     expect(await count()).toEqual({ series: 9, instances: total + 2 * series.slices + 2 });
     const first = await orthanc.find('Instance', {
@@ -103,7 +110,9 @@ describe('write-back of derived objects', () => {
     const failing = deriveObjects(
       fresh,
       result,
-      maps.map((m) => ({ ...m, values: m.values.slice(0, fresh.hu.length) })),
+      volumes.map(
+        (m) => new VolumeMap({ ...m, values: m.values.slice(0, fresh.hu.length) }, fresh),
+      ),
     );
     // The PACS answers the second STOW request with 500 from then on.
     let stows = 0;

@@ -6,6 +6,8 @@ import { PhaseReport } from '../src/derived/phase-report';
 import { MapParametricMap } from '../src/derived/parametric-map';
 import { labelLines, MapSecondaryCapture } from '../src/derived/secondary-capture';
 import type { AttributionMap } from '../src/attribution/explain-series';
+import { VolumeMap } from '../src/attribution/series-map';
+import type { EncodedObject } from '../src/derived/encoded';
 import type { CtSeries } from '../src/series/types';
 import { derivedUids } from '../src/derived/common';
 import { InvalidInputError } from '../src/errors';
@@ -45,9 +47,13 @@ const childNamed = (i: NaturalDataset, value: string): NaturalDataset | undefine
 const measurementGroup = (ds: NaturalDataset): NaturalDataset =>
   childNamed(childNamed(ds, '126010') as NaturalDataset, '125007') as NaturalDataset;
 
-async function written(ds: NaturalDataset): Promise<string> {
+async function written(ds: NaturalDataset | EncodedObject): Promise<string> {
   const file = path.join(await tempDir(), 'object.dcm');
-  await fs.writeFile(file, new Uint8Array(encodePart10(ds, '1.2.840.10008.1.2.1')));
+  const bytes =
+    'chunks' in ds && typeof ds.chunks === 'function'
+      ? Buffer.concat([...(ds as EncodedObject).chunks()])
+      : new Uint8Array(encodePart10(ds as NaturalDataset, '1.2.840.10008.1.2.1'));
+  await fs.writeFile(file, bytes);
   return file;
 }
 
@@ -224,12 +230,10 @@ describe('map objects: Secondary Capture and Parametric Map', () => {
     { length: series.hu.length },
     (_, i) => ((i % series.columns) / series.columns) * (Math.floor(i / plane) === 2 ? 2 : 1),
   );
-  const map: AttributionMap = {
-    method: 'gradcam',
-    layer: 'conv5',
-    target: 'portal-venous',
-    values,
-  };
+  const map = new VolumeMap(
+    { method: 'gradcam', layer: 'conv5', target: 'portal-venous', values },
+    series,
+  );
 
   it('Secondary Capture: one RGB image per slice, annotated, each referencing its CT slice', async () => {
     const sc = new MapSecondaryCapture(series, map, result);
@@ -258,7 +262,10 @@ describe('map objects: Secondary Capture and Parametric Map', () => {
     'Parametric Map (%s): the CT grid exactly, values through the real world value mapping',
     async (format) => {
       const pm = new MapParametricMap(series, map, result, { format });
-      const file = await written(pm.dataset);
+      // As writers send it: the header encoded, the pixel element and frames streamed after it.
+      const encoded = pm.encoded();
+      const file = await written(encoded);
+      expect((await fs.stat(file)).size).toBe(encoded.byteLength);
       expect(dciodvfy(file)).toEqual([]);
       const ds = await readBack(file);
       expect(ds.NumberOfFrames).toBe(series.slices);
@@ -309,9 +316,23 @@ describe('map objects: Secondary Capture and Parametric Map', () => {
   );
 
   it('refuses a map that does not fit the series', () => {
-    const bad = { ...map, values: new Float32Array(10) };
-    expect(() => new MapParametricMap(series, bad, result)).toThrow(/has 10 values/);
-    expect(() => new MapSecondaryCapture(series, bad, result)).toThrow(InvalidInputError);
+    expect(
+      () =>
+        new VolumeMap(
+          { method: 'gradcam', target: 'arterial', values: new Float32Array(10) },
+          series,
+        ),
+    ).toThrow(/10 values for a series of/);
+    const fewer = new VolumeMap(
+      {
+        method: 'gradcam',
+        target: 'arterial',
+        values: values.subarray(0, 2 * series.rows * series.columns),
+      },
+      { ...series, slices: 2 },
+    );
+    expect(() => new MapParametricMap(series, fewer, result)).toThrow(/covers 2 slices/);
+    expect(() => new MapSecondaryCapture(series, fewer, result)).toThrow(InvalidInputError);
   });
 });
 
@@ -343,8 +364,8 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
       }
       const values = Float32Array.from({ length: source.hu.length }, (_, i) => (i % 251) / 251);
       const objects = deriveObjects(source, result, [
-        { method: 'sam', layer: 'input', target: 'portal-venous', values },
-        { method: 'cam', target: 'portal-venous', values },
+        new VolumeMap({ method: 'sam', layer: 'input', target: 'portal-venous', values }, source),
+        new VolumeMap({ method: 'cam', target: 'portal-venous', values }, source),
       ]);
       const datasets = [
         objects.phaseReport,
@@ -375,11 +396,11 @@ describe('maps for another target phase and the burned-in label', () => {
     slices: [],
     model: { name: 'phaselens-phase', version: '2.0.0' },
   };
-  const mapFor = (target: AttributionMap['target']): AttributionMap => ({
-    method: 'sam',
-    target,
-    values: new Float32Array(series.slices * 128 * 128).fill(1),
-  });
+  const mapFor = (target: AttributionMap['target']): AttributionMap =>
+    new VolumeMap(
+      { method: 'sam', target, values: new Float32Array(series.slices * 128 * 128).fill(1) },
+      series,
+    );
 
   it('a map for another target gets other UIDs and says its target', () => {
     const ownSc = new MapSecondaryCapture(series, mapFor('portal-venous'), result);
@@ -445,7 +466,7 @@ describe('what derived objects copy from their source', () => {
     series.header = { ...series.header, ...pickHeader(deidentified) };
     const values = new Float32Array(series.hu.length).fill(0.5);
     const objects = deriveObjects(series, result, [
-      { method: 'cam', target: 'portal-venous', values },
+      new VolumeMap({ method: 'cam', target: 'portal-venous', values }, series),
     ]);
     const datasets = [
       objects.phaseReport,
@@ -485,11 +506,15 @@ describe('what derived objects copy from their source', () => {
 describe('Secondary Capture and Parametric Map details', () => {
   const series = makeDemoSeries({ rows: 96, columns: 96, slices: 3, seed: 'details' });
   const values = Float32Array.from({ length: series.hu.length }, (_, i) => (i % 7) / 7);
-  const objects = deriveObjects(series, result, [
-    { method: 'sam', layer: 'input', target: 'portal-venous', values },
-    { method: 'cam', target: 'portal-venous', values },
-    { method: 'cam', target: 'delayed', values },
-  ]);
+  const objects = deriveObjects(
+    series,
+    result,
+    [
+      { method: 'sam', layer: 'input', target: 'portal-venous' as const, values },
+      { method: 'cam', target: 'portal-venous' as const, values },
+      { method: 'cam', target: 'delayed' as const, values },
+    ].map((m) => new VolumeMap(m, series)),
+  );
 
   it('SC: the orientation, spacing and capture date of the CT grid it is drawn on', () => {
     const sc = objects.secondaryCaptures[0].dataset(0);
@@ -506,7 +531,9 @@ describe('Secondary Capture and Parametric Map details', () => {
       ...objects.parametricMaps.map((pm) => pm.dataset.SeriesNumber),
     ];
     expect(new Set(numbers).size).toBe(numbers.length);
-    const again = deriveObjects(series, result, [{ method: 'cam', target: 'delayed', values }]);
+    const again = deriveObjects(series, result, [
+      new VolumeMap({ method: 'cam', target: 'delayed', values }, series),
+    ]);
     expect(again.parametricMaps[0].dataset.SeriesNumber).toBe(
       objects.parametricMaps[2].dataset.SeriesNumber,
     );

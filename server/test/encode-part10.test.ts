@@ -1,6 +1,7 @@
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { deriveObjects } from '../src/derived/derive';
 import { makeDemoSeries } from '../src/series/demo-series';
+import { VolumeMap } from '../src/attribution/series-map';
 import {
   ctSliceDatasets,
   defaultCtEncoding,
@@ -33,11 +34,14 @@ describe('Part 10 encoding with the pixels appended directly', () => {
     slices: [],
     model: { name: 'encode', version: '0' },
   };
-  const map = {
-    method: 'sam',
-    target: 'arterial' as const,
-    values: Float32Array.from({ length: series.hu.length }, (_, i) => (i % 17) / 17),
-  };
+  const map = new VolumeMap(
+    {
+      method: 'sam',
+      target: 'arterial',
+      values: Float32Array.from({ length: series.hu.length }, (_, i) => (i % 17) / 17),
+    },
+    series,
+  );
 
   it('writes the same bytes as dcmjs for CT (OW), Secondary Capture (RGB, OB, odd length) and both Parametric Map formats (OW, OF)', () => {
     const ct = ctSliceDatasets(series, defaultCtEncoding)[0];
@@ -55,6 +59,16 @@ describe('Part 10 encoding with the pixels appended directly', () => {
     for (const ds of cases) {
       const fast = new Uint8Array(encodePart10(ds, EXPLICIT_LE));
       expect(Buffer.from(fast).equals(Buffer.from(dcmjsOnly(ds, EXPLICIT_LE)))).toBe(true);
+    }
+  });
+
+  it('a Parametric Map streamed frame by frame is byte for byte what dcmjs writes for the whole object', () => {
+    for (const format of ['uint16', 'float32'] as const) {
+      const pm = deriveObjects(series, result, [map], { format }).parametricMaps[0];
+      const encoded = pm.encoded();
+      const streamed = Buffer.concat([...encoded.chunks()]);
+      expect(streamed.byteLength).toBe(encoded.byteLength);
+      expect(streamed.equals(Buffer.from(dcmjsOnly(pm.dataset, EXPLICIT_LE)))).toBe(true);
     }
   });
 });

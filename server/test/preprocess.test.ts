@@ -3,7 +3,7 @@ import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/network';
 import { selectBackend } from '../src/model/backend';
 import { makeDemoSeries } from '../src/series/demo-series';
-import { mapToSourceSlice } from '../src/attribution/explain-series';
+import { mapToSourceSlice } from '../src/attribution/series-map';
 import type { CtSeries, Orientation, Vec3 } from '../src/series/types';
 
 function meanAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -2,11 +2,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../src/attribution/index';
+import { explainSeries } from '../src/attribution/explain-series';
+import { mapToSourceSlice } from '../src/attribution/series-map';
 import { selectBackend } from '../src/model/backend';
 import { classifyWithModel, graphOf, preprocessSeries } from '../src/model/classify';
 import { loadPhaseModel, type PhaseModel } from '../src/model/phase-model';
 import { csvFields } from '../src/model/model-card';
-import { CHANNELS, INPUT_SIZE, informativeSlices } from '../src/model/preprocess';
+import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/preprocess';
 import { PHASES, type Phase } from '../src/domain/phase';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
@@ -88,6 +90,44 @@ function documentedCalls(): Map<string, { truth: string; call: string; probabili
     }),
   );
 }
+
+describe('maps over a series', () => {
+  it('explainSeries keeps each map on the input grid and gives every slice what the method computes for it', async () => {
+    const c = await generateCase('series-map', 3, { matrix: 96, slices: 21 });
+    // Batches of 8: slices 0-7, 8-15 and 16-20, so a slip at a batch boundary shows.
+    const { maps, slices } = await explainSeries(model, c.series, {
+      methods: [METHODS.sam, METHODS.gradcam],
+      batchSize: 8,
+    });
+    expect(slices.map((s) => s.slice)).toEqual([...Array(21).keys()]);
+    const plane = c.series.rows * c.series.columns;
+    for (const [k, method] of [METHODS.sam, METHODS.gradcam].entries()) {
+      const map = maps[k];
+      expect(map.slices).toBe(21);
+      for (const s of [0, 7, 8, 16, 20]) {
+        const pre = preprocessSlice(c.series, s);
+        const x = tf.tensor4d(pre.data, [1, INPUT_SIZE, INPUT_SIZE, CHANNELS]);
+        const own = tf.tidy(
+          () =>
+            method
+              .explain(graphOf(model), x, PHASES.indexOf(map.target))
+              .dataSync() as Float32Array,
+        );
+        x.dispose();
+        const expected = new Float32Array(plane);
+        mapToSourceSlice(own, pre, c.series, expected);
+        const got = map.sliceValues(s);
+        let worst = 0;
+        for (let i = 0; i < plane; i++) worst = Math.max(worst, Math.abs(got[i] - expected[i]));
+        expect(worst).toBeLessThanOrEqual(1e-5 * Math.max(1, map.max));
+        // The map's maximum bounds every slice (it sets the Parametric Map's value range).
+        let top = 0;
+        for (let i = 0; i < plane; i++) top = Math.max(top, got[i]);
+        expect(top).toBeLessThanOrEqual(map.max);
+      }
+    }
+  });
+});
 
 describeReal('the shipped model on real CT (evaluation only)', () => {
   const series = new Map<string, CtSeries>();

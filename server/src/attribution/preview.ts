@@ -2,7 +2,6 @@ import type { PhaseResult } from '../model/classify';
 import type { PreprocessedSlice } from '../model/preprocess';
 import { informativeSlices } from '../model/preprocess';
 import { Canvas } from '../render/canvas';
-import { positiveQuantile } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
 import type { AttributionMap } from './explain-series';
@@ -10,7 +9,10 @@ import type { AttributionMap } from './explain-series';
 const TILE = 256;
 
 /** The slices a preview shows: up to `count` informative ones, evenly spread. */
-export function previewSlices(slices: PreprocessedSlice[], count = 6): number[] {
+export function previewSlices(
+  slices: Pick<PreprocessedSlice, 'slice' | 'bodyAreaMm2' | 'lungFraction'>[],
+  count = 6,
+): number[] {
   return informativeSlices(slices, count).map((s) => s.slice);
 }
 
@@ -29,11 +31,11 @@ export function mapPreview(
   const rowsOfTiles = Math.ceil(sliceIndices.length / perRow);
   const header = 28;
   const canvas = new Canvas(perRow * TILE, header + rowsOfTiles * TILE, [0, 0, 0]);
-  const scale = positiveQuantile(map.values, 0.995);
+  const scale = map.scale;
   const title = `${map.method}${map.layer ? ` (${map.layer})` : ''} for ${map.target}; predicted ${result.phase} ${(result.confidence * 100).toFixed(0)}%`;
   canvas.text(title, 6, 8, [255, 255, 255], 1);
   sliceIndices.forEach((s, n) => {
-    const rgb = fuseSlice(series, s, map.values, { scale });
+    const rgb = fuseSlice(series, s, map.sliceValues(s), { scale });
     const ox = (n % perRow) * TILE;
     const oy = header + Math.floor(n / perRow) * TILE;
     for (let y = 0; y < TILE; y++) {

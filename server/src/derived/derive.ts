@@ -4,9 +4,8 @@ import type { NaturalDataset } from 'dcmjs';
 import type { AttributionMap } from '../attribution/explain-series';
 import type { DicomWebClient } from '../dicomweb/client';
 import type { PhaseResult } from '../model/classify';
-import { TransferSyntax } from '../series/transfer-syntax';
 import type { CtSeries } from '../series/types';
-import { encodePart10 } from '../series/write-ct';
+import { encodedWhole, type EncodedObject } from './encoded';
 import { MapParametricMap, type PixelFormat } from './parametric-map';
 import { PhaseReport } from './phase-report';
 import { MapSecondaryCapture } from './secondary-capture';
@@ -15,7 +14,7 @@ import { MapSecondaryCapture } from './secondary-capture';
 export interface DerivedObjects {
   /** Per map; their images are made as they are written (see MapSecondaryCapture). */
   secondaryCaptures: MapSecondaryCapture[];
-  /** Per map; each assembled when first written (see MapParametricMap). */
+  /** Per map; each made frame by frame as it is written (see MapParametricMap). */
   parametricMaps: MapParametricMap[];
   phaseReport: NaturalDataset;
 }
@@ -38,17 +37,20 @@ export function deriveObjects(
   };
 }
 
-/** The map objects, made one at a time as they are asked for: Secondary Captures, then Parametric Maps. */
-function* mapObjects(objects: DerivedObjects): Generator<NaturalDataset> {
+/**
+ * The map objects, made one at a time as they are asked for: Secondary Capture images, then
+ * Parametric Maps (whose frames are made as their bytes are read).
+ */
+function* mapObjects(objects: DerivedObjects): Generator<EncodedObject> {
   for (const sc of objects.secondaryCaptures)
-    for (let s = 0; s < sc.count; s++) yield sc.dataset(s);
-  for (const pm of objects.parametricMaps) yield pm.dataset;
+    for (let s = 0; s < sc.count; s++) yield encodedWhole(sc.dataset(s));
+  for (const pm of objects.parametricMaps) yield pm.encoded();
 }
 
 /** In write order: the phase report last, so a failure part-way never leaves it behind. */
-export function* inWriteOrder(objects: DerivedObjects): Generator<NaturalDataset> {
+export function* inWriteOrder(objects: DerivedObjects): Generator<EncodedObject> {
   yield* mapObjects(objects);
-  yield objects.phaseReport;
+  yield encodedWhole(objects.phaseReport);
 }
 
 /** How many objects `inWriteOrder` yields. */
@@ -57,29 +59,14 @@ export function objectCount(objects: DerivedObjects): number {
   return images + objects.parametricMaps.length + 1;
 }
 
-const encode = (ds: NaturalDataset): ArrayBuffer =>
-  encodePart10(ds, TransferSyntax.ExplicitVRLittleEndian);
-
-const KINDS: Record<string, string> = {
-  '1.2.840.10008.5.1.4.1.1.88.33': 'phase-report',
-  '1.2.840.10008.5.1.4.1.1.7': 'secondary-capture',
-  '1.2.840.10008.5.1.4.1.1.30': 'parametric-map',
-};
-
-/**
- * A derived series' folder, named for what it holds: `phase-report`, or the kind, map and
- * target (`secondary-capture-sam-input-for-portal-venous`).
- */
-export function folderFor(ds: NaturalDataset): string {
-  const kind = KINDS[String(ds.SOPClassUID)] ?? 'derived';
-  if (kind === 'phase-report') return kind;
-  const what = String(ds.SeriesDescription ?? '')
-    .replace(/^PhaseLens /, '')
-    .replace(/ (parametric )?map for /, ' for ')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-  return `${kind}-${what}`;
+/** Writes one object's bytes to a file as they are made. */
+async function writeObject(object: EncodedObject, file: string): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    for (const chunk of object.chunks()) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -93,12 +80,12 @@ export async function writeDerivedFolder(objects: DerivedObjects, dir: string): 
   const staging = await fs.mkdtemp(path.join(parent, `.${path.basename(dir)}.partial-`));
   const files: string[] = [];
   try {
-    for (const ds of inWriteOrder(objects)) {
-      const folder = path.join(staging, folderFor(ds));
+    for (const object of inWriteOrder(objects)) {
+      const folder = path.join(staging, object.folder);
       await fs.mkdir(folder, { recursive: true });
-      const name = `${String(ds.SOPInstanceUID)}.dcm`;
-      await fs.writeFile(path.join(folder, name), new Uint8Array(encode(ds)));
-      files.push(path.join(dir, path.basename(folder), name));
+      const name = `${object.sopInstanceUid}.dcm`;
+      await writeObject(object, path.join(folder, name));
+      files.push(path.join(dir, object.folder, name));
     }
     await fs.rm(dir, { recursive: true, force: true });
     await fs.rename(staging, dir);
@@ -129,9 +116,9 @@ export async function storeDerived(
   const pending = new Set<Promise<void>>();
   let failure: unknown;
   while (failure === undefined) {
-    const chunk: ArrayBuffer[] = [];
+    const chunk: EncodedObject[] = [];
     for (let next = body.next(); !next.done; next = body.next()) {
-      chunk.push(encode(next.value));
+      chunk.push(next.value);
       if (chunk.length === batch) break;
       // Let the batches in flight keep writing to their sockets while this one is made.
       await new Promise((resolve) => setImmediate(resolve));
@@ -153,7 +140,9 @@ export async function storeDerived(
   }
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
-  await client.storeInstances([encode(objects.phaseReport)]);
+  await client.storeInstances([encodedWhole(objects.phaseReport)]);
   onProgress?.(total, total);
   return total;
 }
+
+export { folderFor } from './encoded';

@@ -3,6 +3,9 @@ import type { AttributionMap } from '../attribution/explain-series';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
+import { TransferSyntax } from '../series/transfer-syntax';
+import { encodePart10 } from '../series/write-ct';
+import { folderFor, type EncodedObject } from './encoded';
 import { deterministicUid } from '../util/uid';
 import {
   copiedModules,
@@ -53,17 +56,59 @@ function evenSpacing(series: CtSeries): number | undefined {
 export class MapParametricMap {
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
-  private readonly make: () => NaturalDataset;
-  private made: NaturalDataset | undefined;
+  /** The object without its pixel element (which comes last in the encoding). */
+  readonly header: () => NaturalDataset;
+  /** Frame `slice`'s pixels as stored (uint16 quantised, or float32), made now. */
+  readonly frame: (slice: number) => Uint8Array;
+  readonly format: PixelFormat;
+  private readonly frames: number;
 
   /**
-   * The object, assembled on first use and kept: a writer can send other objects while this one
-   * is made (quantising a 100-slice map takes a few hundred milliseconds).
+   * The whole object in memory, pixels included: for tests and small series. Writers use
+   * `encoded()`, which never holds more than one frame.
    */
   get dataset(): NaturalDataset {
-    this.made ??= this.make();
-    return this.made;
+    const bytes = new Uint8Array(this.frames * this.frameBytes);
+    for (let s = 0; s < this.frames; s++) bytes.set(this.frame(s), s * this.frameBytes);
+    return this.format === 'uint16'
+      ? { ...this.header(), PixelData: [bytes.buffer], _vrMap: { PixelData: 'OW' } }
+      : { ...this.header(), FloatPixelData: [bytes.buffer] };
   }
+
+  /**
+   * Part 10 bytes, frame by frame: the header encoded, then the pixel element (Float Pixel Data
+   * or Pixel Data, the last element of the dataset) written by hand around frames made as they
+   * are read.
+   */
+  encoded(): EncodedObject {
+    const header = this.header();
+    const head = new Uint8Array(encodePart10(header, TransferSyntax.ExplicitVRLittleEndian));
+    const pixelBytes = this.frames * this.frameBytes;
+    const element = new Uint8Array(12);
+    const view = new DataView(element.buffer);
+    view.setUint16(0, 0x7fe0, true);
+    view.setUint16(2, this.format === 'uint16' ? 0x0010 : 0x0008, true);
+    element.set([0x4f, this.format === 'uint16' ? 0x57 : 0x46], 4); // "OW" or "OF"
+    view.setUint32(8, pixelBytes, true);
+    const frames = this.frames;
+    const frame = this.frame;
+    return {
+      sopInstanceUid: this.sopInstanceUid,
+      folder: folderFor(header),
+      byteLength: head.byteLength + element.byteLength + pixelBytes,
+      *chunks() {
+        yield head;
+        yield element;
+        for (let s = 0; s < frames; s++) yield frame(s);
+      },
+    };
+  }
+
+  private get frameBytes(): number {
+    return this.rowsTimesColumns * (this.format === 'uint16' ? 2 : 4);
+  }
+
+  private readonly rowsTimesColumns: number;
 
   constructor(
     series: CtSeries,
@@ -72,11 +117,12 @@ export class MapParametricMap {
     options: { format?: PixelFormat; created?: Date } = {},
   ) {
     const { rows, columns, slices } = series;
-    const plane = rows * columns;
-    if (map.values.length !== slices * plane)
+    if (map.slices !== slices)
       throw new InvalidInputError(
-        `parametric map: the ${map.method} map has ${map.values.length} values, the series ${slices * plane}`,
+        `parametric map: the ${map.method} map covers ${map.slices} slices, the series ${slices}`,
       );
+    this.frames = slices;
+    this.rowsTimesColumns = rows * columns;
     const format = options.format ?? 'uint16';
     const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
     const uids = derivedUids(
@@ -87,24 +133,24 @@ export class MapParametricMap {
     this.seriesInstanceUid = uids.seriesInstanceUid;
     this.sopInstanceUid = uids.instanceUid(1);
     const created = options.created ?? new Date();
-    // The pixels are quantised and the object assembled on first use (see `dataset`).
-    this.make = (): NaturalDataset => {
-      let max = 0;
-      for (let i = 0; i < map.values.length; i++) if (map.values[i] > max) max = map.values[i];
-      const slope = max > 0 ? max / 65535 : 1;
-      let pixels: Uint16Array | Float32Array;
-      if (format === 'uint16') {
-        pixels = new Uint16Array(map.values.length);
-        const values = map.values;
-        for (let i = 0; i < pixels.length; i++) {
-          // Math.round(max(0, x) / slope), without Math.* calls in a loop over every voxel.
-          const x = values[i];
-          const v = x > 0 ? (x / slope + 0.5) | 0 : 0;
-          pixels[i] = v > 65535 ? 65535 : v;
-        }
-      } else {
-        pixels = Float32Array.from(map.values);
+    this.format = format;
+    // The map's maximum bounds every value: the 16-bit scale, and the float range declared.
+    const max = map.max;
+    const slope = max > 0 ? max / 65535 : 1;
+    this.frame = (slice: number): Uint8Array => {
+      const values = map.sliceValues(slice);
+      if (format === 'float32')
+        return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      const pixels = new Uint16Array(values.length);
+      for (let i = 0; i < pixels.length; i++) {
+        // Math.round(max(0, x) / slope), without Math.* calls in a loop over every voxel.
+        const x = values[i];
+        const v = x > 0 ? (x / slope + 0.5) | 0 : 0;
+        pixels[i] = v > 65535 ? 65535 : v;
       }
+      return new Uint8Array(pixels.buffer);
+    };
+    this.header = (): NaturalDataset => {
       const quantity = VISUAL_EXPLANATION[map.method];
       const mapping: NaturalDataset = {
         LUTExplanation: `${map.method} attribution for ${map.target}`,
@@ -249,9 +295,6 @@ export class MapParametricMap {
             })),
           },
         ],
-        ...(format === 'uint16'
-          ? { PixelData: [pixels.buffer], _vrMap: { PixelData: 'OW' } }
-          : { FloatPixelData: [pixels.buffer] }),
       };
     };
   }

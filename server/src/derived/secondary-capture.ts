@@ -3,7 +3,7 @@ import type { AttributionMap } from '../attribution/explain-series';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import { Canvas } from '../render/canvas';
-import { heat, positiveQuantile } from '../render/colormap';
+import { heat } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
 import {
@@ -36,10 +36,9 @@ export class MapSecondaryCapture {
    * so a writer can send some while making the next, and never holds every image at once.
    */
   constructor(series: CtSeries, map: AttributionMap, result: PhaseResult, created = new Date()) {
-    const plane = series.rows * series.columns;
-    if (map.values.length !== series.slices * plane)
+    if (map.slices !== series.slices)
       throw new InvalidInputError(
-        `secondary capture: the ${map.method} map has ${map.values.length} values, the series ${series.slices * plane}`,
+        `secondary capture: the ${map.method} map covers ${map.slices} slices, the series ${series.slices}`,
       );
     if (series.rows < MIN_SIZE || series.columns < MIN_SIZE)
       throw new InvalidInputError(
@@ -52,14 +51,14 @@ export class MapSecondaryCapture {
       result.model,
       `secondary-capture/${name}/${map.target}`,
     );
-    const scale = positiveQuantile(map.values, 0.995);
+    const scale = map.scale;
     const label = labelLines(name, map.target, result, series.columns);
     const common = copiedModules(series, created);
     const description = `PhaseLens ${name} map for ${map.target}`;
     this.seriesInstanceUid = uids.seriesInstanceUid;
     this.count = series.slices;
     this.imageOf = (s) => {
-      const rgb = fuseSlice(series, s, map.values, { scale });
+      const rgb = fuseSlice(series, s, map.sliceValues(s), { scale });
       annotate(rgb, series.columns, series.rows, label);
       const source = series.instances[s];
       return {

@@ -3,6 +3,7 @@ import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
 import { httpGetFrame, httpGetJson } from './http-frames';
+import { stowPost, type StowBody } from './stow';
 
 // dicomweb-client speaks XMLHttpRequest; Node has none.
 const g = globalThis as { XMLHttpRequest?: unknown };
@@ -41,7 +42,6 @@ interface XhrLike {
 /** The part of dicomweb-client used here (its bundled JSDoc types are wrong in places). */
 interface DicomWebApi {
   searchForSeries(o: { queryParams: Record<string, string> }): Promise<unknown[]>;
-  storeInstances(o: { datasets: ArrayBuffer[] }): Promise<unknown>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,8 +49,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 /**
- * DICOMweb (QIDO-RS, WADO-RS, STOW-RS) over dicomweb-client, with authentication, per-request
- * timeouts, retries with exponential backoff on transient failures, and typed errors naming the PACS.
+ * DICOMweb (QIDO-RS, WADO-RS, STOW-RS) with authentication, per-request timeouts, retries with
+ * exponential backoff on transient failures, and typed errors naming the PACS. Reads and STOW go
+ * over Node's sockets (http-frames.ts, stow.ts); the series search still over dicomweb-client.
  */
 export class DicomWebClient {
   readonly url: string;
@@ -197,14 +198,17 @@ export class DicomWebClient {
     };
   }
 
-  /** STOW-RS of Part 10 files; throws unless the PACS reports every instance as stored. */
-  async storeInstances(datasets: ArrayBuffer[]): Promise<void> {
+  /**
+   * STOW-RS of Part 10 instances (whole, or made as they are sent: StowInstance); throws unless
+   * the PACS reports every instance as stored.
+   */
+  async storeInstances(datasets: readonly StowBody[]): Promise<void> {
     const answer = await this.call(`STOW-RS of ${datasets.length} instances`, () =>
-      this.client.storeInstances({ datasets }),
+      stowPost(`${this.url}/studies`, this.headers, this.timeoutMs, datasets),
     );
     let reply: DicomJson | undefined;
     try {
-      reply = (typeof answer === 'string' ? JSON.parse(answer) : answer) as DicomJson;
+      reply = JSON.parse(answer) as DicomJson;
     } catch {
       reply = undefined; // an XML answer: the HTTP status already said success
     }

@@ -11,19 +11,19 @@ export interface OverlayOptions {
 }
 
 /**
- * One CT slice in grey with a map fused over it in colour, in the radiological view, as RGB
- * pixels (rows x columns x 3). The colour's weight grows with the value above the threshold.
+ * One CT slice in grey with its map (`values`, rows x columns) fused over it in colour, in the
+ * radiological view, as RGB pixels (rows x columns x 3). The colour's weight grows with the
+ * value above the threshold.
  */
 export function fuseSlice(
   series: CtSeries,
   slice: number,
-  map: Float32Array,
+  values: Float32Array,
   options: OverlayOptions,
 ): Uint8Array {
   const { rows, columns } = series;
   const plane = rows * columns;
   const hu = series.hu.subarray(slice * plane, (slice + 1) * plane);
-  const values = map.subarray(slice * plane, (slice + 1) * plane);
   const [centre, width] = options.window ?? [40, 400];
   const lo = centre - width / 2;
   const threshold = options.threshold ?? 0.2;
