@@ -461,6 +461,10 @@ describe('what derived objects copy from their source', () => {
       LossyImageCompressionRatio: 8,
       LossyImageCompressionMethod: 'ISO_10918_1',
       PositionReferenceIndicator: 'XY',
+      Manufacturer: 'ACME Medical',
+      ManufacturerModelName: 'Helix 64',
+      DeviceSerialNumber: 'SN-1234',
+      StationName: '',
     };
     const series = makeDemoSeries({ rows: 96, columns: 96, slices: 2, seed: 'copy' });
     series.header = { ...series.header, ...pickHeader(deidentified) };
@@ -491,6 +495,22 @@ describe('what derived objects copy from their source', () => {
         expect([ds.SOPClassUID, k, ds[k]]).toEqual([ds.SOPClassUID, k, deidentified[k]]);
       // dcmjs writes UTF-8: a name with umlauts needs ISO_IR 192, whatever the source declared.
       expect(ds.SpecificCharacterSet).toBe('ISO_IR 192');
+      // PhaseLens made the object; the source's scanner is on record as acquisition equipment.
+      expect(ds.Manufacturer).toBe('PhaseLens');
+      expect(ds.ContributingEquipmentSequence).toEqual([
+        {
+          PurposeOfReferenceCodeSequence: [
+            {
+              CodeValue: '109101',
+              CodingSchemeDesignator: 'DCM',
+              CodeMeaning: 'Acquisition Equipment',
+            },
+          ],
+          Manufacturer: 'ACME Medical',
+          ManufacturerModelName: 'Helix 64',
+          DeviceSerialNumber: 'SN-1234',
+        },
+      ]);
     }
     // Pixels derived from lossy pixels are lossy; the maps sit in the source's frame of reference.
     for (const ds of datasets.slice(1)) expect(ds.LossyImageCompression).toBe('01');
@@ -500,6 +520,12 @@ describe('what derived objects copy from their source', () => {
   it('an ASCII source without a character set stays in the default repertoire', () => {
     const series = makeDemoSeries({ rows: 16, columns: 16, slices: 2, seed: 'ascii' });
     expect(new PhaseReport(series, result).dataset.SpecificCharacterSet).toBeUndefined();
+  });
+
+  it('no contributing equipment is invented for a source that names no manufacturer', () => {
+    const series = makeDemoSeries({ rows: 16, columns: 16, slices: 2, seed: 'no-maker' });
+    series.header = { ...series.header, Manufacturer: '' };
+    expect(new PhaseReport(series, result).dataset.ContributingEquipmentSequence).toBeUndefined();
   });
 });
 

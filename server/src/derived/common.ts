@@ -67,6 +67,7 @@ export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
   const unicode =
     h.SpecificCharacterSet !== undefined ||
     [...JSON.stringify(copied)].some((ch) => ch.charCodeAt(0) > 0x7f);
+  const scanner = acquisitionEquipment(series);
   return {
     ...(unicode ? { SpecificCharacterSet: 'ISO_IR 192' } : {}),
     ...copied,
@@ -84,11 +85,39 @@ export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
     Manufacturer: SOFTWARE_NAME,
     ManufacturerModelName: SOFTWARE_NAME,
     SoftwareVersions: SOFTWARE_VERSION,
+    ...(scanner ? { ContributingEquipmentSequence: [scanner] } : {}),
     InstanceCreationDate: date,
     InstanceCreationTime: time,
     ContentDate: date,
     ContentTime: time,
   };
+}
+
+const SCANNER_KEYWORDS = [
+  'InstitutionName',
+  'StationName',
+  'ManufacturerModelName',
+  'DeviceSerialNumber',
+  'SoftwareVersions',
+] as const;
+
+/**
+ * The scanner that acquired the CT, as contributing equipment (PS3.3 C.12.1.1.5; CID 7005
+ * "Acquisition Equipment", 109101 DCM): the Equipment module names PhaseLens, which made the
+ * object, and this item keeps the source's equipment on record. Absent when the source does not
+ * name its manufacturer (Type 1 in the item), rather than invented.
+ */
+function acquisitionEquipment(series: CtSeries): NaturalDataset | undefined {
+  const h = series.header;
+  if (h.Manufacturer === undefined || String(h.Manufacturer).trim() === '') return undefined;
+  const item: NaturalDataset = {
+    PurposeOfReferenceCodeSequence: [
+      { CodeValue: '109101', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Acquisition Equipment' },
+    ],
+    Manufacturer: h.Manufacturer,
+  };
+  for (const k of SCANNER_KEYWORDS) if (h[k] !== undefined && h[k] !== '') item[k] = h[k];
+  return item;
 }
 
 /**
