@@ -171,6 +171,23 @@ describe('bad input gives a typed, one-line error', () => {
     expect((await failure(dir, InconsistentGeometryError)).message).toMatch(/same position/);
   });
 
+  it('inconsistent geometry: a sheared stack says how far slices move sideways', async () => {
+    const dir = await tempDir();
+    const p = series.geometry.positions;
+    // Each slice two pixels further along y than the last: a tilted gantry or a sheared stack.
+    const shift = 2 * series.geometry.pixelSpacing[0];
+    await writeCtSeries(
+      withPositions(
+        series,
+        p.map(([x, y, z], i) => [x, y + shift * i, z]),
+      ),
+      dir,
+    );
+    const message = (await failure(dir, InconsistentGeometryError)).message;
+    expect(message).toContain(`move ${shift.toFixed(2)} mm sideways between slices 1 and 2`);
+    expect(message).toMatch(/mm along the slice normal\)/);
+  });
+
   it('inconsistent geometry: slices of another size, or without a position', async () => {
     const small = makeDemoSeries({ rows: 8, columns: 20, slices: 5, seed: 'bad' });
     const dss = ctSliceDatasets(series);

@@ -205,12 +205,12 @@ export async function assembleSeries(
     const step = sorted
       .slice(1)
       .map((s, i) => s.r.position.map((p, k) => p - sorted[i].r.position[k]));
-    const sheared = step.findIndex(
-      (v, i) => Math.sqrt(Math.max(0, dot(v, v) - gaps[i] * gaps[i])) > pixelSpacing[0],
-    );
+    const drift = step.map((v, i) => Math.sqrt(Math.max(0, dot(v, v) - gaps[i] * gaps[i])));
+    const sheared = drift.findIndex((d) => d > pixelSpacing[0]);
     if (sheared >= 0) {
+      // Say what was measured: a tilted gantry does this, but so does any sheared or shuffled stack.
       throw new InconsistentGeometryError(
-        `${source.location}: slice positions drift in-plane between slices ${sheared + 1} and ${sheared + 2} (gantry tilt?)`,
+        `${source.location}: slice positions move ${drift[sheared].toFixed(2)} mm sideways between slices ${sheared + 1} and ${sheared + 2} (${gaps[sheared].toFixed(2)} mm along the slice normal); only stacks whose slices lie straight along their normal are read (a tilted gantry or sheared stack is not)`,
       );
     }
   }
