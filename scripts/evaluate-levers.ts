@@ -9,7 +9,9 @@
  *
  * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --previous DIR --baseline DIR --out DIR
  *        --cache DIR [--baseline-name "model 1.0.0 (generator 2)"] [--heldout1 40]
- *        [--heldout2 100] [--evaluation DIR]
+ *        [--heldout2 100] [--evaluation DIR] [--also DIR]
+ * With --also, another ensemble's members and its own rule join the table (an earlier
+ * candidate, so a lever's runs sit beside the runs without it on the same series).
  * With --evaluation, both candidates' results (the ensemble with its rule, and the previous
  * ensemble with its shipped rule) are also written as `phaselens evaluate` writes them
  * (DIR/ensemble/phantoms for heldout-1, .../phantoms-seed2 for heldout-2, .../real; the same under
@@ -29,7 +31,7 @@ import {
 import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/model/decision';
 import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/phase-model';
 import { informativeSlices } from '../server/src/model/preprocess';
-import { phantomCacheKey } from '../server/src/model/recipe';
+import { phantomCacheKey, phantomRecipeOf } from '../server/src/model/recipe';
 import { checkScope } from '../server/src/model/scope';
 import { predictSet } from '../server/src/model/train';
 import { PHASES } from '../server/src/domain/phase';
@@ -108,12 +110,18 @@ async function main(): Promise<void> {
   const cache = args.get('cache');
   const members = membersOf(ensemble);
   const previousMembers = membersOf(previous);
+  const also = args.get('also') ? await loadPhaseModel(need('also')) : undefined;
+  const alsoMembers = also ? membersOf(also) : [];
+  // "4" or "4 without gains": the generator and the parts its phantoms left out.
   const generatorOf = (m: PhaseModel): string =>
-    /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ?? '?';
+    /generator (\d+(?: without [a-z ]+?)?),/.exec(String(m.metadata.training.source))?.[1] ??
+    /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ??
+    '?';
   const named = (m: PhaseModel): string =>
     `generator ${generatorOf(m)}, seed ${String(m.metadata.training.seed)}`;
   const networks: { name: string; model: PhaseModel }[] = [
     ...members.map((m) => ({ name: named(m), model: m })),
+    ...alsoMembers.map((m) => ({ name: named(m), model: m })),
     ...previousMembers.map((m) => ({ name: named(m), model: m })),
     {
       // Models from before generator 3 do not record their generator: --baseline-name says it.
@@ -131,8 +139,9 @@ async function main(): Promise<void> {
   const validation: number[][][][] = []; // [series][network][slice][class]
   const validationLabels: number[] = [];
   for (const m of members) {
-    const seed = Number(m.metadata.training.seed);
-    const file = path.join(cache ?? '', `validation-${phantomCacheKey(360, seed, 256)}.slices`);
+    const r = phantomRecipeOf(m.metadata, 'a member');
+    const key = phantomCacheKey(r.phantoms, r.seed, r.matrix, r.without);
+    const file = path.join(cache ?? '', `validation-${key}.slices`);
     if (!cache || !existsSync(file)) throw new Error(`no cached validation slices at ${file}`);
     const set = await SliceSet.load(file);
     const perNetwork = networks.map((n) => predictSet(n.model.network, set));
@@ -171,9 +180,18 @@ async function main(): Promise<void> {
   });
   const memberIdx = members.map((_, i) => i);
   const shipped = ensemble.metadata.decision ?? rulesFor(memberIdx, true);
-  const previousIdx = previousMembers.map((_, i) => members.length + i);
+  const alsoIdx = alsoMembers.map((_, i) => members.length + i);
+  const previousIdx = previousMembers.map((_, i) => members.length + alsoMembers.length + i);
   const previousRule = previous.metadata.decision ?? rulesFor(previousIdx, true);
   levers.push(ruleLever(`${previousName}: mean + its shipped rule`, previousIdx, previousRule));
+  if (also?.metadata.decision)
+    levers.push(
+      ruleLever(
+        `ensemble ${also.metadata.version} (generator ${generatorOf(alsoMembers[0])}): mean + its rule`,
+        alsoIdx,
+        also.metadata.decision,
+      ),
+    );
   levers.push({
     name: `${ensembleName}: mean, no indeterminate`,
     networks: memberIdx,

@@ -12,44 +12,11 @@ import {
   type ModelMetadata,
   type PhaseModel,
 } from './phase-model';
-import { phantomCacheKey, validationPhantoms } from './recipe';
-import { isPhantomLever, type PhantomLever } from '../phantom/patient';
+import { phantomCacheKey, phantomRecipeOf, validationPhantoms } from './recipe';
 import { predictSet } from './train';
 import { writeModelCard } from './model-card';
 
 /** What a phantom-trained member recorded about its recipe (phaselens train's metadata). */
-interface MemberRecipe {
-  seed: number;
-  phantoms: number;
-  matrix: number;
-  validationSeries: number;
-  without: PhantomLever[];
-}
-
-function recipeOf(member: PhaseModel, dir: string): MemberRecipe {
-  const t = member.metadata.training;
-  const source = String(t.source ?? '');
-  const phantoms = /^(\d+) synthetic cases/.exec(source);
-  const matrix = /(\d+)x\d+ matrix/.exec(source);
-  if (!phantoms || !matrix || typeof t.seed !== 'number' || typeof t.validationSeries !== 'number')
-    throw new InvalidInputError(
-      `${dir}: not a model trained on phantoms by phaselens train (its validation series cannot be remade)`,
-    );
-  // "generator 4 without gains and confounders, seed ...": the parts its phantoms left out.
-  const left = /generator \d+ without ([a-z ]+?),/.exec(source);
-  const without = left ? left[1].split(' and ') : [];
-  const unknown = without.find((w) => !isPhantomLever(w));
-  if (unknown !== undefined)
-    throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
-  return {
-    seed: t.seed,
-    phantoms: Number(phantoms[1]),
-    matrix: Number(matrix[1]),
-    validationSeries: t.validationSeries,
-    without: without.filter(isPhantomLever),
-  };
-}
-
 export interface EnsembleSummary {
   rule: DecisionRule;
   validationSeries: number;
@@ -73,7 +40,7 @@ export async function assembleEnsemble(
   if (memberDirs.length < 1) throw new InvalidInputError('an ensemble needs at least one member');
   const members: PhaseModel[] = [];
   for (const dir of memberDirs) members.push(await loadPhaseModel(dir));
-  const recipes = members.map((m, i) => recipeOf(m, memberDirs[i]));
+  const recipes = members.map((m, i) => phantomRecipeOf(m.metadata, memberDirs[i]));
   const sets: SliceSet[] = [];
   for (const r of recipes) {
     const file = options.cache

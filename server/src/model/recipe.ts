@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors';
-import { PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
+import { isPhantomLever, PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
 import { Random } from '../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from './backend';
@@ -79,6 +79,44 @@ export function phantomCacheKey(
 /** How a phantom recipe's source names the generator parts it leaves out ('' when none). */
 export function withoutText(without: readonly PhantomLever[]): string {
   return without.length ? ` without ${[...without].sort().join(' and ')}` : '';
+}
+
+/** What a model trained on phantoms was trained on, read back from its metadata. */
+export interface PhantomRecipe {
+  seed: number;
+  phantoms: number;
+  matrix: number;
+  validationSeries: number;
+  /** Generator parts its phantoms left out. */
+  without: PhantomLever[];
+}
+
+/**
+ * Reads a phantom recipe back from a model's training metadata (`source`, as trainModel writes
+ * it), so its validation series can be remade; throws for a model trained otherwise.
+ */
+export function phantomRecipeOf(metadata: ModelMetadata, dir: string): PhantomRecipe {
+  const t = metadata.training;
+  const source = String(t.source ?? '');
+  const phantoms = /^(\d+) synthetic cases/.exec(source);
+  const matrix = /(\d+)x\d+ matrix/.exec(source);
+  if (!phantoms || !matrix || typeof t.seed !== 'number' || typeof t.validationSeries !== 'number')
+    throw new InvalidInputError(
+      `${dir}: not a model trained on phantoms by phaselens train (its validation series cannot be remade)`,
+    );
+  // "generator 4 without gains and confounders, seed ...": the parts its phantoms left out.
+  const left = /generator \d+ without ([a-z ]+?),/.exec(source);
+  const without = left ? left[1].split(' and ') : [];
+  const unknown = without.find((w) => !isPhantomLever(w));
+  if (unknown !== undefined)
+    throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
+  return {
+    seed: t.seed,
+    phantoms: Number(phantoms[1]),
+    matrix: Number(matrix[1]),
+    validationSeries: t.validationSeries,
+    without: without.filter(isPhantomLever),
+  };
 }
 
 /** Validation phantoms of a phantom recipe: their own seed, so no patient is shared with training. */
