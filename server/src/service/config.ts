@@ -169,7 +169,9 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     problems.push(...unknown);
     return names;
   };
-  const maps = listed('PHASELENS_DEFAULT_MAPS', 'defaultMaps', PAPER_METHODS.join(','));
+  // One map unless asked: SAM, the paper's map and the one the viewer shows first. Each further
+  // map is another Secondary Capture and Parametric Map series to compute and store.
+  const maps = listed('PHASELENS_DEFAULT_MAPS', 'defaultMaps', 'sam');
   // Integrated gradients, SmoothGrad and occlusion cost 16 to 100 inferences a slice: opt-in.
   const allowedMaps = listed('PHASELENS_ALLOWED_MAPS', 'allowedMaps', PAPER_METHODS.join(','));
   const watchMaps = listed('PHASELENS_WATCH_MAPS', 'watchMaps', '');

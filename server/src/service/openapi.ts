@@ -173,6 +173,8 @@ export const openApiDocument = {
           studyInstanceUid: uid,
           seriesInstanceUid: uid,
           maps: {
+            description:
+              'Map methods to compute (default: PHASELENS_DEFAULT_MAPS, sam unless configured)',
             type: 'array',
             maxItems: 8,
             uniqueItems: true,
