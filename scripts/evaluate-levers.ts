@@ -131,6 +131,8 @@ async function main(): Promise<void> {
       model: baseline,
     },
   ];
+  const duplicate = networks.find((n, i) => networks.findIndex((o) => o.name === n.name) !== i);
+  if (duplicate) throw new Error(`two networks would both be named "${duplicate.name}"`);
   const ensembleName = `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])})`;
   const previousName = `ensemble ${previous.metadata.version} (generator ${generatorOf(previousMembers[0])})`;
 

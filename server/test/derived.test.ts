@@ -522,6 +522,16 @@ describe('what derived objects copy from their source', () => {
     expect(new PhaseReport(series, result).dataset.SpecificCharacterSet).toBeUndefined();
   });
 
+  it("non-ASCII text that only the scanner's record carries still declares UTF-8", () => {
+    const series = makeDemoSeries({ rows: 16, columns: 16, slices: 2, seed: 'station' });
+    series.header = { ...series.header, Manufacturer: 'ACME', StationName: 'Zürich CT 2' };
+    const ds = new PhaseReport(series, result).dataset;
+    expect(ds.SpecificCharacterSet).toBe('ISO_IR 192');
+    expect((ds.ContributingEquipmentSequence as NaturalDataset[])[0].StationName).toBe(
+      'Zürich CT 2',
+    );
+  });
+
   it('no contributing equipment is invented for a source that names no manufacturer', () => {
     const series = makeDemoSeries({ rows: 16, columns: 16, slices: 2, seed: 'no-maker' });
     series.header = { ...series.header, Manufacturer: '' };

@@ -68,7 +68,9 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   const augment = args.flags.has('no-augment') ? 'none' : (stringFlag(args, 'augment') ?? 'all');
   if (!isAugmentParts(augment))
     throw new UsageError(`--augment must be one of ${AUGMENT_PARTS.join(', ')}, got "${augment}"`);
-  const without = (stringFlag(args, 'phantom-without') ?? '').split(',').filter((w) => w);
+  const without = [
+    ...new Set((stringFlag(args, 'phantom-without') ?? '').split(',').filter((w) => w)),
+  ];
   const unknown = without.find((w) => !isPhantomLever(w));
   if (unknown !== undefined)
     throw new UsageError(

@@ -61,13 +61,13 @@ export function copiedModules(series: CtSeries, created: Date): NaturalDataset {
   const { date, time } = dicomDateTime(created);
   const copied: NaturalDataset = {};
   for (const k of COPIED_FROM_SOURCE) if (h[k] !== undefined) copied[k] = h[k];
+  const scanner = acquisitionEquipment(series);
   // dcmjs decodes every source's text to Unicode and writes UTF-8, so the copy declares UTF-8
-  // wherever the source declared a character set or holds any non-ASCII text; a plain-ASCII
-  // source without one stays in the default repertoire, as it was.
+  // wherever the source declared a character set or any copied text (the scanner's included) is
+  // non-ASCII; a plain-ASCII source without one stays in the default repertoire, as it was.
   const unicode =
     h.SpecificCharacterSet !== undefined ||
-    [...JSON.stringify(copied)].some((ch) => ch.charCodeAt(0) > 0x7f);
-  const scanner = acquisitionEquipment(series);
+    [...JSON.stringify([copied, scanner ?? {}])].some((ch) => ch.charCodeAt(0) > 0x7f);
   return {
     ...(unicode ? { SpecificCharacterSet: 'ISO_IR 192' } : {}),
     ...copied,

@@ -59,14 +59,23 @@ export function objectCount(objects: DerivedObjects): number {
   return images + objects.parametricMaps.length + 1;
 }
 
-/** Writes one object's bytes to a file as they are made. */
+/** Writes one object's bytes to a file as they are made; a short file is an error, never kept. */
 async function writeObject(object: EncodedObject, file: string): Promise<void> {
   const handle = await fs.open(file, 'w');
+  let total = 0;
   try {
-    for (const chunk of object.chunks()) await handle.write(chunk);
+    for (const chunk of object.chunks()) {
+      for (let at = 0; at < chunk.byteLength;) {
+        const { bytesWritten } = await handle.write(chunk, at, chunk.byteLength - at);
+        at += bytesWritten;
+      }
+      total += chunk.byteLength;
+    }
   } finally {
     await handle.close();
   }
+  if (total !== object.byteLength)
+    throw new Error(`${file}: ${total} bytes written where ${object.byteLength} were announced`);
 }
 
 /**

@@ -123,7 +123,13 @@ export class MapParametricMap {
       );
     this.frames = slices;
     this.rowsTimesColumns = rows * columns;
-    const format = options.format ?? 'uint16';
+    this.format = options.format ?? 'uint16';
+    // The pixel element's length is 32 bits (explicit VR, defined length).
+    if (this.frames * this.frameBytes > 0xfffffffe)
+      throw new InvalidInputError(
+        `parametric map: ${slices} frames of ${columns} x ${rows} exceed the 4 GiB one object can hold`,
+      );
+    const format = this.format;
     const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
     const uids = derivedUids(
       series.seriesInstanceUid,
@@ -133,7 +139,6 @@ export class MapParametricMap {
     this.seriesInstanceUid = uids.seriesInstanceUid;
     this.sopInstanceUid = uids.instanceUid(1);
     const created = options.created ?? new Date();
-    this.format = format;
     // The map's maximum bounds every value: the 16-bit scale, and the float range declared.
     const max = map.max;
     const slope = max > 0 ? max / 65535 : 1;

@@ -3,7 +3,7 @@ import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
 import { httpGetFrame, httpGetJson } from './http-frames';
-import { stowPost, type StowBody } from './stow';
+import { StowBodyError, stowPost, type StowBody } from './stow';
 
 // dicomweb-client speaks XMLHttpRequest; Node has none.
 const g = globalThis as { XMLHttpRequest?: unknown };
@@ -97,6 +97,8 @@ export class DicomWebClient {
       try {
         return await run();
       } catch (raw) {
+        // The body could not be made here: that is no PACS failure, and no retry helps.
+        if (raw instanceof StowBodyError) throw raw.cause;
         const error = pacsError(raw, this.url, what, this.timeoutMs);
         if (attempt >= this.retries || !isTransient(error)) throw error;
         const delay = this.retryDelayMs * 2 ** attempt;

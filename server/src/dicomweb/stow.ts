@@ -23,6 +23,13 @@ function asInstance(body: StowBody): StowInstance {
   return body;
 }
 
+/** Making the body failed on this side (not the PACS, not the network): `cause` says why. */
+export class StowBodyError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
 function failure(message: string, status: number, extra: HttpFailure['request'] = {}): HttpFailure {
   const error = new Error(message) as HttpFailure;
   error.status = status;
@@ -62,6 +69,9 @@ export function stowPost(
     const settle = (error: Error | undefined, text?: string): void => {
       if (settled) return;
       settled = true;
+      // Answered (or failed) before the whole body went out, a 401 say: the connection is in
+      // the middle of a body nobody reads, so it is closed, never handed back to the pool.
+      if (!request.writableFinished) request.destroy();
       if (error) reject(error);
       else resolve(text ?? '');
     };
@@ -129,10 +139,9 @@ export function stowPost(
       }
       request.end(closing);
     };
-    // Making an instance's bytes failed: that error, as it is (not a network failure to retry).
+    // Making an instance's bytes failed: our error, not the PACS's, passed on as it is.
     write().catch((e: unknown) => {
-      request.destroy();
-      settle(e instanceof Error ? e : new Error(String(e)));
+      settle(new StowBodyError(e instanceof Error ? e : new Error(String(e))));
     });
   });
 }

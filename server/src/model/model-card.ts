@@ -71,6 +71,13 @@ function generatorDescription(version: number): string {
   return `${base} Since version 4 the atlas is also smoothly warped per patient, the liver holds portal and hepatic venous branches and the mesentery small arteries and veins (tapering trees that enhance with their vessel), liver texture varies between patients, and some livers hold hepatocellular carcinomas (arterial enhancement, later washout).`;
 }
 
+/** What each generator part a recipe can leave out stands for (PHANTOM_LEVERS). */
+const LEFT_OUT: Record<string, string> = {
+  gains:
+    'the per-patient and per-organ gains, tissue shift and portal lag (every patient enhances with the typical curves, scaled only by dose and body size)',
+  confounders: 'the lipiodol deposits, calcified granulomas and residual bladder contrast',
+};
+
 export async function writeModelCard(dir: string, metadata: ModelMetadata): Promise<void> {
   const t = metadata.training as {
     command?: string;
@@ -183,8 +190,13 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
         String((memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? ''),
       )?.[1],
     ) || PHANTOM_GENERATOR_VERSION;
+  const left = /generator \d+ without ([a-z ]+?),/
+    .exec(
+      String((memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? ''),
+    )?.[1]
+    ?.split(' and ');
   lines.push(
-    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}`,
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}${left ? ` **Left out of this model's phantoms** (\`--phantom-without\`): ${left.map((w) => LEFT_OUT[w] ?? w).join('; ')}.` : ''}`,
   );
   // An ensemble's members share one recipe: the first member's record describes it.
   const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;
