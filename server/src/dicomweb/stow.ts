@@ -46,7 +46,8 @@ const agents = {
  * POSTs instances as one multipart/related STOW-RS request with a known Content-Length, writing
  * each part as it is made and waiting for the socket to drain (the PACS sets the pace). Resolves
  * with the answer's JSON text; rejects like the GET paths (HttpFailure: status 0 for network
- * errors and timeouts, else the HTTP status).
+ * errors and timeouts, else the HTTP status). `timeoutMs` bounds every idle gap while sending,
+ * and the wait for the answer after it, plus a second per 5 MB sent.
  */
 export function stowPost(
   url: string,
@@ -137,6 +138,10 @@ export function stowPost(
         }
         await put(between);
       }
+      // The PACS parses and stores everything before it answers: for a large body that takes
+      // longer than any idle gap while sending, so the wait for the answer grows with the bytes
+      // (at least 5 MB a second assumed).
+      request.setTimeout(timeoutMs + Math.ceil(length / 5000));
       request.end(closing);
     };
     // Making an instance's bytes failed: our error, not the PACS's, passed on as it is.
