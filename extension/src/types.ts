@@ -1,39 +1,39 @@
-/** What the PhaseLens service returns (its OpenAPI document is the reference). */
-export type Phase = 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed';
-export const PHASES: readonly Phase[] = ['non-contrast', 'arterial', 'portal-venous', 'delayed'];
+/**
+ * What the PhaseLens service returns, in the viewer's words. The shapes come from the service's
+ * OpenAPI document through `api-types.generated.ts` (scripts/api-types.ts): change the document,
+ * regenerate, and the compiler shows every place in the viewer that must follow.
+ */
+import type { ApiAnalysis, ApiError } from './api-types.generated';
+
+/** An analysis as GET /api/v1/analyses/{id} and its events send it. */
+export type AnalysisView = ApiAnalysis;
+type AnalysisResult = NonNullable<ApiAnalysis['result']>;
+
+export type Phase = NonNullable<AnalysisResult['leading']>;
+/** In display order; the compiler checks each is a phase the service can send. */
+export const PHASES = [
+  'non-contrast',
+  'arterial',
+  'portal-venous',
+  'delayed',
+] as const satisfies readonly Phase[];
 
 /** A series' call: a phase, or `indeterminate` when the classifier's evidence disagrees. */
-export type PhaseCall = Phase | 'indeterminate';
+export type PhaseCall = AnalysisResult['phase'];
 
-export type Probabilities = Record<Phase, number>;
+export type Probabilities = AnalysisResult['probabilities'];
 
-export interface SliceProbabilities {
-  index: number;
-  probabilities: Probabilities;
-}
+export type SliceProbabilities = AnalysisResult['slices'][number];
 
+/** The service's stable error codes (the `code` of an error answer). */
+export type ErrorCode = ApiError['code'];
+
+/** What the panel and badges show for a series: an analysis' result or a stored phase. */
 export interface PhaseSummary {
   phase: PhaseCall;
   confidence: number;
   /** Why the call is indeterminate. */
   reason?: string;
   probabilities: Probabilities;
-  model: { name: string; version: string };
-}
-
-export interface AnalysisView {
-  id: string;
-  state: 'queued' | 'running' | 'done' | 'failed';
-  progress: { stage: string; fraction: number };
-  error?: string;
-  /** The failure's kind, as the service names it (out-of-scope, pacs-auth, invalid-input, ...). */
-  errorCode?: string;
-  result?: PhaseSummary & {
-    slices: SliceProbabilities[];
-    derivedSeries: {
-      phaseReport?: string;
-      secondaryCaptures: Record<string, string>;
-      parametricMaps: Record<string, string>;
-    };
-  };
+  model: AnalysisResult['model'];
 }

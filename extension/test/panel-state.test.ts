@@ -21,6 +21,8 @@ const view = (over: Partial<AnalysisView>): AnalysisView => ({
   id: 'a1',
   state: 'running',
   progress: { stage: 'reading', fraction: 0.1 },
+  request: { studyInstanceUid: '1.2.3', seriesInstanceUid: S },
+  createdAt: '2026-12-07T09:00:00.000Z',
   ...over,
 });
 
