@@ -29,6 +29,18 @@ export type ApiError = {
     | 'internal';
   requestId?: string;
 };
+/** Calibrated probability of each phase */
+export type ApiProbabilities = {
+  'non-contrast': number;
+  arterial: number;
+  'portal-venous': number;
+  delayed: number;
+};
+/** The model that made a result */
+export type ApiModel = {
+  name: string;
+  version: string;
+};
 export type ApiHealth = {
   status: 'ok' | 'not ready';
   checks?: Record<string, unknown>;
@@ -73,25 +85,12 @@ export type ApiAnalysis = {
     confidence: number;
     reason?: string;
     warnings?: string[];
-    probabilities: {
-      'non-contrast': number;
-      arterial: number;
-      'portal-venous': number;
-      delayed: number;
-    };
+    probabilities: ApiProbabilities;
     slices: {
       index: number;
-      probabilities: {
-        'non-contrast': number;
-        arterial: number;
-        'portal-venous': number;
-        delayed: number;
-      };
+      probabilities: ApiProbabilities;
     }[];
-    model: {
-      name: string;
-      version: string;
-    };
+    model: ApiModel;
     derivedSeries: {
       phaseReport?: string;
       secondaryCaptures: Record<string, string>;
@@ -102,16 +101,8 @@ export type ApiAnalysis = {
 export type ApiSeriesPhase = {
   seriesInstanceUid: string;
   phase: 'non-contrast' | 'arterial' | 'portal-venous' | 'delayed' | 'indeterminate';
-  probabilities: {
-    'non-contrast': number;
-    arterial: number;
-    'portal-venous': number;
-    delayed: number;
-  };
-  model: {
-    name: string;
-    version: string;
-  };
+  probabilities: ApiProbabilities;
+  model: ApiModel;
   source: 'service' | 'pacs';
   analysisId?: string;
 };

@@ -3,7 +3,10 @@ import { METHODS } from '../attribution/index';
 import { PHASES } from '../domain/phase';
 
 const uid = { type: 'string', pattern: '^(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))*$', maxLength: 64 };
-const probabilities = {
+const probabilities = { $ref: '#/components/schemas/Probabilities' };
+const model = { $ref: '#/components/schemas/Model' };
+const probabilitiesSchema = {
+  description: 'Calibrated probability of each phase',
   type: 'object',
   required: [...PHASES],
   additionalProperties: false,
@@ -157,6 +160,13 @@ export const openApiDocument = {
           requestId: { type: 'string' },
         },
       },
+      Probabilities: probabilitiesSchema,
+      Model: {
+        description: 'The model that made a result',
+        type: 'object',
+        required: ['name', 'version'],
+        properties: { name: { type: 'string' }, version: { type: 'string' } },
+      },
       Health: {
         type: 'object',
         required: ['status'],
@@ -233,11 +243,7 @@ export const openApiDocument = {
                   properties: { index: { type: 'integer', minimum: 0 }, probabilities },
                 },
               },
-              model: {
-                type: 'object',
-                required: ['name', 'version'],
-                properties: { name: { type: 'string' }, version: { type: 'string' } },
-              },
+              model,
               derivedSeries: {
                 type: 'object',
                 required: ['secondaryCaptures', 'parametricMaps'],
@@ -258,11 +264,7 @@ export const openApiDocument = {
           seriesInstanceUid: uid,
           phase,
           probabilities,
-          model: {
-            type: 'object',
-            required: ['name', 'version'],
-            properties: { name: { type: 'string' }, version: { type: 'string' } },
-          },
+          model,
           source: { type: 'string', enum: ['service', 'pacs'] },
           analysisId: { type: 'string' },
         },
