@@ -69,7 +69,16 @@ async function analyse(
 }
 
 async function main(): Promise<void> {
+  // Orthanc stops however the measurement ends (a failed analysis left it running before).
   const orthanc = await startOrthanc();
+  try {
+    await measure(orthanc);
+  } finally {
+    await orthanc.stop();
+  }
+}
+
+async function measure(orthanc: OrthancServer): Promise<void> {
   const result: Record<string, unknown> = {};
 
   // Memory per series length, and /healthz during the 300-slice analysis.
@@ -163,7 +172,6 @@ async function main(): Promise<void> {
     speedupWithTwo: Number(speedup.toFixed(2)),
     goal: { speedupAtLeast: 1.5, met: speedup >= 1.5 },
   };
-  await orthanc.stop();
   process.stdout.write(`${await writeResult('isolation', result)}\n`);
 }
 
