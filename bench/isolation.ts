@@ -27,15 +27,18 @@ async function store(
   seed: string,
   slices: number,
   matrix: number,
-  sliceThickness = 1,
+  sliceThickness = 0.5,
 ): Promise<{ study: string; series: string }> {
-  // Thin slices for the long series; the short ones at 5 mm, so they still span the abdomen.
+  // Thin slices for the long series (0.5 mm, so 600 fit a chest-to-pelvis range); the short
+  // ones at 5 mm, so they still span the abdomen.
   const c = await generateCase(seed, 0, {
     matrix,
     slices,
     sliceThickness,
     range: sliceThickness < 2 ? 'chest-to-pelvis' : 'abdomen-pelvis',
   });
+  if (c.series.slices !== slices)
+    throw new Error(`${seed}: the phantom has ${c.series.slices} slices, not ${slices}`);
   await storeSeries(orthanc, c.series);
   return { study: c.series.studyInstanceUid, series: c.series.seriesInstanceUid };
 }
