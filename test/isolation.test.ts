@@ -1,6 +1,7 @@
 import { generateCase } from '../server/src/phantom/render';
 import type { CtSeries } from '../server/src/series/types';
 import type { RunningService } from '../server/src/service/server';
+import { ANALYSIS_FIXED_MB, bytesPerVoxel } from '../server/src/service/analysis';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startTestService } from './fixtures/service';
 import { analysisProcessPids } from './fixtures/processes';
@@ -110,10 +111,16 @@ describe('analyses in their own processes', () => {
   }, 300_000);
 
   it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
-    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 40 })).series;
+    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 100 })).series;
     await storeSeries(orthanc, big);
-    // 40 x 512 x 512 voxels: about 293 MB with five maps, 126 MB with one.
-    const tight = await startTestService(orthanc, TOKEN, { PHASELENS_ANALYSIS_MEMORY_MB: '256' });
+    // 100 x 512 x 512 voxels: a budget halfway between what one map and five maps need.
+    const voxels = 100 * 512 * 512;
+    const need = (maps: number): number =>
+      ANALYSIS_FIXED_MB + (voxels * bytesPerVoxel(maps)) / 2 ** 20;
+    const budget = Math.round((need(1) + need(5)) / 2);
+    const tight = await startTestService(orthanc, TOKEN, {
+      PHASELENS_ANALYSIS_MEMORY_MB: String(budget),
+    });
     const ask = async (maps: string[]): Promise<JobView> => {
       const res = await fetch(`${tight.url}/api/v1/analyses`, {
         method: 'POST',
@@ -141,7 +148,9 @@ describe('analyses in their own processes', () => {
       expect(five.state).toBe('failed');
       expect(five.errorCode).toBe('too-large');
       expect(five.error).toMatch(
-        /40 slices of 512 x 512 need about \d+ MB, over the 256 MB budget; ask for fewer maps/,
+        new RegExp(
+          `100 slices of 512 x 512 need about \\d+ MB, over the ${budget} MB budget; raise`,
+        ),
       );
       expect((await ask(['sam'])).state).toBe('done');
     } finally {

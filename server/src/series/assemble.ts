@@ -26,7 +26,8 @@ export interface AssembleOptions {
    * The most bytes the caller's work on this series may need, and what it needs per voxel:
    * checked from the headers, before any pixel is read (SeriesTooLargeError).
    */
-  memory?: { budgetBytes: number; bytesPerVoxel: number; advice: string };
+  /** Refuse, before any pixel is read, a series whose fixed part plus voxels exceed the budget. */
+  memory?: { budgetBytes: number; fixedBytes?: number; bytesPerVoxel: number; advice: string };
   /** Called after each slice is decoded. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -232,7 +233,8 @@ export async function assembleSeries(
   const { rows, columns } = picked[0].pixel;
   const size = rows * columns;
   if (options.memory) {
-    const needed = size * picked.length * options.memory.bytesPerVoxel;
+    const needed =
+      (options.memory.fixedBytes ?? 0) + size * picked.length * options.memory.bytesPerVoxel;
     if (needed > options.memory.budgetBytes)
       throw new SeriesTooLargeError(
         `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,

@@ -28,27 +28,31 @@ export function authFor(
 }
 
 /**
- * What an analysis needs per voxel of the series, with some margin: the HU volume and decoding
- * (about 8 bytes) and, per map, about 4 (its values; the map objects are made and sent a batch
- * at a time). Measured (bench/isolation.ts): 894 MB peak for 100 slices of 512 x 512 with five
- * maps, 2152 MB for 300, about 24 bytes a voxel beyond a fixed 270 MB.
+ * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap)
+ * and, per voxel of the series, the HU volume (4 bytes) and what reading and writing hold beside
+ * it (about 1), plus a quarter byte per map (maps are kept on the 128 x 128 input grid). Measured
+ * (bench/isolation.ts, five maps, written back): 509 MB peak for 100 slices of 512 x 512, 759 MB
+ * for 300 and 1213 MB for 600, about 370 MB and 5.4 bytes a voxel.
  */
-export const bytesPerVoxel = (maps: number): number => 8 + 4 * maps;
+export const ANALYSIS_FIXED_MB = 384;
+export const bytesPerVoxel = (maps: number): number => 5 + 0.25 * maps;
 
 function memoryBudget(
   memoryMb: number,
   maps: number,
 ): {
   budgetBytes: number;
+  fixedBytes: number;
   bytesPerVoxel: number;
   advice: string;
 } {
   return {
     budgetBytes: memoryMb * 2 ** 20,
+    fixedBytes: ANALYSIS_FIXED_MB * 2 ** 20,
     bytesPerVoxel: bytesPerVoxel(maps),
     advice:
       maps > 1
-        ? `ask for fewer maps (each adds about ${Math.round((100 * 4) / bytesPerVoxel(maps))}% of that) or raise PHASELENS_ANALYSIS_MEMORY_MB`
+        ? `raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: each adds about ${Math.round((100 * 0.25) / bytesPerVoxel(maps))}%)`
         : 'raise PHASELENS_ANALYSIS_MEMORY_MB',
   };
 }

@@ -220,7 +220,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     watchMaps,
     writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
-    analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 8192, 256, 262144),
+    analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 8192, 512, 262144),
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
