@@ -17,7 +17,7 @@ import {
   PacsUnreachableError,
   SeriesNotFoundError,
 } from '../server/src/errors';
-import type { CtSeries } from '../server/src/series/types';
+import type { CtSeries, HuArray } from '../server/src/series/types';
 
 const REAL_PV = path.resolve(
   __dirname,
@@ -36,7 +36,7 @@ function seriesUrl(
   return `${root}/studies/${s.studyInstanceUid}/series/${s.seriesInstanceUid}`;
 }
 
-function expectSameHu(a: Float32Array, b: Float32Array): void {
+function expectSameHu(a: HuArray, b: HuArray): void {
   expect(a.length).toBe(b.length);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));

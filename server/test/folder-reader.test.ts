@@ -39,11 +39,27 @@ describe('reading a folder of CT files', () => {
     expect(read.rows).toBe(32);
     expect(read.columns).toBe(40);
     expect(maxAbsDiff(read.hu, series.hu)).toBe(0);
+    // Whole-number HU are held in 16 bits (half the memory); a fractional slope keeps float32.
+    expect(read.hu).toBeInstanceOf(encoding.rescaleSlope === 1 ? Int16Array : Float32Array);
     expect(read.geometry.sliceSpacing).toBeCloseTo(5, 6);
     expect(read.geometry.pixelSpacing).toEqual([6, 6]);
     expect(read.instances.map((i) => i.sopInstanceUid)).toEqual(
       series.instances.map((i) => i.sopInstanceUid),
     );
+  });
+
+  it('HU beyond the 16-bit range are read exactly, in float32', async () => {
+    const dir = await tempDir();
+    const bright = { ...series, hu: Float32Array.from(series.hu) };
+    bright.hu[5] = 40000; // a dense metal artefact in an unsigned 16-bit encoding
+    await writeCtSeries(bright, dir, {
+      ...defaultCtEncoding,
+      pixelRepresentation: 0,
+      rescaleIntercept: 0,
+    });
+    const read = await readSeries(dir);
+    expect(read.hu).toBeInstanceOf(Float32Array);
+    expect(read.hu[5]).toBe(40000);
   });
 
   it('sorts slices along the normal, not by InstanceNumber or file name', async () => {

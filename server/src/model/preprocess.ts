@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { sliceNormal } from '../series/assemble';
-import type { CtSeries, Vec3 } from '../series/types';
+import type { CtSeries, HuArray, Vec3 } from '../series/types';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
 const { abs, ceil, floor, max, min, round } = Math;
@@ -60,7 +60,7 @@ class BoxMean {
   private readonly stride: number;
 
   constructor(
-    hu: Float32Array,
+    hu: HuArray,
     private readonly rows: number,
     private readonly columns: number,
     private readonly halfRows: number,
@@ -102,7 +102,7 @@ class BoxMean {
  * its bounding box, and its pixels per row and column (for its centre).
  */
 function bodyOf(
-  hu: Float32Array,
+  hu: HuArray,
   rows: number,
   columns: number,
 ): { body: number; lung: number; byRow: Float64Array; byCol: Float64Array } {

@@ -1,8 +1,8 @@
-import type { CtSeries } from '../series/types';
+import type { CtSeries, HuArray } from '../series/types';
 
 /** Window centre/width to 8-bit grey. */
 export function windowSlice(
-  hu: Float32Array,
+  hu: HuArray,
   centre: number,
   width: number,
   out: Uint8Array,

@@ -10,7 +10,7 @@ import { mapLimit } from '../util/limit';
 import { decodeFrameToHu } from './decode-frame';
 import { stringOf } from './pixel-module';
 import type { SliceRecord } from './slice-record';
-import type { CtSeries, DicomHeader, Orientation, Vec3 } from './types';
+import type { CtSeries, DicomHeader, HuArray, Orientation, Vec3 } from './types';
 
 export interface AssembleOptions {
   /**
@@ -92,6 +92,18 @@ export function pickHeader(ds: NaturalDataset): DicomHeader {
   for (const k of [...HEADER_KEYWORDS, ...COPIED_FROM_SOURCE])
     if (ds[k] !== undefined) header[k] = ds[k];
   return header;
+}
+
+/** Whether a decoded slice's HU fit a 16-bit integer (they are whole numbers already). */
+function fitsInt16(values: Float32Array): boolean {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  return lo >= -32768 && hi <= 32767;
 }
 
 const dot = (a: readonly number[], b: readonly number[]): number =>
@@ -240,14 +252,38 @@ export async function assembleSeries(
         `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,
       );
   }
-  const hu = new Float32Array(size * picked.length);
-  let done = 0;
-  await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
-    const out = hu.subarray(i * size, (i + 1) * size);
-    if (r.loadInto) await r.loadInto(out);
-    else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
-    options.onProgress?.(++done, picked.length);
-  });
+  // Whole-number HU (an integer slope and intercept: most DICOM CT) are kept in 16 bits, half
+  // the memory of float32. A slice whose values leave the 16-bit range (declared ranges allow it;
+  // real scans hardly ever do) sends the whole series back to float32, read again.
+  const load = async (hu: HuArray): Promise<boolean> => {
+    const spare: Float32Array[] = []; // decoding buffers, one per slice in flight
+    let done = 0;
+    let fits = true;
+    await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
+      if (!fits) return;
+      const target = hu.subarray(i * size, (i + 1) * size);
+      const out = target instanceof Float32Array ? target : (spare.pop() ?? new Float32Array(size));
+      if (r.loadInto) await r.loadInto(out);
+      else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
+      if (out !== target) {
+        if (!fitsInt16(out)) fits = false;
+        else target.set(out); // exact: whole numbers within -32768..32767
+        spare.push(out);
+      }
+      options.onProgress?.(++done, picked.length);
+    });
+    return fits;
+  };
+  const whole = picked.every(
+    (r) => Number.isInteger(r.pixel.rescaleSlope) && Number.isInteger(r.pixel.rescaleIntercept),
+  );
+  let hu: HuArray = whole
+    ? new Int16Array(size * picked.length)
+    : new Float32Array(size * picked.length);
+  if (!(await load(hu))) {
+    hu = new Float32Array(size * picked.length);
+    await load(hu);
+  }
   const selectedGaps = picked
     .slice(1)
     .map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);

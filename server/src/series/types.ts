@@ -29,8 +29,12 @@ export interface CtSeries {
   rows: number;
   columns: number;
   slices: number;
-  /** slices * rows * columns, slice-major, sorted along the slice normal (ascending). */
-  hu: Float32Array;
+  /**
+   * slices * rows * columns, slice-major, sorted along the slice normal (ascending). 16-bit
+   * integers where every slice's HU are whole numbers that fit (most DICOM CT: half the memory of
+   * float32), else float32 (fractional rescale, NIfTI floats, phantoms).
+   */
+  hu: HuArray;
   geometry: SeriesGeometry;
   /** Per slice, for references from derived objects. */
   instances: SourceInstance[];
@@ -46,8 +50,11 @@ export function voxelIndex(series: CtSeries, slice: number, row: number, column:
   return (slice * series.rows + row) * series.columns + column;
 }
 
+/** HU values as a series holds them. */
+export type HuArray = Float32Array | Int16Array;
+
 /** One slice of a series as a view (no copy). */
-export function sliceView(series: CtSeries, slice: number): Float32Array {
+export function sliceView(series: CtSeries, slice: number): HuArray {
   const size = series.rows * series.columns;
   return series.hu.subarray(slice * size, (slice + 1) * size);
 }

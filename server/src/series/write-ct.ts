@@ -4,7 +4,7 @@ import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { InvalidInputError } from '../errors';
 import { SopClass } from './slice-record';
 import { TransferSyntax } from './transfer-syntax';
-import type { CtSeries } from './types';
+import type { CtSeries, HuArray } from './types';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -38,7 +38,7 @@ function storedRange(e: CtEncoding): [number, number] {
 }
 
 /** Stored values of one slice: HU -> (HU - intercept) / slope, rounded and clamped to BitsStored. */
-export function huToStored(hu: Float32Array, e: CtEncoding): Int16Array | Uint16Array {
+export function huToStored(hu: HuArray, e: CtEncoding): Int16Array | Uint16Array {
   const [lo, hi] = storedRange(e);
   const out = e.pixelRepresentation === 1 ? new Int16Array(hu.length) : new Uint16Array(hu.length);
   for (let i = 0; i < hu.length; i++) {

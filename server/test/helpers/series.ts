@@ -2,13 +2,13 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import type { CtSeries } from '../../src/series/types';
+import type { CtSeries, HuArray } from '../../src/series/types';
 
 export async function tempDir(prefix = 'phaselens-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+export function maxAbsDiff(a: HuArray, b: HuArray): number {
   expect(a.length).toBe(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

@@ -1,4 +1,4 @@
-import type { CtSeries, Vec3 } from '../../src/series/types';
+import type { CtSeries, HuArray, Vec3 } from '../../src/series/types';
 import { deterministicUid } from '../../src/util/uid';
 
 /**
@@ -47,7 +47,7 @@ export function cropSlices(series: CtSeries, from: number, to: number): CtSeries
 function derived(
   series: CtSeries,
   tag: string,
-  hu: Float32Array,
+  hu: HuArray,
   positions: Vec3[],
   spacing: number,
 ): CtSeries {
