@@ -111,12 +111,14 @@ describe('analyses in their own processes', () => {
   }, 300_000);
 
   it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
-    const big = (await generateCase('isolation-budget', 1, { matrix: 512, slices: 100 })).series;
+    const big = (
+      await generateCase('isolation-budget', 1, { matrix: 512, slices: 150, sliceThickness: 2 })
+    ).series;
     await storeSeries(orthanc, big);
-    // 100 x 512 x 512 voxels: a budget halfway between what one map and five maps need.
-    const voxels = 100 * 512 * 512;
+    // About 150 slices of 512 x 512: a budget halfway between what one map and five maps need.
+    const voxels = big.slices * 512 * 512;
     const need = (maps: number): number =>
-      ANALYSIS_FIXED_MB + (voxels * bytesPerVoxel(maps)) / 2 ** 20;
+      ANALYSIS_FIXED_MB + (voxels * (2 + bytesPerVoxel(maps))) / 2 ** 20; // 16-bit HU
     const budget = Math.round((need(1) + need(5)) / 2);
     const tight = await startTestService(orthanc, TOKEN, {
       PHASELENS_ANALYSIS_MEMORY_MB: String(budget),
@@ -149,7 +151,7 @@ describe('analyses in their own processes', () => {
       expect(five.errorCode).toBe('too-large');
       expect(five.error).toMatch(
         new RegExp(
-          `100 slices of 512 x 512 need about \\d+ MB, over the ${budget} MB budget; raise`,
+          `${big.slices} slices of 512 x 512 need about \\d+ MB, over the ${budget} MB budget; raise`,
         ),
       );
       expect((await ask(['sam'])).state).toBe('done');

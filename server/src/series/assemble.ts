@@ -26,7 +26,10 @@ export interface AssembleOptions {
    * The most bytes the caller's work on this series may need, and what it needs per voxel:
    * checked from the headers, before any pixel is read (SeriesTooLargeError).
    */
-  /** Refuse, before any pixel is read, a series whose fixed part plus voxels exceed the budget. */
+  /**
+   * Refuse, before any pixel is read, a series that would need more than the budget: the fixed
+   * part, the HU volume, and `bytesPerVoxel` beside it for each voxel.
+   */
   memory?: { budgetBytes: number; fixedBytes?: number; bytesPerVoxel: number; advice: string };
   /** Called after each slice is decoded. */
   onProgress?: (done: number, total: number) => void;
@@ -244,9 +247,13 @@ export async function assembleSeries(
   const picked = chosen.map((i) => sorted[i].r);
   const { rows, columns } = picked[0].pixel;
   const size = rows * columns;
+  const whole = picked.every(
+    (r) => Number.isInteger(r.pixel.rescaleSlope) && Number.isInteger(r.pixel.rescaleIntercept),
+  );
   if (options.memory) {
-    const needed =
-      (options.memory.fixedBytes ?? 0) + size * picked.length * options.memory.bytesPerVoxel;
+    // The HU volume (2 or 4 bytes a voxel, below) and what the caller says it needs beside it.
+    const perVoxel = (whole ? 2 : 4) + options.memory.bytesPerVoxel;
+    const needed = (options.memory.fixedBytes ?? 0) + size * picked.length * perVoxel;
     if (needed > options.memory.budgetBytes)
       throw new SeriesTooLargeError(
         `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,
@@ -274,9 +281,6 @@ export async function assembleSeries(
     });
     return fits;
   };
-  const whole = picked.every(
-    (r) => Number.isInteger(r.pixel.rescaleSlope) && Number.isInteger(r.pixel.rescaleIntercept),
-  );
   let hu: HuArray = whole
     ? new Int16Array(size * picked.length)
     : new Float32Array(size * picked.length);

@@ -28,14 +28,15 @@ export function authFor(
 }
 
 /**
- * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap)
- * and, per voxel of the series, the HU volume (4 bytes) and what reading and writing hold beside
- * it (about 1), plus a quarter byte per map (maps are kept on the 128 x 128 input grid). Measured
- * (bench/isolation.ts, five maps, written back): 509 MB peak for 100 slices of 512 x 512, 759 MB
- * for 300 and 1213 MB for 600, about 370 MB and 5.4 bytes a voxel.
+ * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap),
+ * the HU volume (2 bytes a voxel for whole-number HU, 4 otherwise: counted by the reader) and,
+ * beside it, about 1 byte a voxel for reading and writing plus a quarter byte per map (maps are
+ * kept on the 128 x 128 input grid). Measured with float32 HU (bench/isolation.ts, five maps,
+ * written back): 509 MB peak for 100 slices of 512 x 512, 759 MB for 300, 1213 MB for 600, about
+ * 370 MB and 5.4 bytes a voxel.
  */
 export const ANALYSIS_FIXED_MB = 384;
-export const bytesPerVoxel = (maps: number): number => 5 + 0.25 * maps;
+export const bytesPerVoxel = (maps: number): number => 1 + 0.25 * maps;
 
 function memoryBudget(
   memoryMb: number,
@@ -52,7 +53,7 @@ function memoryBudget(
     bytesPerVoxel: bytesPerVoxel(maps),
     advice:
       maps > 1
-        ? `raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: each adds about ${Math.round((100 * 0.25) / bytesPerVoxel(maps))}%)`
+        ? `raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: a quarter byte a voxel each)`
         : 'raise PHASELENS_ANALYSIS_MEMORY_MB',
   };
 }
