@@ -32,8 +32,32 @@ const typeName = (ref: string): string => `Api${ref.replace('#/components/schema
 
 const key = (name: string): string => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`);
 
+/** Keywords the generator understands; anything else would be dropped silently, so it stops. */
+const KNOWN = new Set([
+  '$ref',
+  'type',
+  'enum',
+  'items',
+  'properties',
+  'required',
+  'additionalProperties',
+  'description',
+  // Constraints on values, which a type cannot say:
+  'pattern',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'maxItems',
+  'uniqueItems',
+  'format',
+]);
+
 /** The TypeScript for one schema (the subset the document uses), nested objects inline. */
 function tsOf(schema: Schema): string {
+  const unknown = Object.keys(schema).filter((k) => !KNOWN.has(k));
+  if (unknown.length) throw new Error(`api-types: no TypeScript for ${unknown.join(', ')}`);
+  if (schema.properties && typeof schema.additionalProperties === 'object')
+    throw new Error('api-types: properties with an additionalProperties schema');
   if (schema.$ref) return typeName(schema.$ref);
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
   switch (schema.type) {

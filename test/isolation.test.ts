@@ -1,7 +1,11 @@
 import { generateCase } from '../server/src/phantom/render';
 import type { CtSeries } from '../server/src/series/types';
 import type { RunningService } from '../server/src/service/server';
-import { ANALYSIS_FIXED_MB, bytesPerVoxel } from '../server/src/service/analysis';
+import {
+  ANALYSIS_FIXED_MB,
+  BYTES_BESIDE_HU,
+  mapBytesPerSlice,
+} from '../server/src/service/analysis';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startTestService } from './fixtures/service';
 import { analysisProcessPids } from './fixtures/processes';
@@ -112,14 +116,16 @@ describe('analyses in their own processes', () => {
 
   it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
     const big = (
-      await generateCase('isolation-budget', 1, { matrix: 512, slices: 150, sliceThickness: 2 })
+      await generateCase('isolation-budget', 1, { matrix: 512, slices: 200, sliceThickness: 1.5 })
     ).series;
     await storeSeries(orthanc, big);
-    // About 150 slices of 512 x 512: a budget halfway between what one map and five maps need.
-    const voxels = big.slices * 512 * 512;
+    // About 200 slices of 512 x 512: a budget halfway between what one map and five maps need,
+    // well above the 512 MB the configuration allows at least. The stored HU are whole: 2 bytes.
     const need = (maps: number): number =>
-      ANALYSIS_FIXED_MB + (voxels * (2 + bytesPerVoxel(maps))) / 2 ** 20; // 16-bit HU
+      ANALYSIS_FIXED_MB +
+      (big.slices * (mapBytesPerSlice(maps) + 512 * 512 * (2 + BYTES_BESIDE_HU))) / 2 ** 20;
     const budget = Math.round((need(1) + need(5)) / 2);
+    expect(budget).toBeGreaterThan(540);
     const tight = await startTestService(orthanc, TOKEN, {
       PHASELENS_ANALYSIS_MEMORY_MB: String(budget),
     });

@@ -1,4 +1,4 @@
-import type { AnalysisView, PhaseSummary } from './types';
+import type { AnalysisAccepted, AnalysisView, PhaseSummary, StoredPhase } from './types';
 import type { Failure } from './messages';
 
 /** An error from the service, with what the panel needs to explain it. */
@@ -60,12 +60,12 @@ export class PhaseLensClient {
     studyInstanceUid: string,
     seriesInstanceUid: string,
     maps?: string[],
-  ): Promise<{ id: string; joined: boolean }> {
+  ): Promise<AnalysisAccepted> {
     const res = await this.call('/api/v1/analyses', {
       method: 'POST',
       body: JSON.stringify({ studyInstanceUid, seriesInstanceUid, ...(maps ? { maps } : {}) }),
     });
-    return (await res.json()) as { id: string; joined: boolean };
+    return (await res.json()) as AnalysisAccepted;
   }
 
   async analysis(id: string): Promise<AnalysisView> {
@@ -88,9 +88,7 @@ export class PhaseLensClient {
     try {
       const res = await this.call(`/api/v1/series/${seriesInstanceUid}/phase?absent=204`);
       if (res.status === 204) return undefined;
-      const body = (await res.json()) as PhaseSummary & {
-        probabilities: PhaseSummary['probabilities'];
-      };
+      const body = (await res.json()) as StoredPhase;
       const confidence = Math.max(...Object.values(body.probabilities));
       return {
         phase: body.phase,

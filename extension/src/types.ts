@@ -1,12 +1,21 @@
 /**
  * What the PhaseLens service returns, in the viewer's words. The shapes come from the service's
  * OpenAPI document through `api-types.generated.ts` (scripts/api-types.ts): change the document,
- * regenerate, and the compiler shows every place in the viewer that must follow.
+ * regenerate, and the compiler shows the places in the viewer that read a changed field.
  */
-import type { ApiAnalysis, ApiError } from './api-types.generated';
+import type {
+  ApiAnalysis,
+  ApiAnalysisAccepted,
+  ApiError,
+  ApiSeriesPhase,
+} from './api-types.generated';
 
 /** An analysis as GET /api/v1/analyses/{id} and its events send it. */
 export type AnalysisView = ApiAnalysis;
+/** What POST /api/v1/analyses answers. */
+export type AnalysisAccepted = ApiAnalysisAccepted;
+/** What GET /api/v1/series/{uid}/phase answers: a phase stored by an earlier analysis. */
+export type StoredPhase = ApiSeriesPhase;
 type AnalysisResult = NonNullable<ApiAnalysis['result']>;
 
 export type Phase = NonNullable<AnalysisResult['leading']>;

@@ -48,18 +48,18 @@ describe('reading a folder of CT files', () => {
     );
   });
 
-  it('HU beyond the 16-bit range are read exactly, in float32', async () => {
+  it('whole-number HU beyond the 16-bit range saturate, never wrap around', async () => {
     const dir = await tempDir();
     const bright = { ...series, hu: Float32Array.from(series.hu) };
-    bright.hu[5] = 40000; // a dense metal artefact in an unsigned 16-bit encoding
+    bright.hu[5] = 40000; // more than any CT holds, in an unsigned 16-bit encoding
     await writeCtSeries(bright, dir, {
       ...defaultCtEncoding,
       pixelRepresentation: 0,
       rescaleIntercept: 0,
     });
     const read = await readSeries(dir);
-    expect(read.hu).toBeInstanceOf(Float32Array);
-    expect(read.hu[5]).toBe(40000);
+    expect(read.hu).toBeInstanceOf(Int16Array);
+    expect(read.hu[5]).toBe(32767);
   });
 
   it('sorts slices along the normal, not by InstanceNumber or file name', async () => {

@@ -141,7 +141,7 @@ export function stowPost(
       // The PACS parses and stores everything before it answers: for a large body that takes
       // longer than any idle gap while sending, so the wait for the answer grows with the bytes
       // (at least 5 MB a second assumed).
-      request.setTimeout(timeoutMs + Math.ceil(length / 5000));
+      if (timeoutMs > 0) request.setTimeout(timeoutMs + Math.ceil(length / 5000));
       request.end(closing);
     };
     // Making an instance's bytes failed: our error, not the PACS's, passed on as it is.

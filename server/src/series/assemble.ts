@@ -28,9 +28,16 @@ export interface AssembleOptions {
    */
   /**
    * Refuse, before any pixel is read, a series that would need more than the budget: the fixed
-   * part, the HU volume, and `bytesPerVoxel` beside it for each voxel.
+   * part, `bytesPerSlice` a slice, the HU volume, and `bytesPerVoxel` beside it for each voxel.
    */
-  memory?: { budgetBytes: number; fixedBytes?: number; bytesPerVoxel: number; advice: string };
+  memory?: {
+    budgetBytes: number;
+    fixedBytes?: number;
+    /** Per slice, whatever its size (maps kept on the network's input grid). */
+    bytesPerSlice?: number;
+    bytesPerVoxel: number;
+    advice: string;
+  };
   /** Called after each slice is decoded. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -97,16 +104,12 @@ export function pickHeader(ds: NaturalDataset): DicomHeader {
   return header;
 }
 
-/** Whether a decoded slice's HU fit a 16-bit integer (they are whole numbers already). */
-function fitsInt16(values: Float32Array): boolean {
-  let lo = 0;
-  let hi = 0;
+/** Whole-number HU into 16 bits, saturating at -32768 and 32767 (no wrap-around). */
+function saturateInto(values: Float32Array, target: HuArray): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
+    target[i] = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
   }
-  return lo >= -32768 && hi <= 32767;
 }
 
 const dot = (a: readonly number[], b: readonly number[]): number =>
@@ -253,41 +256,34 @@ export async function assembleSeries(
   if (options.memory) {
     // The HU volume (2 or 4 bytes a voxel, below) and what the caller says it needs beside it.
     const perVoxel = (whole ? 2 : 4) + options.memory.bytesPerVoxel;
-    const needed = (options.memory.fixedBytes ?? 0) + size * picked.length * perVoxel;
+    const needed =
+      (options.memory.fixedBytes ?? 0) +
+      picked.length * ((options.memory.bytesPerSlice ?? 0) + size * perVoxel);
     if (needed > options.memory.budgetBytes)
       throw new SeriesTooLargeError(
         `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,
       );
   }
   // Whole-number HU (an integer slope and intercept: most DICOM CT) are kept in 16 bits, half
-  // the memory of float32. A slice whose values leave the 16-bit range (declared ranges allow it;
-  // real scans hardly ever do) sends the whole series back to float32, read again.
-  const load = async (hu: HuArray): Promise<boolean> => {
-    const spare: Float32Array[] = []; // decoding buffers, one per slice in flight
-    let done = 0;
-    let fits = true;
-    await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
-      if (!fits) return;
-      const target = hu.subarray(i * size, (i + 1) * size);
-      const out = target instanceof Float32Array ? target : (spare.pop() ?? new Float32Array(size));
-      if (r.loadInto) await r.loadInto(out);
-      else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
-      if (out !== target) {
-        if (!fitsInt16(out)) fits = false;
-        else target.set(out); // exact: whole numbers within -32768..32767
-        spare.push(out);
-      }
-      options.onProgress?.(++done, picked.length);
-    });
-    return fits;
-  };
-  let hu: HuArray = whole
+  // the memory of float32. CT holds nothing below air or above about 31000 HU (the extended
+  // scale), so values beyond the 16-bit range (an undeclared padding value, a stored range wider
+  // than the data) saturate rather than cost a second, 4-byte copy.
+  const hu: HuArray = whole
     ? new Int16Array(size * picked.length)
     : new Float32Array(size * picked.length);
-  if (!(await load(hu))) {
-    hu = new Float32Array(size * picked.length);
-    await load(hu);
-  }
+  const spare: Float32Array[] = []; // decoding buffers, one per slice in flight
+  let done = 0;
+  await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
+    const target = hu.subarray(i * size, (i + 1) * size);
+    const out = target instanceof Float32Array ? target : (spare.pop() ?? new Float32Array(size));
+    if (r.loadInto) await r.loadInto(out);
+    else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
+    if (out !== target) {
+      saturateInto(out, target);
+      spare.push(out);
+    }
+    options.onProgress?.(++done, picked.length);
+  });
   const selectedGaps = picked
     .slice(1)
     .map((_, i) => positionsAlongNormal[chosen[i + 1]] - positionsAlongNormal[chosen[i]]);

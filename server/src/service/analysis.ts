@@ -28,15 +28,16 @@ export function authFor(
 }
 
 /**
- * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap),
- * the HU volume (2 bytes a voxel for whole-number HU, 4 otherwise: counted by the reader) and,
- * beside it, about 1 byte a voxel for reading and writing plus a quarter byte per map (maps are
- * kept on the 128 x 128 input grid). Measured with float32 HU (bench/isolation.ts, five maps,
- * written back): 509 MB peak for 100 slices of 512 x 512, 759 MB for 300, 1213 MB for 600, about
- * 370 MB and 5.4 bytes a voxel.
+ * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap);
+ * per voxel the HU volume (2 bytes for whole-number HU, 4 otherwise: counted by the reader) and
+ * about 1 byte beside it for reading and writing; per slice and map a 128 x 128 float plane (maps
+ * are kept on the network's input grid). Measured with float32 HU (bench/isolation.ts, five maps,
+ * written back, 512 x 512): 509, 759 and 1213 MiB peak for 100, 300 and 600 slices, a
+ * least-squares fit of about 355 MiB and 5.7 bytes a voxel.
  */
 export const ANALYSIS_FIXED_MB = 384;
-export const bytesPerVoxel = (maps: number): number => 1 + 0.25 * maps;
+export const BYTES_BESIDE_HU = 1;
+export const mapBytesPerSlice = (maps: number): number => maps * 128 * 128 * 4;
 
 function memoryBudget(
   memoryMb: number,
@@ -44,16 +45,18 @@ function memoryBudget(
 ): {
   budgetBytes: number;
   fixedBytes: number;
+  bytesPerSlice: number;
   bytesPerVoxel: number;
   advice: string;
 } {
   return {
     budgetBytes: memoryMb * 2 ** 20,
     fixedBytes: ANALYSIS_FIXED_MB * 2 ** 20,
-    bytesPerVoxel: bytesPerVoxel(maps),
+    bytesPerSlice: mapBytesPerSlice(maps),
+    bytesPerVoxel: BYTES_BESIDE_HU,
     advice:
       maps > 1
-        ? `raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: a quarter byte a voxel each)`
+        ? 'raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: 64 KiB a slice each)'
         : 'raise PHASELENS_ANALYSIS_MEMORY_MB',
   };
 }
