@@ -1,12 +1,7 @@
 import type { CtSeries, HuArray } from '../series/types';
 
 /** Window centre/width to 8-bit grey. */
-export function windowSlice(
-  hu: HuArray,
-  centre: number,
-  width: number,
-  out: Uint8Array,
-): void {
+export function windowSlice(hu: HuArray, centre: number, width: number, out: Uint8Array): void {
   const lo = centre - width / 2;
   const scale = 255 / width;
   for (let i = 0; i < hu.length; i++) {
