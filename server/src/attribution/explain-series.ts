@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchOf, classifyWithModel, graphOf, type PhaseResult } from '../model/classify';
+import {
+  batchOf,
+  classifySlices,
+  decisionSlices,
+  graphOf,
+  type PhaseResult,
+} from '../model/classify';
 import type { PhaseModel } from '../model/phase-model';
 import { INPUT_SIZE, preprocessSlice, type PreprocessedSlice } from '../model/preprocess';
 import { PHASES, type Phase } from '../domain/phase';
@@ -35,7 +41,10 @@ export async function explainSeries(
 ): Promise<{ result: PhaseResult; maps: AttributionMap[]; slices: SliceSummary[] }> {
   // Maps explain the first member (of an ensemble), for the ensemble's leading phase.
   const graph = graphOf(model);
-  const result = await classifyWithModel(model, series);
+  // The decision's slices are preprocessed once, and reused for their maps below.
+  const chosen = decisionSlices(series);
+  const result = await classifySlices(model, series, chosen);
+  const ready = new Map(chosen.map((p) => [p.slice, p]));
   const target = options.target ?? result.leading;
   const targetIndex = PHASES.indexOf(target);
   const plane = INPUT_SIZE * INPUT_SIZE;
@@ -47,8 +56,9 @@ export async function explainSeries(
   const total = series.slices * options.methods.length;
   let done = 0;
   for (let start = 0; start < series.slices; start += batch) {
-    const chunk = Array.from({ length: Math.min(batch, series.slices - start) }, (_, i) =>
-      preprocessSlice(series, start + i),
+    const chunk = Array.from(
+      { length: Math.min(batch, series.slices - start) },
+      (_, i) => ready.get(start + i) ?? preprocessSlice(series, start + i),
     );
     const input = batchOf(chunk);
     options.methods.forEach((method, k) => {

@@ -168,15 +168,33 @@ export async function classifyWithModel(
   series: CtSeries,
   preprocessed?: PreprocessedSlice[],
 ): Promise<PhaseResult> {
+  if (!preprocessed) return classifySlices(model, series, decisionSlices(series));
+  assertInScope(series);
+  return classifySlices(model, series, informativeSlices(preprocessed));
+}
+
+function assertInScope(series: CtSeries): void {
   const scope = checkScope(series);
   if (scope.problem) throw new OutOfScopeError(`out of scope: ${scope.problem}`);
-  // Only the slices the decision uses are resampled (at most 48 of any series); the choice is
-  // the same as from fully preprocessed slices.
-  const slices = preprocessed
-    ? informativeSlices(preprocessed)
-    : informativeSlices(Array.from({ length: series.slices }, (_, s) => sliceBody(series, s))).map(
-        (b) => preprocessSlice(series, b.slice),
-      );
+}
+
+/**
+ * The slices a series decision uses, preprocessed: only those are resampled (at most 48 of any
+ * series), the same choice as from fully preprocessed slices. Input that is not abdominal CT is
+ * refused first (OutOfScopeError).
+ */
+export function decisionSlices(series: CtSeries): PreprocessedSlice[] {
+  assertInScope(series);
+  const bodies = Array.from({ length: series.slices }, (_, s) => sliceBody(series, s));
+  return informativeSlices(bodies).map((b) => preprocessSlice(series, b.slice));
+}
+
+/** The call from slices already chosen by decisionSlices (or informativeSlices). */
+export async function classifySlices(
+  model: PhaseModel,
+  series: CtSeries,
+  slices: PreprocessedSlice[],
+): Promise<PhaseResult> {
   const memberSlices: number[][][] = [];
   for (const member of membersOf(model))
     memberSlices.push(await sliceProbabilities(graphOf(member), slices));

@@ -8,6 +8,7 @@ import { COSINE_FLOOR } from './schedule';
 import type { EvaluationSummary } from './report';
 import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
 import { INDETERMINATE_RATE } from './decision';
+import { partsLeftOut } from './recipe';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   return existsSync(file) ? (JSON.parse(await fs.readFile(file, 'utf8')) as T) : undefined;
@@ -184,19 +185,13 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     );
   // The generator this model was trained on (its members' record), which may be older than
   // the code's: describe that one.
-  const trainedOn =
-    Number(
-      /generator (\d+)/.exec(
-        String((memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? ''),
-      )?.[1],
-    ) || PHANTOM_GENERATOR_VERSION;
-  const left = /generator \d+ without ([a-z ]+?),/
-    .exec(
-      String((memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? ''),
-    )?.[1]
-    ?.split(' and ');
+  const trainedSource = String(
+    (memberCards[0]?.meta?.training as typeof t | undefined)?.source ?? t.source ?? '',
+  );
+  const trainedOn = Number(/generator (\d+)/.exec(trainedSource)?.[1]) || PHANTOM_GENERATOR_VERSION;
+  const left = partsLeftOut(trainedSource);
   lines.push(
-    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}${left ? ` **Left out of this model's phantoms** (\`--phantom-without\`): ${left.map((w) => LEFT_OUT[w] ?? w).join('; ')}.` : ''}`,
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}${left.length ? ` **Left out of this model's phantoms** (\`--phantom-without\`): ${left.map((w) => LEFT_OUT[w] ?? w).join('; ')}.` : ''}`,
   );
   // An ensemble's members share one recipe: the first member's record describes it.
   const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;

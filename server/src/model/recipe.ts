@@ -91,6 +91,12 @@ export interface PhantomRecipe {
   without: PhantomLever[];
 }
 
+/** The generator parts a recipe's source text says its phantoms left out (withoutText's form). */
+export function partsLeftOut(source: string): string[] {
+  // "generator 4 without gains and confounders, seed ...".
+  return /generator \d+ without ([a-z ]+?),/.exec(source)?.[1].split(' and ') ?? [];
+}
+
 /**
  * Reads a phantom recipe back from a model's training metadata (`source`, as trainModel writes
  * it), so its validation series can be remade; throws for a model trained otherwise.
@@ -104,9 +110,7 @@ export function phantomRecipeOf(metadata: ModelMetadata, dir: string): PhantomRe
     throw new InvalidInputError(
       `${dir}: not a model trained on phantoms by phaselens train (its validation series cannot be remade)`,
     );
-  // "generator 4 without gains and confounders, seed ...": the parts its phantoms left out.
-  const left = /generator \d+ without ([a-z ]+?),/.exec(source);
-  const without = left ? left[1].split(' and ') : [];
+  const without = partsLeftOut(source);
   const unknown = without.find((w) => !isPhantomLever(w));
   if (unknown !== undefined)
     throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
