@@ -17,8 +17,48 @@ export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
  *    hepatic venous branches and the mesentery small arteries and veins (tubes that enhance
  *    with their vessel's curve); liver texture varies between patients; hepatocellular
  *    carcinomas (arterial enhancement, later washout) occur in some livers.
+ * 5: scanner tables of several shapes, thicknesses and densities, with or without a pad and
+ *    rails, cut by the reconstruction circle; dense contrast layered in the stomach and left in
+ *    the colon in some patients in every phase (enhancement.md, shortcut traps 5 and 8).
  */
-export const PHANTOM_GENERATOR_VERSION = 4;
+export const PHANTOM_GENERATOR_VERSION = 5;
+
+/**
+ * The scanner bed below a supine patient (above a prone one), outward from the patient: a gap,
+ * a pad, then the table top (dense shells over a light core), curved (a cradle) or flat.
+ */
+export interface TableParameters {
+  /** Air between the patient's back (front, prone) and the pad. */
+  gapMm: number;
+  padMm: number;
+  padHu: number;
+  thicknessMm: number;
+  shellMm: number;
+  shellHu: number;
+  coreHu: number;
+  halfWidthMm: number;
+  /** Rise of the surface per mm squared from the middle (0: flat). */
+  curvature: number;
+  /** Lateral offset of the table's middle from the patient's (mm). */
+  offsetMm: number;
+  /** Dense rails along the table's edges (HU; 0: none). */
+  railHu: number;
+}
+
+/** Generator 4's table: one 10 mm cradle for every patient. */
+export const CRADLE: TableParameters = {
+  gapMm: 4,
+  padMm: 0,
+  padHu: -600,
+  thicknessMm: 10,
+  shellMm: 1.5,
+  shellHu: 400,
+  coreHu: -600,
+  halfWidthMm: 210,
+  curvature: 0.0008,
+  offsetMm: 0,
+  railHu: 0,
+};
 
 /** Everything that varies between synthetic cases, drawn from a seed. */
 export interface CaseParameters {
@@ -85,14 +125,24 @@ export interface CaseParameters {
   liverTexture: number;
   /** Hepatocellular carcinomas in the liver. */
   tumours: number;
+  table: TableParameters;
+  /** Pixels outside the reconstruction circle (diameter: the FOV) are padding, not image. */
+  reconstructionCircle: boolean;
+  /** HU of a dependent layer of dense contrast in the stomach, and how high it fills (0: none). */
+  gastricLayerHu: number;
+  gastricLayerLevel: number;
+  /** HU of dense contrast or stool left in the colon from an earlier study (0: none). */
+  colonResidueHu: number;
 }
 
 /**
  * Parts of the generator a training recipe can leave out, to measure what each adds (a lever
  * ablation): 'gains' are generator 3's per-patient and per-organ enhancement gains, tissue shift
- * and portal lag; 'confounders' its lipiodol, calcified granulomas and residual bladder contrast.
+ * and portal lag; 'confounders' its lipiodol, calcified granulomas and residual bladder contrast;
+ * 'table' generator 5's tables and reconstruction circle (generator 4's one cradle instead);
+ * 'lumen' generator 5's dense gastric layer and colon residue.
  */
-export const PHANTOM_LEVERS = ['gains', 'confounders'] as const;
+export const PHANTOM_LEVERS = ['gains', 'confounders', 'table', 'lumen'] as const;
 export type PhantomLever = (typeof PHANTOM_LEVERS)[number];
 
 export function isPhantomLever(value: string): value is PhantomLever {
@@ -202,6 +252,11 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     vesselFill: 0,
     liverTexture: 7,
     tumours: 0,
+    table: CRADLE,
+    reconstructionCircle: false,
+    gastricLayerHu: 0,
+    gastricLayerLevel: 0,
+    colonResidueHu: 0,
   };
   if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
   if (options.withoutContrast) drawn.seconds = undefined;
@@ -227,6 +282,38 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   drawn.liverTexture = typical ? 7 : shape.uniform(3, 16);
   drawn.tumours = !typical && shape.chance(0.3) ? shape.int(1, 3) : 0;
   if (options.tumours !== undefined) drawn.tumours = options.tumours;
+  // Generator 5's bed and bowel contents, from their own stream, drawn whatever the phase.
+  const bed = new Random(`${seed}/case/${index}/bed`);
+  if (!typical) {
+    const flat = bed.chance(0.5);
+    const thicknessMm = bed.uniform(6, 45);
+    // A foam mattress (near air), a thin gel pad (near water) or nothing under the patient.
+    const padKind = bed.pick(['foam', 'foam', 'gel', 'none', 'none'] as const);
+    const pad =
+      padKind === 'foam'
+        ? { padMm: bed.uniform(20, 70), padHu: bed.uniform(-950, -700) }
+        : padKind === 'gel'
+          ? { padMm: bed.uniform(5, 20), padHu: bed.uniform(-100, 40) }
+          : { padMm: 0, padHu: 0 };
+    drawn.table = {
+      gapMm: bed.uniform(0, 6),
+      ...pad,
+      thicknessMm,
+      shellMm: bed.uniform(0.8, Math.min(4, thicknessMm / 3)),
+      shellHu: bed.uniform(100, 1200),
+      coreHu: bed.uniform(-980, -300),
+      halfWidthMm: bed.uniform(180, 260),
+      curvature: flat ? 0 : bed.uniform(0.0002, 0.0016),
+      offsetMm: bed.normal(0, 8),
+      railHu: bed.chance(0.3) ? bed.uniform(500, 2000) : 0,
+    };
+    drawn.reconstructionCircle = bed.chance(0.7);
+    if (bed.chance(0.25)) {
+      drawn.gastricLayerHu = Math.exp(bed.uniform(Math.log(250), Math.log(1800)));
+      drawn.gastricLayerLevel = bed.uniform(0.05, 0.6);
+    }
+    drawn.colonResidueHu = bed.chance(0.2) ? bed.uniform(200, 1200) : 0;
+  }
   if (options.without?.includes('gains')) {
     drawn.vascularGain = drawn.parenchymaGain = drawn.excretionGain = 1;
     drawn.organGain = [];
@@ -235,6 +322,13 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
   }
   if (options.without?.includes('confounders')) {
     drawn.lipiodol = drawn.granulomas = drawn.residualBladderHu = 0;
+  }
+  if (options.without?.includes('table')) {
+    drawn.table = CRADLE;
+    drawn.reconstructionCircle = false;
+  }
+  if (options.without?.includes('lumen')) {
+    drawn.gastricLayerHu = drawn.gastricLayerLevel = drawn.colonResidueHu = 0;
   }
   if (options.smallVessels === false) drawn.vesselBranches = 0;
   return drawn;

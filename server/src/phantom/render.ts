@@ -395,7 +395,9 @@ export async function generateCase(
   // Table: behind the patient when supine, in front when prone.
   const backY = (oy - a.bounds.j0 * dyT - byT) * sXY + cy + p.fatMm * 0.6;
   const frontY = (oy - a.bounds.j1 * dyT - byT) * sXY + cy - p.fatMm * 1.1;
-  const tableY0 = prone ? frontY - 16 : backY + 4;
+  const bed = p.table;
+  const surfaceY = prone ? frontY - bed.gapMm : backY + bed.gapMm;
+  const bedDepth = bed.padMm + bed.thicknessMm;
 
   const extent = {
     x0: cx - 300,
@@ -414,6 +416,15 @@ export async function generateCase(
 
   const size = n * n;
   const hu = new Float32Array(size * slices);
+  // Scanners reconstruct a disc as wide as the FOV; the corners are padding (the bed is cut there).
+  let outsideCircle: Uint8Array | undefined;
+  if (p.reconstructionCircle) {
+    outsideCircle = new Uint8Array(size);
+    const mid = (n - 1) / 2;
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < n; c++)
+        outsideCircle[r * n + c] = (r - mid) ** 2 + (c - mid) ** 2 > (n / 2) ** 2 ? 1 : 0;
+  }
   const labels = new Uint8Array(size * slices);
   // Textures vary over centimetres: computed at half resolution, looked up by (r >> 1, c >> 1).
   const half = ceil(n / 2);
@@ -492,7 +503,14 @@ export async function generateCase(
                 if (!edge[t]) {
                   // Lumen: gas rises to the non-dependent side, the rest is fluid, stool or oral contrast.
                   const lift = (ySign * (cy - y)) / 120;
-                  if (gas[texRow + (c >> 1)] + lift * (prone ? -1 : 1) > gasThreshold) v = -950;
+                  const up = lift * (prone ? -1 : 1);
+                  const t = tex[texRow + (c >> 1)];
+                  if (gas[texRow + (c >> 1)] + up > gasThreshold) v = -950;
+                  // Dense contrast layers flat in the dependent stomach, or stays in the colon.
+                  else if (id === STOMACH && p.gastricLayerHu > 0 && up < p.gastricLayerLevel)
+                    v = p.gastricLayerHu * (0.85 + 0.15 * t);
+                  else if (id === BOWEL && p.colonResidueHu > 0 && t > 0.35)
+                    v = p.colonResidueHu * (0.7 + 0.3 * t);
                   else if (p.oral === 'positive')
                     v = oralLevel * (0.6 + 0.4 * tex[texRow + (c >> 1)]);
                   else if (p.oral === 'water' || id === STOMACH)
@@ -536,16 +554,21 @@ export async function generateCase(
             }
           }
           if (id === 0) {
-            // The table: a 10 mm curved cradle, shells over a foam core.
+            // The bed: a pad, then the table top (shells over a light core), flat or curved.
             const x = x0 + xSign * c * ps;
-            const dx = x - cx;
-            if (dx > -210 && dx < 210) {
+            const dx = x - cx - bed.offsetMm;
+            if (dx > -bed.halfWidthMm && dx < bed.halfWidthMm) {
               const depth = prone
-                ? tableY0 + 12 + 0.0008 * dx * dx - y
-                : y - (tableY0 - 0.0008 * dx * dx);
-              if (depth >= 0 && depth <= 10) {
+                ? surfaceY + bed.curvature * dx * dx - y
+                : y - (surfaceY - bed.curvature * dx * dx);
+              if (depth >= 0 && depth <= bedDepth) {
                 id = TABLE;
-                v = depth < 1.5 || depth > 8.5 ? 400 : -600;
+                const d = depth - bed.padMm;
+                if (d < 0) v = bed.padHu;
+                else if (bed.railHu > 0 && bed.halfWidthMm - abs(dx) < 8) v = bed.railHu;
+                else
+                  v =
+                    d < bed.shellMm || d > bed.thicknessMm - bed.shellMm ? bed.shellHu : bed.coreHu;
               }
             }
           }
@@ -606,6 +629,14 @@ export async function generateCase(
     for (let i = 0; i < size; i++) {
       const v = round(acc[i] + noise[i]);
       out[i] = v < HU_MIN ? HU_MIN : v > HU_MAX ? HU_MAX : v;
+    }
+    if (outsideCircle) {
+      for (let i = 0; i < size; i++) {
+        if (outsideCircle[i]) {
+          out[i] = HU_MIN;
+          labels[s * size + i] = 0;
+        }
+      }
     }
   }
 
