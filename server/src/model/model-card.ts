@@ -69,7 +69,9 @@ function generatorDescription(version: number): string {
   const base =
     'anatomy from the SPL Abdominal Atlas label map, scaled per patient; enhancement from published time-attenuation values (aorta, portal vein, liver, spleen, pancreas, renal cortex and medulla, collecting system, bowel wall), with independent per-patient gains for blood, parenchyma and urine (and a little per organ), so that no absolute HU or vessel-to-liver ratio names a phase; scanner realism (kVp, noise texture, slice thickness, FOV, table, oral contrast up to about 1200 HU, calcifications, calcified granulomas, lipiodol deposits and a bladder still dense from an earlier study in every phase, stones, cysts, metal).';
   if (version < 4) return base;
-  return `${base} Since version 4 the atlas is also smoothly warped per patient, the liver holds portal and hepatic venous branches and the mesentery small arteries and veins (tapering trees that enhance with their vessel), liver texture varies between patients, and some livers hold hepatocellular carcinomas (arterial enhancement, later washout).`;
+  const four = `${base} Since version 4 the atlas is also smoothly warped per patient, the liver holds portal and hepatic venous branches and the mesentery small arteries and veins (tapering trees that enhance with their vessel), liver texture varies between patients, and some livers hold hepatocellular carcinomas (arterial enhancement, later washout).`;
+  if (version < 5) return four;
+  return `${four} Since version 5 scanner beds differ between patients (flat or curved table tops 6-45 mm thick with dense shells over a light core, foam mattresses, gel pads or none, rails), the reconstruction circle cuts them in most series, and a dependent layer of dense contrast in the stomach or dense residue in the bowel occurs in every phase.`;
 }
 
 /** What each generator part a recipe can leave out stands for (PHANTOM_LEVERS). */
@@ -77,6 +79,9 @@ const LEFT_OUT: Record<string, string> = {
   gains:
     'the per-patient and per-organ gains, tissue shift and portal lag (every patient enhances with the typical curves, scaled only by dose and body size)',
   confounders: 'the lipiodol deposits, calcified granulomas and residual bladder contrast',
+  table:
+    "generator 5's scanner beds and reconstruction circle (every patient lies on generator 4's one 10 mm cradle)",
+  lumen: "generator 5's dense gastric layer and bowel residue",
 };
 
 export async function writeModelCard(dir: string, metadata: ModelMetadata): Promise<void> {
