@@ -32,6 +32,7 @@ import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/
 import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/phase-model';
 import { informativeSlices } from '../server/src/model/preprocess';
 import { phantomCacheKey, phantomRecipeOf } from '../server/src/model/recipe';
+import { PHANTOM_GENERATOR_VERSION } from '../server/src/phantom/patient';
 import { checkScope } from '../server/src/model/scope';
 import { predictSet } from '../server/src/model/train';
 import { PHASES } from '../server/src/domain/phase';
@@ -272,6 +273,7 @@ async function main(): Promise<void> {
           outcomes,
           path.join(need('evaluation'), tag, folder),
           setName === 'real' ? 'Real CT' : 'Held-out phantoms',
+          setName === 'real' ? undefined : PHANTOM_GENERATOR_VERSION,
         );
     }
     for (const lever of levers) {

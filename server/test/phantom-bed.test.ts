@@ -1,6 +1,8 @@
 import { PHASES } from '../src/domain/phase';
 import { CRADLE, drawCase, type CaseOptions, type CaseParameters } from '../src/phantom/patient';
 import { generateCase } from '../src/phantom/render';
+import type { ModelMetadata } from '../src/model/phase-model';
+import { phantomRecipeOf } from '../src/model/recipe';
 import { S } from '../src/phantom/structures';
 
 /** The first case index of a seed whose draw satisfies `want`. */
@@ -154,5 +156,36 @@ describe('generator 5: scanner beds and bowel contents', () => {
     expect(dense).toBeGreaterThan(20);
     // Supine, rows grow towards the back: the dense layer lies behind the rest of the contents.
     expect(denseRow / dense).toBeGreaterThan(otherRow / Math.max(1, other));
+  });
+});
+
+describe('recipes of older generators', () => {
+  const metadata = (source: string): ModelMetadata => ({
+    name: 'm',
+    version: '1.0.0',
+    temperature: 1,
+    input: { size: 128, fovMm: 400, windows: [] },
+    training: { source, seed: 2, validationSeries: 36 },
+  });
+
+  it('a generator-4 recipe is remade by generator 5 with its bed and lumen parts left out', () => {
+    const four = phantomRecipeOf(
+      metadata(
+        '360 synthetic cases (generator 4 without gains, seed train-2) and 36 validation cases (seed validation-2), 256x256 matrix',
+      ),
+      'members/seed-2',
+    );
+    expect(four.without.sort()).toEqual(['gains', 'lumen', 'table']);
+    const five = phantomRecipeOf(
+      metadata(
+        '360 synthetic cases (generator 5 without gains, seed train-2) and 36 validation cases (seed validation-2), 256x256 matrix',
+      ),
+      'members/seed-2',
+    );
+    expect(five.without).toEqual(['gains']);
+    // Remade that way, a generator-4 case is drawn as generator 4 drew it: the one cradle.
+    const drawn = drawCase('validation-2', 0, { without: four.without });
+    expect(drawn.table).toEqual(CRADLE);
+    expect(drawn.gastricLayerHu + drawn.colonResidueHu).toBe(0);
   });
 });

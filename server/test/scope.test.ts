@@ -5,7 +5,8 @@ import { checkScope } from '../src/model/scope';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
 import { tempDir } from './helpers/series';
-import { abdomen, abdominalMr, chest, head, writeNiftiVolume } from './helpers/volumes';
+import { abdomen, abdominalMr, chest, head, onMattress, writeNiftiVolume } from './helpers/volumes';
+import { sliceBody } from '../src/model/preprocess';
 
 const REAL = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'real-ct');
 
@@ -35,6 +36,16 @@ describe('scope: only abdominal CT gets a phase', () => {
 
   it('a chest without abdomen is out of scope: mostly lung', () => {
     expect(checkScope(chest()).problem).toMatch(/^no abdomen: 0 of 30 slices/);
+  });
+
+  it('a foam mattress under the patient is not lung: an abdomen on one stays in scope, a chest not', () => {
+    // The mattress has lung density and spans the table's width: counted as lung inside the
+    // body's bounding box, it made abdomens on thick mattresses read as chests.
+    expect(checkScope(onMattress(abdomen())).problem).toBeUndefined();
+    expect(checkScope(onMattress(chest())).problem).toMatch(/^no abdomen: 0 of 30 slices/);
+    const slice = sliceBody(onMattress(abdomen()), 10);
+    expect(slice.lungFraction).toBeLessThan(0.01);
+    expect(sliceBody(onMattress(chest()), 10).lungFraction).toBeGreaterThan(0.35);
   });
 
   it('an MR volume is not CT: no air at -1000 HU', () => {

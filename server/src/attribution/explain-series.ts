@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   batchOf,
-  classifySlices,
+  classifySlicesByMember,
   decisionSlices,
+  explainingMember,
   graphOf,
   type PhaseResult,
 } from '../model/classify';
-import type { PhaseModel } from '../model/phase-model';
+import { membersOf, type PhaseModel } from '../model/phase-model';
 import { INPUT_SIZE, preprocessSlice, type PreprocessedSlice } from '../model/preprocess';
 import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
@@ -26,26 +27,36 @@ export interface ExplainSeriesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+export interface ExplainedSeries {
+  result: PhaseResult;
+  maps: AttributionMap[];
+  slices: SliceSummary[];
+  /** The network the maps explain: an ensemble's member folder, or the model's name. */
+  explainedBy: string;
+}
+
 /** A slice as preprocessing saw it, without its pixels: where it sat, and how much body it shows. */
 export type SliceSummary = Omit<PreprocessedSlice, 'data'>;
 
 /**
  * Classifies a series and computes the requested maps for every slice (each map sampled onto
  * the CT grid slice by slice when asked: see AttributionMap). Maps are for the predicted phase
- * unless a target is given.
+ * unless a target is given, and explain the network (of an ensemble's) that most supports it.
  */
 export async function explainSeries(
   model: PhaseModel,
   series: CtSeries,
   options: ExplainSeriesOptions,
-): Promise<{ result: PhaseResult; maps: AttributionMap[]; slices: SliceSummary[] }> {
-  // Maps explain the first member (of an ensemble), for the ensemble's leading phase.
-  const graph = graphOf(model);
+): Promise<ExplainedSeries> {
   // The decision's slices are preprocessed once, and reused for their maps below.
   const chosen = decisionSlices(series);
-  const result = await classifySlices(model, series, chosen);
+  const { result, memberSlices } = await classifySlicesByMember(model, series, chosen);
   const ready = new Map(chosen.map((p) => [p.slice, p]));
   const target = options.target ?? result.leading;
+  // Maps explain the member that most supports the target (of an ensemble's networks).
+  const m = explainingMember(memberSlices, target);
+  const graph = graphOf(membersOf(model)[m]);
+  const explainedBy = model.metadata.members?.[m] ?? model.metadata.name;
   const targetIndex = PHASES.indexOf(target);
   const plane = INPUT_SIZE * INPUT_SIZE;
   // Maps stay on the input grid; slices are preprocessed a batch at a time and their pixels
@@ -77,5 +88,5 @@ export async function explainSeries(
     (m, k) =>
       new InputGridMap(m.name, layerFor(m, options.layer), target, planes[k], slices, series),
   );
-  return { result, maps, slices };
+  return { result, maps, slices, explainedBy };
 }

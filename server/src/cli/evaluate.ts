@@ -1,3 +1,4 @@
+import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
 import { evaluateUsage } from './usages';
 import { classifyWithModel } from '../model/classify';
 import { labelledFolder, phantomSeries, type LabelledSeries } from '../model/dataset';
@@ -68,6 +69,7 @@ export async function evaluate(argv: string[], out: NodeJS.WritableStream): Prom
     outcomes,
     dir,
     phantoms !== undefined ? 'Held-out phantoms' : 'Labelled series',
+    phantoms !== undefined ? PHANTOM_GENERATOR_VERSION : undefined,
   );
   out.write(
     `${summary.series} series: ${(summary.accuracy * 100).toFixed(1)}% right, ${(summary.wrong * 100).toFixed(1)}% wrong (highest wrong confidence ${summary.worstWrongConfidence.toFixed(2)}), ${summary.indeterminate} indeterminate, ${summary.outOfScope} out of scope; expected calibration error ${summary.ece.toFixed(3)}; slices agreeing with the truth ${(summary.sliceAgreement * 100).toFixed(0)}%\n` +

@@ -29,7 +29,7 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   if (targetName && !(PHASES as readonly string[]).includes(targetName))
     throw new UsageError(`--target must be one of ${PHASES.join(', ')}`);
   const { model, series } = await modelAndSeries(args, source);
-  const { result, maps, slices } = await explainSeries(model, series, {
+  const { result, maps, slices, explainedBy } = await explainSeries(model, series, {
     methods,
     layer,
     target: targetName as Phase | undefined,
@@ -45,18 +45,22 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   }
   await fs.writeFile(
     path.join(dir, 'result.json'),
-    `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result }, null, 2)}\n`,
+    `${JSON.stringify({ seriesInstanceUid: series.seriesInstanceUid, ...result, mapsExplain: explainedBy }, null, 2)}\n`,
   );
   const call =
     result.phase === 'indeterminate'
       ? `indeterminate (leaning ${result.leading} ${result.confidence.toFixed(2)}): ${result.reason ?? ''}`
       : `${result.phase} (confidence ${result.confidence.toFixed(2)})`;
+  // Which network the maps show matters when an ensemble's members disagree.
+  const network = model.members?.length
+    ? `; maps of ${explainedBy}, the member most for ${targetName ?? result.leading}`
+    : '';
   const stow = stringFlag(args, 'stow');
   // Derived DICOM objects reference their source instances: a NIfTI source has none to name.
   if (series.source.kind === 'nifti') {
     if (stow) throw new UsageError('--stow needs a DICOM source; this series was read from NIfTI');
     out.write(
-      `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir} (no DICOM objects: the source is NIfTI, with no instances to reference)\n`,
+      `Phase: ${call}${network}\nWrote ${written.join(', ')} and result.json to ${dir} (no DICOM objects: the source is NIfTI, with no instances to reference)\n`,
     );
     return 0;
   }
@@ -74,7 +78,7 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
     out.write(`Stored ${stored} objects in ${stow}\n`);
   }
   out.write(
-    `Phase: ${call}\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects (${(bytes / 2 ** 20).toFixed(1)} MB; fewer with --maps) to ${path.join(dir, 'dicom')}\n`,
+    `Phase: ${call}${network}\nWrote ${written.join(', ')} and result.json to ${dir}, and ${files.length} DICOM objects (${(bytes / 2 ** 20).toFixed(1)} MB; fewer with --maps) to ${path.join(dir, 'dicom')}\n`,
   );
   return 0;
 }

@@ -195,9 +195,41 @@ export async function classifySlices(
   series: CtSeries,
   slices: PreprocessedSlice[],
 ): Promise<PhaseResult> {
+  return (await classifySlicesByMember(model, series, slices)).result;
+}
+
+/**
+ * classifySlices, with every member's slice probabilities beside the call: memberSlices[m][s][c]
+ * is member m's probability of phase c on slice s.
+ */
+export async function classifySlicesByMember(
+  model: PhaseModel,
+  series: CtSeries,
+  slices: PreprocessedSlice[],
+): Promise<{ result: PhaseResult; memberSlices: number[][][] }> {
   const memberSlices: number[][][] = [];
   for (const member of membersOf(model))
     memberSlices.push(await sliceProbabilities(graphOf(member), slices));
+  return { result: resultOf(model, series, slices, memberSlices), memberSlices };
+}
+
+/**
+ * The member whose maps explain a phase: the one that gives it the highest mean probability over
+ * the decision's slices. The first member could have voted otherwise, and its maps for the
+ * ensemble's phase would then show evidence it rejected.
+ */
+export function explainingMember(memberSlices: number[][][], phase: Phase): number {
+  const c = PHASES.indexOf(phase);
+  const support = memberSlices.map((slices) => mean(slices.map((p) => p[c])));
+  return support.indexOf(Math.max(...support));
+}
+
+function resultOf(
+  model: PhaseModel,
+  series: CtSeries,
+  slices: PreprocessedSlice[],
+  memberSlices: number[][][],
+): PhaseResult {
   const d = decideSeries(memberSlices, decisionRuleOf(model));
   const lead = PHASES.indexOf(d.leading);
   return {

@@ -74,6 +74,12 @@ function generatorDescription(version: number): string {
   return `${four} Since version 5 scanner beds differ between patients (flat or curved table tops 6-45 mm thick with dense shells over a light core, foam mattresses, gel pads or none, rails), the reconstruction circle cuts them in most series, and a dependent layer of dense contrast in the stomach or dense residue in the bowel occurs in every phase.`;
 }
 
+/** Which generator drew a held-out set, as its evaluation recorded it. */
+const drawnBy = (e: EvaluationSummary): string =>
+  e.generator === undefined
+    ? 'generator version not recorded'
+    : `drawn by phantom generator ${e.generator}${e.generator === PHANTOM_GENERATOR_VERSION ? '' : `; the code's is now ${PHANTOM_GENERATOR_VERSION}`}`;
+
 /** What each generator part a recipe can leave out stands for (PHANTOM_LEVERS). */
 const LEFT_OUT: Record<string, string> = {
   gains:
@@ -227,7 +233,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   lines.push('');
   if (phantoms) {
     lines.push(
-      `**Synthetic series from seeds never used in training** (${phantoms.series} series, drawn by the code's generator, version ${PHANTOM_GENERATOR_VERSION}): ${(phantoms.accuracy * 100).toFixed(1)}% right${phantoms.indeterminate !== undefined ? `, ${phantoms.indeterminate} indeterminate` : ''}, expected calibration error ${phantoms.ece.toFixed(3)}.`,
+      `**Synthetic series from seeds never used in training** (${phantoms.series} series, ${drawnBy(phantoms)}): ${(phantoms.accuracy * 100).toFixed(1)}% right${phantoms.indeterminate !== undefined ? `, ${phantoms.indeterminate} indeterminate` : ''}, expected calibration error ${phantoms.ece.toFixed(3)}.`,
     );
     lines.push('');
     lines.push(
@@ -247,7 +253,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push('');
     for (const [name, e] of more) {
       lines.push(
-        `**Another held-out set** (\`evaluation/${name}\`, ${e.series} series): ${(e.accuracy * 100).toFixed(1)}% right${e.indeterminate !== undefined ? `, ${e.indeterminate} indeterminate` : ''}, expected calibration error ${e.ece.toFixed(3)}; per phase ${PHASES.map((p) => `${p} ${(e.perPhase[p].accuracy * 100).toFixed(0)}%`).join(', ')}.`,
+        `**Another held-out set** (\`evaluation/${name}\`, ${e.series} series, ${drawnBy(e)}): ${(e.accuracy * 100).toFixed(1)}% right${e.indeterminate !== undefined ? `, ${e.indeterminate} indeterminate` : ''}, expected calibration error ${e.ece.toFixed(3)}; per phase ${PHASES.map((p) => `${p} ${(e.perPhase[p].accuracy * 100).toFixed(0)}%`).join(', ')}.`,
       );
       lines.push('');
     }

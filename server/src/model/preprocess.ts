@@ -1,9 +1,10 @@
 import { InvalidInputError } from '../errors';
 import { sliceNormal } from '../series/assemble';
 import type { CtSeries, HuArray, Vec3 } from '../series/types';
+import { BODY_HU, enclosedLowDensity } from './enclosed';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
-const { abs, ceil, floor, max, min, round } = Math;
+const { abs, ceil, floor, min, round } = Math;
 
 /** Network input: INPUT_SIZE x INPUT_SIZE pixels covering FOV_MM, one channel per HU window. */
 export const INPUT_SIZE = 128;
@@ -18,7 +19,6 @@ export const WINDOWS: readonly [number, number][] = [
   [600, 2000],
 ];
 export const CHANNELS = WINDOWS.length;
-const BODY_HU = -500;
 const AIR_HU = -1000;
 
 /** One slice as the network sees it, and where it came from (to map results back). */
@@ -98,8 +98,8 @@ class BoxMean {
 }
 
 /**
- * The body on one slice (pixels above -500 HU): its pixel count, the count at lung density inside
- * its bounding box, and its pixels per row and column (for its centre).
+ * The body on one slice (pixels above -500 HU): its pixel count, the lung and gas it encloses
+ * (counted every other row and column), and its pixels per row and column (for its centre).
  */
 function bodyOf(
   hu: HuArray,
@@ -110,30 +110,17 @@ function bodyOf(
   const byRow = new Float64Array(rows);
   const byCol = new Float64Array(columns);
   let body = 0;
-  let lung = 0;
-  let r0 = rows;
-  let r1 = -1;
-  let c0 = columns;
-  let c1 = -1;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) {
       if (hu[r * columns + c] > BODY_HU) {
         byRow[r]++;
         byCol[c]++;
         body++;
-        if (r < r0) r0 = r;
-        if (r > r1) r1 = r;
-        if (c < c0) c0 = c;
-        if (c > c1) c1 = c;
       }
     }
   }
-  for (let r = max(0, r0); r <= r1; r++) {
-    for (let c = max(0, c0); c <= c1; c++) {
-      const v = hu[r * columns + c];
-      if (v > -950 && v <= BODY_HU) lung++;
-    }
-  }
+  const step = 2;
+  const lung = min(body, enclosedLowDensity(hu, rows, columns, step) * step * step);
   return { body, lung, byRow, byCol };
 }
 

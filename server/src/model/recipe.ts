@@ -81,6 +81,13 @@ export function withoutText(without: readonly PhantomLever[]): string {
   return without.length ? ` without ${[...without].sort().join(' and ')}` : '';
 }
 
+/**
+ * Generator parts added in a version that a recipe can leave out: with them left out, the code's
+ * generator draws what that version's predecessor drew. (Versions before 5 changed the generator
+ * in ways that cannot be left out; their recipes are remade by the code's generator as it is.)
+ */
+const PARTS_ADDED: Record<number, PhantomLever[]> = { 5: ['table', 'lumen'] };
+
 /** What a model trained on phantoms was trained on, read back from its metadata. */
 export interface PhantomRecipe {
   seed: number;
@@ -114,12 +121,17 @@ export function phantomRecipeOf(metadata: ModelMetadata, dir: string): PhantomRe
   const unknown = without.find((w) => !isPhantomLever(w));
   if (unknown !== undefined)
     throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
+  // A recipe of an older generator is remade by the code's with the parts added since left out.
+  const version = Number(/generator (\d+)/.exec(source)?.[1] ?? PHANTOM_GENERATOR_VERSION);
+  const since = Object.entries(PARTS_ADDED)
+    .filter(([v]) => Number(v) > version)
+    .flatMap(([, parts]) => parts);
   return {
     seed: t.seed,
     phantoms: Number(phantoms[1]),
     matrix: Number(matrix[1]),
     validationSeries: t.validationSeries,
-    without: without.filter(isPhantomLever),
+    without: [...new Set([...without.filter(isPhantomLever), ...since])],
   };
 }
 

@@ -65,6 +65,8 @@ export interface EvaluationSummary {
   ece: number;
   perPhase: Record<string, { series: number; accuracy: number }>;
   confusion: number[][];
+  /** The phantom generator's version that drew the series (absent for real series). */
+  generator?: number;
 }
 
 /** Accuracy, confusion matrix and calibration of series outcomes; PNG figures beside JSON. */
@@ -72,6 +74,7 @@ export async function writeEvaluation(
   outcomes: SeriesOutcome[],
   dir: string,
   title: string,
+  generator?: number,
 ): Promise<EvaluationSummary> {
   await fs.mkdir(dir, { recursive: true });
   // Calibration and the confusion matrix are of the leading phase of every scored series.
@@ -108,6 +111,7 @@ export async function writeEvaluation(
       }),
     ),
     confusion,
+    ...(generator !== undefined ? { generator } : {}),
   };
   await fs.writeFile(
     path.join(dir, 'confusion-matrix.png'),

@@ -1,4 +1,5 @@
 import type { CtSeries } from '../series/types';
+import { BODY_HU, enclosedLowDensity } from './enclosed';
 
 /**
  * At least this share of a series' slices must show an abdomen: a chest CT that ends in the
@@ -38,32 +39,19 @@ export function checkScope(series: CtSeries): ScopeCheck {
     let body = 0;
     let fat = 0;
     let soft = 0;
-    let lowInside = 0;
-    let r0 = rows;
-    let r1 = -1;
-    let c0 = columns;
-    let c1 = -1;
     for (let r = 0; r < rows; r += step) {
       for (let c = 0; c < columns; c += step) {
         const v = hu[r * columns + c];
         sampled++;
         if (v < -900) air++;
-        if (v > -500) {
+        if (v > BODY_HU) {
           body++;
           if (v >= -190 && v <= -30) fat++;
           if (v >= -200 && v <= 300) soft++;
-          if (r < r0) r0 = r;
-          if (r > r1) r1 = r;
-          if (c < c0) c0 = c;
-          if (c > c1) c1 = c;
         }
       }
     }
-    for (let r = r0; r <= r1; r += step)
-      for (let c = c0; c <= c1; c += step) {
-        const v = hu[r * columns + c];
-        if (v > -950 && v <= -500) lowInside++;
-      }
+    const lowInside = enclosedLowDensity(hu, rows, columns, step);
     bodyAll += body;
     softAll += soft;
     if (
