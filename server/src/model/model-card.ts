@@ -153,7 +153,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     const seeds = (t as { seeds?: number[] }).seeds ?? [];
     lines.push(
       metadata.members.length > 1
-        ? `- **An ensemble of ${metadata.members.length} such networks** (\`${metadata.members.join('`, `')}\`), trained by the same recipe from seeds ${seeds.join(', ')}. Attribution maps explain the first.`
+        ? `- **An ensemble of ${metadata.members.length} such networks** (\`${metadata.members.join('`, `')}\`), trained by the same recipe from seeds ${seeds.join(', ')}. Attribution maps explain the member that most supports the phase they are for.`
         : `- One such network (\`${metadata.members[0]}\`, seed ${seeds.join(', ')}), with the decision rule below fitted for it.`,
     );
     lines.push(

@@ -24,7 +24,8 @@ export interface ModelMetadata {
 
 /**
  * A trained network with what is needed to use it the same way it was validated. An ensemble
- * carries its members; `network` is then the first member's (the one attribution maps explain).
+ * carries its members; `network` is then the first member's (maps explain whichever member most
+ * supports their phase: explainingMember).
  */
 export interface PhaseModel {
   network: tf.LayersModel;
