@@ -343,10 +343,13 @@ async function main(): Promise<void> {
     }
   }
   results.rules = { shipped, members: members.map((_, i) => rulesFor([i], false)) };
+  results.generator = PHANTOM_GENERATOR_VERSION;
   await fs.mkdir(out, { recursive: true });
   await fs.writeFile(path.join(out, 'levers.json'), `${JSON.stringify(results, null, 2)}\n`);
   const ids = (results.realIds as string[]).map((id) => id.replace(/^real-ct\//, ''));
   const md = [
+    `Held-out synthetic series drawn by phantom generator ${PHANTOM_GENERATOR_VERSION} with every part in (seeds heldout-1 and heldout-2).`,
+    '',
     '| series set | model and decision | right | wrong | indeterminate | highest wrong confidence | ECE |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...lines,
