@@ -13,12 +13,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  deriveObjects,
-  inWriteOrder,
-  objectCount,
-  storeDerived,
-} from '../server/src/derived/derive';
+import { deriveObjects, inWriteOrder, storeDerived } from '../server/src/derived/derive';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import type { AttributionMap } from '../server/src/attribution/explain-series';
@@ -137,7 +132,7 @@ async function main(): Promise<void> {
       const ratio = total.ms / curl.ms;
       return {
         maps: methods,
-        objects: objectCount(objects),
+        objects: objects.count,
         bytes: bodies.bytes,
         megabytes: Number((bodies.bytes / 2 ** 20).toFixed(1)),
         curlSameBytesMs: curl.ms,

@@ -5,12 +5,13 @@ import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startProxy } from './fixtures/proxy';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import {
+  DerivedObjects,
   deriveObjects,
   inWriteOrder,
-  objectCount,
   storeDerived,
   writeDerivedFolder,
 } from '../server/src/derived/derive';
+import type { DerivedSeries } from '../server/src/derived/derived-series';
 import { PhaseReport } from '../server/src/derived/phase-report';
 import { PacsError } from '../server/src/errors';
 import type { AttributionMap } from '../server/src/attribution/explain-series';
@@ -76,8 +77,8 @@ describe('write-back of derived objects', () => {
     // Every stored instance is byte-identical to what was sent (pixel data included; the
     // Parametric Map went out frame by frame).
     for (const sent of [
-      objects.secondaryCaptures[0].dataset(0),
-      objects.parametricMaps[1].dataset,
+      objects.ofKind('secondary-capture')[0].dataset(0),
+      objects.ofKind('parametric-map')[1].dataset,
     ]) {
       const ids = await orthanc.find('Instance', { SOPInstanceUID: String(sent.SOPInstanceUID) });
       const back = await orthanc.instance(ids[0]);
@@ -100,7 +101,7 @@ describe('write-back of derived objects', () => {
     await storeDerived(deriveObjects(series, result, delayed), client);
     expect(await count()).toEqual({ series: 9, instances: total + 2 * series.slices + 2 });
     const first = await orthanc.find('Instance', {
-      SOPInstanceUID: String(objects.parametricMaps[0].dataset.SOPInstanceUID),
+      SOPInstanceUID: String(objects.ofKind('parametric-map')[0].dataset.SOPInstanceUID),
     });
     expect(first).toHaveLength(1);
   });
@@ -141,7 +142,7 @@ describe('write-back of derived objects', () => {
   it('writes a folder atomically: a complete set or nothing', async () => {
     const dir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-derived-')), 'dicom');
     const files = await writeDerivedFolder(objects, dir);
-    expect(files).toHaveLength(objectCount(objects));
+    expect(files).toHaveLength(objects.count);
     const folders = await fs.readdir(dir);
     expect(folders).toHaveLength(5);
     // Named for what they hold: the report, and per map its Secondary Capture and Parametric Map.
@@ -155,15 +156,23 @@ describe('write-back of derived objects', () => {
     const parent = await fs.readdir(path.dirname(dir));
     expect(parent.filter((n) => n.includes('partial'))).toEqual([]);
     // A failure after most objects are written (the last one cannot be named: a full disk, say).
-    const failingReport = new Proxy(objects.phaseReport, {
-      get: (target, key) => {
-        if (key === 'SOPInstanceUID') throw new Error('no space left on device');
-        return target[key as string];
+    const [report] = objects.ofKind('phase-report');
+    const failingReport: DerivedSeries = {
+      kind: report.kind,
+      key: report.key,
+      seriesInstanceUid: report.seriesInstanceUid,
+      count: 1,
+      completes: true,
+      // eslint-disable-next-line require-yield
+      *objects() {
+        throw new Error('no space left on device');
       },
-    });
-    await expect(
-      writeDerivedFolder({ ...objects, phaseReport: failingReport }, dir),
-    ).rejects.toThrow(/no space left/);
+    };
+    const failing = new DerivedObjects([
+      ...objects.series.filter((s) => s !== report),
+      failingReport,
+    ]);
+    await expect(writeDerivedFolder(failing, dir)).rejects.toThrow(/no space left/);
     // The previous complete result is still there, and no staging folder is left behind.
     expect(await fs.readdir(dir)).toHaveLength(5);
     expect((await fs.readdir(path.dirname(dir))).filter((n) => n.includes('partial'))).toEqual([]);

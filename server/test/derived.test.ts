@@ -369,10 +369,10 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
       ]);
       const datasets = [
         objects.phaseReport,
-        objects.parametricMaps[0].dataset,
-        objects.parametricMaps[1].dataset,
-        objects.secondaryCaptures[0].dataset(0),
-        objects.secondaryCaptures[1].dataset(source.slices - 1),
+        objects.ofKind('parametric-map')[0].dataset,
+        objects.ofKind('parametric-map')[1].dataset,
+        objects.ofKind('secondary-capture')[0].dataset(0),
+        objects.ofKind('secondary-capture')[1].dataset(source.slices - 1),
       ];
       for (const ds of datasets) {
         const own = dciodvfy(await written(ds)).filter((l) => !inherited.includes(l));
@@ -474,8 +474,8 @@ describe('what derived objects copy from their source', () => {
     ]);
     const datasets = [
       objects.phaseReport,
-      objects.parametricMaps[0].dataset,
-      objects.secondaryCaptures[0].dataset(0),
+      objects.ofKind('parametric-map')[0].dataset,
+      objects.ofKind('secondary-capture')[0].dataset(0),
     ];
     const copied = [
       'PatientName',
@@ -514,7 +514,7 @@ describe('what derived objects copy from their source', () => {
     }
     // Pixels derived from lossy pixels are lossy; the maps sit in the source's frame of reference.
     for (const ds of datasets.slice(1)) expect(ds.LossyImageCompression).toBe('01');
-    expect(objects.parametricMaps[0].dataset.PositionReferenceIndicator).toBe('XY');
+    expect(objects.ofKind('parametric-map')[0].dataset.PositionReferenceIndicator).toBe('XY');
   });
 
   it('an ASCII source without a character set stays in the default repertoire', () => {
@@ -553,7 +553,7 @@ describe('Secondary Capture and Parametric Map details', () => {
   );
 
   it('SC: the orientation, spacing and capture date of the CT grid it is drawn on', () => {
-    const sc = objects.secondaryCaptures[0].dataset(0);
+    const sc = objects.ofKind('secondary-capture')[0].dataset(0);
     // Demo series are axial, rows running to the patient's left, columns to posterior.
     expect(sc.PatientOrientation).toEqual(['L', 'P']);
     expect((sc.PixelSpacing as number[]).map(Number)).toEqual(series.geometry.pixelSpacing);
@@ -563,20 +563,20 @@ describe('Secondary Capture and Parametric Map details', () => {
   it('every derived series has its own SeriesNumber, the same on a rerun', () => {
     const numbers = [
       objects.phaseReport.SeriesNumber,
-      ...objects.secondaryCaptures.map((sc) => sc.dataset(0).SeriesNumber),
-      ...objects.parametricMaps.map((pm) => pm.dataset.SeriesNumber),
+      ...objects.ofKind('secondary-capture').map((sc) => sc.dataset(0).SeriesNumber),
+      ...objects.ofKind('parametric-map').map((pm) => pm.dataset.SeriesNumber),
     ];
     expect(new Set(numbers).size).toBe(numbers.length);
     const again = deriveObjects(series, result, [
       new VolumeMap({ method: 'cam', target: 'delayed', values }, series),
     ]);
-    expect(again.parametricMaps[0].dataset.SeriesNumber).toBe(
-      objects.parametricMaps[2].dataset.SeriesNumber,
+    expect(again.ofKind('parametric-map')[0].dataset.SeriesNumber).toBe(
+      objects.ofKind('parametric-map')[2].dataset.SeriesNumber,
     );
   });
 
   it('PM: a 3D dimension organisation with its slice spacing, in arbitrary units', () => {
-    const pm = objects.parametricMaps[0].dataset;
+    const pm = objects.ofKind('parametric-map')[0].dataset;
     expect(pm.DimensionOrganizationType).toBe('3D');
     const shared = first(pm.SharedFunctionalGroupsSequence) as NaturalDataset;
     expect(Number(first(shared.PixelMeasuresSequence)?.SpacingBetweenSlices)).toBeCloseTo(

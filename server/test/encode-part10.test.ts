@@ -49,9 +49,9 @@ describe('Part 10 encoding with the pixels appended directly', () => {
     const float = deriveObjects(series, result, [map], { format: 'float32' });
     const cases: NaturalDataset[] = [
       ct,
-      uint16.secondaryCaptures[0].dataset(0),
-      uint16.parametricMaps[0].dataset,
-      float.parametricMaps[0].dataset,
+      uint16.ofKind('secondary-capture')[0].dataset(0),
+      uint16.ofKind('parametric-map')[0].dataset,
+      float.ofKind('parametric-map')[0].dataset,
       uint16.phaseReport, // no pixels: dcmjs writes it all
     ];
     // 97 x 99 RGB is an odd number of bytes: the padding byte must match too.
@@ -64,7 +64,7 @@ describe('Part 10 encoding with the pixels appended directly', () => {
 
   it('a Parametric Map streamed frame by frame is byte for byte what dcmjs writes for the whole object', () => {
     for (const format of ['uint16', 'float32'] as const) {
-      const pm = deriveObjects(series, result, [map], { format }).parametricMaps[0];
+      const pm = deriveObjects(series, result, [map], { format }).ofKind('parametric-map')[0];
       const encoded = pm.encoded();
       const streamed = Buffer.concat([...encoded.chunks()]);
       expect(streamed.byteLength).toBe(encoded.byteLength);

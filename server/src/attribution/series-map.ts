@@ -24,6 +24,11 @@ export interface AttributionMap {
   readonly scale: number;
 }
 
+/** A map's name where one name is needed (API keys, folders, files): method, then layer if any. */
+export function mapKey(map: Pick<AttributionMap, 'method' | 'layer'>): string {
+  return `${map.method}${map.layer ? `-${map.layer}` : ''}`;
+}
+
 /** Where a preprocessed slice sat on its source slice: what sampling a map back needs. */
 export type SliceFrame = Pick<PreprocessedSlice, 'slice' | 'centre' | 'spacing'>;
 

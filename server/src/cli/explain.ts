@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
+import { mapKey } from '../attribution/series-map';
 import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
 import { DicomWebClient } from '../dicomweb/client';
 import { mapPreview, previewSlices } from '../attribution/preview';
@@ -39,7 +40,7 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   const shown = previewSlices(slices);
   const written: string[] = [];
   for (const map of maps) {
-    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}.png`;
+    const name = `${mapKey(map)}.png`;
     await fs.writeFile(path.join(dir, name), mapPreview(series, map, result, shown));
     written.push(name);
   }

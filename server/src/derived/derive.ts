@@ -5,18 +5,42 @@ import type { AttributionMap } from '../attribution/explain-series';
 import type { DicomWebClient } from '../dicomweb/client';
 import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
-import { encodedWhole, type EncodedObject } from './encoded';
+import type { DerivedSeries } from './derived-series';
+import type { EncodedObject } from './encoded';
 import { MapParametricMap, type PixelFormat } from './parametric-map';
 import { PhaseReport } from './phase-report';
 import { MapSecondaryCapture } from './secondary-capture';
 
+/**
+ * Every kind of series an analysis writes back, by the name the API and the lists use. A new
+ * kind of output object is a class implementing DerivedSeries, a line here and its place in
+ * deriveObjects.
+ */
+export interface DerivedKinds {
+  'secondary-capture': MapSecondaryCapture;
+  'parametric-map': MapParametricMap;
+  'phase-report': PhaseReport;
+}
+export type DerivedKind = keyof DerivedKinds;
+
 /** Everything an analysis writes back: map series first, the phase report (the "done" mark) last. */
-export interface DerivedObjects {
-  /** Per map; their images are made as they are written (see MapSecondaryCapture). */
-  secondaryCaptures: MapSecondaryCapture[];
-  /** Per map; each made frame by frame as it is written (see MapParametricMap). */
-  parametricMaps: MapParametricMap[];
-  phaseReport: NaturalDataset;
+export class DerivedObjects {
+  constructor(readonly series: readonly DerivedSeries[]) {}
+
+  /** The series of one kind, in write order. */
+  ofKind<K extends DerivedKind>(kind: K): DerivedKinds[K][] {
+    return this.series.filter((s) => s.kind === kind) as DerivedKinds[K][];
+  }
+
+  /** The phase report's dataset. */
+  get phaseReport(): NaturalDataset {
+    return this.ofKind('phase-report')[0].dataset;
+  }
+
+  /** How many objects `inWriteOrder` yields. */
+  get count(): number {
+    return this.series.reduce((n, s) => n + s.count, 0);
+  }
 }
 
 export function deriveObjects(
@@ -29,34 +53,28 @@ export function deriveObjects(
   const parametricMaps = maps.map(
     (m) => new MapParametricMap(series, m, result, { format: options.format, created }),
   );
-  return {
-    secondaryCaptures: maps.map((m) => new MapSecondaryCapture(series, m, result, created)),
-    parametricMaps,
+  return new DerivedObjects([
+    ...maps.map((m) => new MapSecondaryCapture(series, m, result, created)),
+    ...parametricMaps,
     // The report lists the maps written with it, so a reader finds them from the phase.
-    phaseReport: new PhaseReport(series, result, { created, parametricMaps }).dataset,
-  };
+    new PhaseReport(series, result, { created, parametricMaps }),
+  ]);
 }
 
-/**
- * The map objects, made one at a time as they are asked for: Secondary Capture images, then
- * Parametric Maps (whose frames are made as their bytes are read).
- */
-function* mapObjects(objects: DerivedObjects): Generator<EncodedObject> {
-  for (const sc of objects.secondaryCaptures)
-    for (let s = 0; s < sc.count; s++) yield encodedWhole(sc.dataset(s));
-  for (const pm of objects.parametricMaps) yield pm.encoded();
+/** The objects of the series matching `which`, made one at a time as they are asked for. */
+function* objectsOf(
+  objects: DerivedObjects,
+  which: (s: DerivedSeries) => boolean,
+): Generator<EncodedObject> {
+  for (const s of objects.series) if (which(s)) yield* s.objects();
 }
 
-/** In write order: the phase report last, so a failure part-way never leaves it behind. */
+const completing = (s: DerivedSeries): boolean => s.completes === true;
+
+/** In write order: the completing series (the phase report) last, so a failure part-way never leaves it behind. */
 export function* inWriteOrder(objects: DerivedObjects): Generator<EncodedObject> {
-  yield* mapObjects(objects);
-  yield encodedWhole(objects.phaseReport);
-}
-
-/** How many objects `inWriteOrder` yields. */
-export function objectCount(objects: DerivedObjects): number {
-  const images = objects.secondaryCaptures.reduce((n, sc) => n + sc.count, 0);
-  return images + objects.parametricMaps.length + 1;
+  yield* objectsOf(objects, (s) => !completing(s));
+  yield* objectsOf(objects, completing);
 }
 
 /** Writes one object's bytes to a file as they are made; a short file is an error, never kept. */
@@ -117,8 +135,8 @@ export async function storeDerived(
   batch = 16,
   inFlight = 2,
 ): Promise<number> {
-  const total = objectCount(objects);
-  const body = mapObjects(objects);
+  const total = objects.count;
+  const body = objectsOf(objects, (s) => !completing(s));
   let done = 0;
   // Batches go out while the next ones are made and encoded (the PACS stores on its own cores),
   // at most `inFlight` at a time; the first failure stops the rest, and the report is never sent.
@@ -149,7 +167,7 @@ export async function storeDerived(
   }
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
-  await client.storeInstances([encodedWhole(objects.phaseReport)]);
+  await client.storeInstances([...objectsOf(objects, completing)]);
   onProgress?.(total, total);
   return total;
 }

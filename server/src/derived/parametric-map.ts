@@ -1,5 +1,6 @@
 import type { NaturalDataset } from 'dcmjs';
-import type { AttributionMap } from '../attribution/explain-series';
+import { mapKey, type AttributionMap } from '../attribution/series-map';
+import type { DerivedSeries } from './derived-series';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
@@ -53,7 +54,12 @@ function evenSpacing(series: CtSeries): number | undefined {
   return gaps.every((g) => g > 0 && Math.abs(g - gaps[0]) < 0.1) ? gaps[0] : undefined;
 }
 
-export class MapParametricMap {
+export class MapParametricMap implements DerivedSeries {
+  readonly kind = 'parametric-map';
+  /** The map's name: method, and layer where it has one ('gradcam-conv5'). */
+  readonly key: string;
+  /** One multi-frame object. */
+  readonly count = 1;
   readonly seriesInstanceUid: string;
   readonly sopInstanceUid: string;
   /** The object without its pixel element (which comes last in the encoding). */
@@ -73,6 +79,10 @@ export class MapParametricMap {
     return this.format === 'uint16'
       ? { ...this.header(), PixelData: [bytes.buffer], _vrMap: { PixelData: 'OW' } }
       : { ...this.header(), FloatPixelData: [bytes.buffer] };
+  }
+
+  *objects(): Generator<EncodedObject> {
+    yield this.encoded();
   }
 
   /**
@@ -130,7 +140,8 @@ export class MapParametricMap {
         `parametric map: ${slices} frames of ${columns} x ${rows} exceed the 4 GiB one object can hold`,
       );
     const format = this.format;
-    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
+    const name = mapKey(map);
+    this.key = name;
     const uids = derivedUids(
       series.seriesInstanceUid,
       result.model,

@@ -1,3 +1,5 @@
+import type { DerivedSeries } from './derived-series';
+import { encodedWhole, type EncodedObject } from './encoded';
 import type { NaturalDataset } from 'dcmjs';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
@@ -74,8 +76,18 @@ const sameCode = (a: NaturalDataset | undefined, b: Code): boolean =>
  * of "Contrast Phase" (`indeterminate` as SCT "Indeterminate", with its reason as a comment).
  * Marked PRELIMINARY and RESEARCH. One class per DICOM object, validated at construction.
  */
-export class PhaseReport {
+export class PhaseReport implements DerivedSeries {
+  readonly kind = 'phase-report';
+  readonly key = '';
+  readonly count = 1;
+  /** Stored last: its presence says every map series of the analysis is in the PACS. */
+  readonly completes = true;
+  readonly seriesInstanceUid: string;
   readonly dataset: NaturalDataset;
+
+  *objects(): Generator<EncodedObject> {
+    yield encodedWhole(this.dataset);
+  }
 
   constructor(
     series: CtSeries,
@@ -98,6 +110,7 @@ export class PhaseReport {
     if (series.instances.length === 0)
       throw new InvalidInputError('phase report: the source series has no instances to reference');
     const uids = derivedUids(series.seriesInstanceUid, result.model, 'phase-report');
+    this.seriesInstanceUid = uids.seriesInstanceUid;
     const probability = (p: Phase): Item =>
       item('CONTAINS', 'NUM', DCM.probability, {
         MeasuredValueSequence: [

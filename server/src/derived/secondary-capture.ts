@@ -1,11 +1,13 @@
 import type { NaturalDataset } from 'dcmjs';
-import type { AttributionMap } from '../attribution/explain-series';
+import { mapKey, type AttributionMap } from '../attribution/series-map';
 import { InvalidInputError } from '../errors';
 import type { PhaseResult } from '../model/classify';
 import { Canvas } from '../render/canvas';
 import { heat } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
+import type { DerivedSeries } from './derived-series';
+import { encodedWhole, type EncodedObject } from './encoded';
 import {
   copiedModules,
   derivedSeriesNumber,
@@ -25,7 +27,10 @@ const fmt = (v: number): number => Number(v.toFixed(6));
  * viewer and PACS shows those as a scrollable stack in slice order (InstanceNumber), where
  * multi-frame true-colour support varies; each image references its CT slice.
  */
-export class MapSecondaryCapture {
+export class MapSecondaryCapture implements DerivedSeries {
+  readonly kind = 'secondary-capture';
+  /** The map's name: method, and layer where it has one ('gradcam-conv5'). */
+  readonly key: string;
   readonly seriesInstanceUid: string;
   /** Images in the series: one per CT slice. */
   readonly count: number;
@@ -44,7 +49,8 @@ export class MapSecondaryCapture {
       throw new InvalidInputError(
         `secondary capture: the series is too small to annotate (< ${MIN_SIZE} px)`,
       );
-    const name = `${map.method}${map.layer ? `-${map.layer}` : ''}`;
+    const name = mapKey(map);
+    this.key = name;
     // The target phase changes the pixels: maps for another target are other objects.
     const uids = derivedUids(
       series.seriesInstanceUid,
@@ -110,6 +116,11 @@ export class MapSecondaryCapture {
     if (!Number.isInteger(slice) || slice < 0 || slice >= this.count)
       throw new InvalidInputError(`secondary capture: no slice ${slice} (0 to ${this.count - 1})`);
     return this.imageOf(slice);
+  }
+
+  /** Each image, made and encoded as it is asked for. */
+  *objects(): Generator<EncodedObject> {
+    for (let s = 0; s < this.count; s++) yield encodedWhole(this.imageOf(s));
   }
 
   /** Every image, made now (memory: rows x columns x 3 bytes each). */

@@ -2,7 +2,7 @@ import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
 import { derivedUids } from '../derived/common';
-import { deriveObjects, storeDerived } from '../derived/derive';
+import { deriveObjects, storeDerived, type DerivedKind } from '../derived/derive';
 import type { PixelFormat } from '../derived/parametric-map';
 import { PhaseReport } from '../derived/phase-report';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
@@ -107,12 +107,10 @@ export function analysisRunner(
       await storeDerived(objects, client, (done, total) =>
         report({ stage: 'writing', fraction: 0.8 + 0.2 * (done / total) }),
       );
-      derivedSeries.phaseReport = String(objects.phaseReport.SeriesInstanceUID);
-      maps.forEach((m, k) => {
-        const name = `${m.method}${m.layer ? `-${m.layer}` : ''}`;
-        derivedSeries.secondaryCaptures[name] = objects.secondaryCaptures[k].seriesInstanceUid;
-        derivedSeries.parametricMaps[name] = objects.parametricMaps[k].seriesInstanceUid;
-      });
+      for (const d of objects.series) {
+        if (d.kind === 'phase-report') derivedSeries.phaseReport = d.seriesInstanceUid;
+        else derivedSeries[API_FIELD[d.kind as MapKind]][d.key] = d.seriesInstanceUid;
+      }
     }
     return {
       phase: result.phase,
@@ -127,6 +125,13 @@ export function analysisRunner(
     };
   };
 }
+
+type MapKind = Exclude<DerivedKind, 'phase-report'>;
+/** Where the API's derivedSeries lists each kind of map series, by map name. */
+const API_FIELD: Record<MapKind, 'secondaryCaptures' | 'parametricMaps'> = {
+  'secondary-capture': 'secondaryCaptures',
+  'parametric-map': 'parametricMaps',
+};
 
 export interface StoredPhase {
   phase: Phase | 'indeterminate';

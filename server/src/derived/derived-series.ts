@@ -1,0 +1,21 @@
+import type { EncodedObject } from './encoded';
+
+/**
+ * One series an analysis writes back, whatever its kind: what the API names it by (kind and
+ * key), its UID, and its objects, each made and encoded only as it is asked for.
+ */
+export interface DerivedSeries {
+  /** 'secondary-capture', 'parametric-map', 'phase-report' (DerivedKinds in derive.ts). */
+  readonly kind: string;
+  /** The map it shows ('sam', 'gradcam-conv5'); empty for a series about the whole analysis. */
+  readonly key: string;
+  readonly seriesInstanceUid: string;
+  /** Objects (instances) in the series. */
+  readonly count: number;
+  /**
+   * Written after every other series: its presence in the PACS says the result is complete
+   * (the phase report), so a failure part-way never leaves it behind.
+   */
+  readonly completes?: boolean;
+  objects(): Generator<EncodedObject>;
+}
