@@ -18,6 +18,8 @@ import type { AttributionMap } from '../server/src/attribution/explain-series';
 import { VolumeMap } from '../server/src/attribution/series-map';
 import type { PhaseResult } from '../server/src/model/classify';
 import { makeDemoSeries } from '../server/src/series/demo-series';
+import { decodePng } from '../server/src/render/png';
+import { rleFrame } from '../server/src/derived/rle';
 
 const result: PhaseResult = {
   phase: 'arterial',
@@ -76,10 +78,7 @@ describe('write-back of derived objects', () => {
     expect(PhaseReport.read(ds)?.phase).toBe('arterial');
     // Every stored instance is byte-identical to what was sent (pixel data included; the
     // Parametric Map went out frame by frame).
-    for (const sent of [
-      objects.ofKind('secondary-capture')[0].dataset(0),
-      objects.ofKind('parametric-map')[1].dataset,
-    ]) {
+    for (const sent of [objects.ofKind('parametric-map')[1].dataset]) {
       const ids = await orthanc.find('Instance', { SOPInstanceUID: String(sent.SOPInstanceUID) });
       const back = await orthanc.instance(ids[0]);
       expect(
@@ -89,6 +88,37 @@ describe('write-back of derived objects', () => {
       ).toBe(true);
       expect(back.SeriesInstanceUID).toBe(sent.SeriesInstanceUID);
     }
+    // Secondary Captures go as RLE Lossless: Orthanc keeps the bytes sent, and its own decoder
+    // gives back the image's pixels exactly.
+    const image = objects.ofKind('secondary-capture')[0].dataset(0);
+    const ids = await orthanc.find('Instance', { SOPInstanceUID: String(image.SOPInstanceUID) });
+    const back = await orthanc.instance(ids[0]);
+    const fragments = Buffer.concat((back.PixelData as ArrayBuffer[]).map((f) => Buffer.from(f)));
+    const frame = rleFrame(
+      new Uint8Array((image.PixelData as ArrayBuffer[])[0]),
+      series.rows,
+      series.columns,
+      3,
+    );
+    // The frame as sent (a fragment is padded to an even length).
+    expect(fragments.subarray(0, frame.length).equals(Buffer.from(frame))).toBe(true);
+    const tags = (
+      await (await orthanc.rest('GET', `/instances/${ids[0]}/metadata/TransferSyntax`)).text()
+    ).trim();
+    expect(tags).toBe('1.2.840.10008.1.2.5');
+    const preview = decodePng(
+      new Uint8Array(
+        await (await orthanc.rest('GET', `/instances/${ids[0]}/preview`)).arrayBuffer(),
+      ),
+    );
+    expect([preview.width, preview.height, preview.channels]).toEqual([
+      series.columns,
+      series.rows,
+      3,
+    ]);
+    expect(
+      Buffer.from(preview.pixels).equals(Buffer.from((image.PixelData as ArrayBuffer[])[0])),
+    ).toBe(true);
     // The same analysis again (new creation time): same UIDs, replaced, no copies.
     await storeDerived(
       deriveObjects(series, result, maps, { created: new Date(Date.now() + 60000) }),

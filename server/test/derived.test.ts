@@ -378,6 +378,10 @@ describe('derived objects pass dciodvfy, for phantom and real CT', () => {
         const own = dciodvfy(await written(ds)).filter((l) => !inherited.includes(l));
         expect([ds.SOPClassUID, own]).toEqual([ds.SOPClassUID, []]);
       }
+      // As written to the PACS: the Secondary Capture in RLE Lossless, encapsulated.
+      const [rle] = objects.ofKind('secondary-capture')[0].objects();
+      const own = dciodvfy(await written(rle)).filter((l) => !inherited.includes(l));
+      expect(['RLE secondary capture', own]).toEqual(['RLE secondary capture', []]);
     },
     60_000,
   );

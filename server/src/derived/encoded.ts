@@ -46,3 +46,50 @@ export function encodedWhole(ds: NaturalDataset): EncodedObject {
     chunks: () => [bytes],
   };
 }
+
+/**
+ * An object whose Pixel Data is encapsulated (PS3.5 A.4): the dataset without its pixels
+ * encoded for `transferSyntaxUid`, then Pixel Data of undefined length holding an empty offset
+ * table and each frame in one fragment (what RLE requires), then the sequence delimiter.
+ */
+export function encodedEncapsulated(
+  ds: NaturalDataset,
+  frames: readonly Uint8Array[],
+  transferSyntaxUid: string,
+): EncodedObject {
+  // Everything but the pixels (and the VR note that only they need).
+  const rest = Object.fromEntries(
+    Object.entries(ds).filter(([key]) => key !== 'PixelData' && key !== '_vrMap'),
+  ) as NaturalDataset;
+  const head = new Uint8Array(encodePart10(rest, transferSyntaxUid));
+  const item = (length: number): Uint8Array => {
+    const b = new Uint8Array(8);
+    const v = new DataView(b.buffer);
+    v.setUint16(0, 0xfffe, true);
+    v.setUint16(2, 0xe000, true);
+    v.setUint32(4, length, true);
+    return b;
+  };
+  const element = new Uint8Array(12);
+  const view = new DataView(element.buffer);
+  view.setUint16(0, 0x7fe0, true);
+  view.setUint16(2, 0x0010, true);
+  element.set([0x4f, 0x42], 4); // "OB"
+  view.setUint32(8, 0xffffffff, true);
+  const delimiter = new Uint8Array(8);
+  new DataView(delimiter.buffer).setUint16(0, 0xfffe, true);
+  new DataView(delimiter.buffer).setUint16(2, 0xe0dd, true);
+  const parts: Uint8Array[] = [head, element, item(0)];
+  for (const frame of frames) {
+    // Fragments are of even length.
+    const even = frame.length % 2 ? Uint8Array.of(...frame, 0) : frame;
+    parts.push(item(even.length), even);
+  }
+  parts.push(delimiter);
+  return {
+    sopInstanceUid: String(ds.SOPInstanceUID),
+    folder: folderFor(ds),
+    byteLength: parts.reduce((n, p) => n + p.byteLength, 0),
+    chunks: () => parts,
+  };
+}

@@ -7,7 +7,9 @@ import { heat } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
 import type { DerivedSeries } from './derived-series';
-import { encodedWhole, type EncodedObject } from './encoded';
+import { encodedEncapsulated, type EncodedObject } from './encoded';
+import { rleFrame } from './rle';
+import { TransferSyntax } from '../series/transfer-syntax';
 import {
   copiedModules,
   derivedSeriesNumber,
@@ -118,9 +120,17 @@ export class MapSecondaryCapture implements DerivedSeries {
     return this.imageOf(slice);
   }
 
-  /** Each image, made and encoded as it is asked for. */
+  /**
+   * Each image, made and encoded as it is asked for, RLE Lossless: half the bytes of the native
+   * image (black around the body, flat bars), decoded by every viewer and PACS here.
+   */
   *objects(): Generator<EncodedObject> {
-    for (let s = 0; s < this.count; s++) yield encodedWhole(this.imageOf(s));
+    for (let s = 0; s < this.count; s++) {
+      const image = this.imageOf(s);
+      const rgb = new Uint8Array((image.PixelData as ArrayBuffer[])[0]);
+      const frame = rleFrame(rgb, Number(image.Rows), Number(image.Columns), 3);
+      yield encodedEncapsulated(image, [frame], TransferSyntax.RleLossless);
+    }
   }
 
   /** Every image, made now (memory: rows x columns x 3 bytes each). */

@@ -103,32 +103,35 @@ export function decodeRle(
   width: number,
   height: number,
   bitsAllocated: 8 | 16,
+  samples: 1 | 3 = 1,
 ): DecodedFrame {
   const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   if (encoded.byteLength < 64) throw new Error('RLE frame shorter than its header');
   const segments = view.getUint32(0, true);
   const bytesPerSample = bitsAllocated / 8;
-  if (segments !== bytesPerSample) {
-    throw new Error(`RLE frame has ${segments} segments, expected ${bytesPerSample}`);
+  if (segments !== bytesPerSample * samples) {
+    throw new Error(`RLE frame has ${segments} segments, expected ${bytesPerSample * samples}`);
   }
   const pixels = width * height;
-  const out = new Uint8Array(pixels * bytesPerSample);
+  const out = new Uint8Array(pixels * bytesPerSample * samples);
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : encoded.byteLength;
-    // Segment 0 holds the most significant bytes; output is little-endian.
-    const byteInSample = bytesPerSample - 1 - s;
+    // Segments run sample by sample, each most significant byte first; output is
+    // little-endian, colour by pixel.
+    const sample = Math.floor(s / bytesPerSample);
+    const byteInSample = bytesPerSample - 1 - (s % bytesPerSample);
+    const stride = bytesPerSample * samples;
+    const offset = sample * bytesPerSample + byteInSample;
     let i = start;
     let p = 0;
     while (p < pixels && i < end) {
       const n = (encoded[i++] << 24) >> 24;
       if (n >= 0) {
-        for (let k = 0; k <= n && p < pixels; k++)
-          out[p++ * bytesPerSample + byteInSample] = encoded[i++];
+        for (let k = 0; k <= n && p < pixels; k++) out[p++ * stride + offset] = encoded[i++];
       } else if (n !== -128) {
         const value = encoded[i++];
-        for (let k = 0; k < 1 - n && p < pixels; k++)
-          out[p++ * bytesPerSample + byteInSample] = value;
+        for (let k = 0; k < 1 - n && p < pixels; k++) out[p++ * stride + offset] = value;
       }
     }
     if (p < pixels) throw new Error(`RLE segment ${s + 1} ends after ${p} of ${pixels} pixels`);
