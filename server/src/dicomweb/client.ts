@@ -1,13 +1,7 @@
-import { api } from 'dicomweb-client';
-import XMLHttpRequestPolyfill from 'xhr2';
 import { PacsError } from '../errors';
 import { isTransient, pacsError } from './errors';
 import { httpGetFrame, httpGetJson } from './http-frames';
 import { StowBodyError, stowPost, type StowBody } from './stow';
-
-// dicomweb-client speaks XMLHttpRequest; Node has none.
-const g = globalThis as { XMLHttpRequest?: unknown };
-g.XMLHttpRequest ??= XMLHttpRequestPolyfill;
 
 export type PacsAuth = { username: string; password: string } | { token: string };
 
@@ -32,33 +26,21 @@ export interface RetrievedFrame {
   transferSyntaxUid: string;
 }
 
-interface XhrLike {
-  timeout: number;
-  timedOut?: boolean;
-  networkError?: string;
-  addEventListener(type: string, listener: (event?: unknown) => void): void;
-}
-
-/** The part of dicomweb-client used here (its bundled JSDoc types are wrong in places). */
-interface DicomWebApi {
-  searchForSeries(o: { queryParams: Record<string, string> }): Promise<unknown[]>;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 /**
  * DICOMweb (QIDO-RS, WADO-RS, STOW-RS) with authentication, per-request timeouts, retries with
- * exponential backoff on transient failures, and typed errors naming the PACS. Reads and STOW go
- * over Node's sockets (http-frames.ts, stow.ts); the series search still over dicomweb-client.
+ * exponential backoff on transient failures, and typed errors naming the PACS. Every request goes
+ * over Node's sockets (http-frames.ts, stow.ts) with the same headers, built once here; no
+ * redirect is followed, so credentials never reach another origin.
  */
 export class DicomWebClient {
   readonly url: string;
   readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
-  private readonly client: DicomWebApi;
   private readonly headers: Record<string, string>;
 
   constructor(options: DicomWebClientOptions) {
@@ -76,19 +58,6 @@ export class DicomWebClient {
       headers.Authorization = `Basic ${basic}`;
     }
     this.headers = headers;
-    const timeoutMs = this.timeoutMs;
-    // dicomweb-client only runs hooks declared with exactly two parameters.
-    const timeoutHook = (request: XhrLike, _metadata: unknown): XhrLike => {
-      request.timeout = timeoutMs;
-      request.addEventListener('timeout', () => (request.timedOut = true));
-      request.addEventListener('error', (event) => {
-        const e = (event as { error?: Error } | undefined)?.error;
-        if (e) request.networkError = e.message;
-      });
-      return request;
-    };
-    const options_ = { url: this.url, headers, requestHooks: [timeoutHook], verbose: false };
-    this.client = new api.DICOMwebClient(options_ as never) as unknown as DicomWebApi;
   }
 
   /** Runs one request, retrying transient failures with exponential backoff and jitter. */
@@ -118,10 +87,11 @@ export class DicomWebClient {
   }
 
   async searchForSeries(query: Record<string, string> = {}): Promise<DicomJson[]> {
-    const found = await this.call('QIDO series', () =>
-      this.client.searchForSeries({ queryParams: query }),
+    const search = new URLSearchParams(query).toString();
+    const url = `${this.url}/series${search ? `?${search}` : ''}`;
+    return this.call('QIDO series', () =>
+      httpGetJson<DicomJson>(url, this.headers, this.timeoutMs),
     );
-    return (found ?? []) as DicomJson[];
   }
 
   async retrieveSeriesMetadata(

@@ -6,7 +6,7 @@ import {
   SeriesNotFoundError,
 } from '../errors';
 
-/** What dicomweb-client rejects with: an Error carrying the XMLHttpRequest and its status. */
+/** A failed request (http-frames.ts): an Error carrying its HTTP status and what went wrong. */
 export interface HttpFailure extends Error {
   status?: number;
   request?: { timedOut?: boolean; networkError?: string };
