@@ -39,6 +39,26 @@ describe('RLE Lossless encoding of 8-bit images', () => {
     roundTrip(new Uint8Array([5]), 1, 1, 1);
   });
 
+  it('never outgrows the bound on incompressible rows: pairs, noise, every level', () => {
+    const rows = 4;
+    const columns = 300;
+    // x, y, y: a pair after every literal, the worst case for an encoder that replicates pairs.
+    const pairs = Uint8Array.from({ length: rows * columns * 3 }, (_, i) =>
+      Math.floor(i / 3) % 3 === 0 ? 10 : 200,
+    );
+    roundTrip(pairs, rows, columns, 3);
+    let seed = 3;
+    for (const levels of [256, 64, 16, 4, 2]) {
+      const noise = Uint8Array.from({ length: rows * columns * 3 }, () => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return (seed >>> 24) % levels;
+      });
+      roundTrip(noise, rows, columns, 3);
+      const bound = 64 + 3 * (rows * (columns + Math.ceil(columns / 128)) + 1);
+      expect(rleFrame(noise, rows, columns, 3).length).toBeLessThanOrEqual(bound);
+    }
+  });
+
   it('halves a map-like image: black around the body, noise inside', () => {
     const n = 256;
     const rgb = new Uint8Array(n * n * 3);

@@ -82,7 +82,11 @@ export function encodedEncapsulated(
   const parts: Uint8Array[] = [head, element, item(0)];
   for (const frame of frames) {
     // Fragments are of even length.
-    const even = frame.length % 2 ? Uint8Array.of(...frame, 0) : frame;
+    let even = frame;
+    if (frame.length % 2) {
+      even = new Uint8Array(frame.length + 1);
+      even.set(frame);
+    }
     parts.push(item(even.length), even);
   }
   parts.push(delimiter);
