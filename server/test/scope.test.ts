@@ -46,6 +46,9 @@ describe('scope: only abdominal CT gets a phase', () => {
     const slice = sliceBody(onMattress(abdomen()), 10);
     expect(slice.lungFraction).toBeLessThan(0.01);
     expect(sliceBody(onMattress(chest()), 10).lungFraction).toBeGreaterThan(0.35);
+    // Rails seal the table's light core: a pocket of lung density as wide as the table, no lung.
+    expect(sliceBody(onMattress(abdomen(), true), 10).lungFraction).toBeLessThan(0.01);
+    expect(checkScope(onMattress(chest(), true)).problem).toMatch(/^no abdomen: 0 of 30 slices/);
   });
 
   it('an MR volume is not CT: no air at -1000 HU', () => {

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors';
 import { sliceNormal } from '../series/assemble';
 import type { CtSeries, HuArray, Vec3 } from '../series/types';
-import { BODY_HU, enclosedLowDensity } from './enclosed';
+import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
 const { abs, ceil, floor, min, round } = Math;
@@ -105,6 +105,7 @@ function bodyOf(
   hu: HuArray,
   rows: number,
   columns: number,
+  colSpacing: number,
 ): { body: number; lung: number; byRow: Float64Array; byCol: Float64Array } {
   // Its centre is the median row and column (robust to the table).
   const byRow = new Float64Array(rows);
@@ -120,7 +121,8 @@ function bodyOf(
     }
   }
   const step = 2;
-  const lung = min(body, enclosedLowDensity(hu, rows, columns, step) * step * step);
+  const widest = MAX_LUNG_WIDTH_MM / colSpacing;
+  const lung = min(body, enclosedLowDensity(hu, rows, columns, step, widest) * step * step);
   return { body, lung, byRow, byCol };
 }
 
@@ -132,7 +134,7 @@ export function sliceBody(
   const { rows, columns } = series;
   const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
   const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
-  const { body, lung } = bodyOf(hu, rows, columns);
+  const { body, lung } = bodyOf(hu, rows, columns, colSpacing);
   return {
     slice,
     bodyAreaMm2: body * rowSpacing * colSpacing,
@@ -160,7 +162,7 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
   const origin = series.geometry.positions[slice];
   const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
 
-  const { body, lung, byRow, byCol } = bodyOf(hu, rows, columns);
+  const { body, lung, byRow, byCol } = bodyOf(hu, rows, columns, colSpacing);
   const cr = body ? medianIndex(byRow, body) : rows / 2;
   const cc = body ? medianIndex(byCol, body) : columns / 2;
   const centre: Vec3 = [0, 1, 2].map(

@@ -1,5 +1,5 @@
 import type { CtSeries } from '../series/types';
-import { BODY_HU, enclosedLowDensity } from './enclosed';
+import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 /**
  * At least this share of a series' slices must show an abdomen: a chest CT that ends in the
@@ -51,7 +51,7 @@ export function checkScope(series: CtSeries): ScopeCheck {
         }
       }
     }
-    const lowInside = enclosedLowDensity(hu, rows, columns, step);
+    const lowInside = enclosedLowDensity(hu, rows, columns, step, MAX_LUNG_WIDTH_MM / colSpacing);
     bodyAll += body;
     softAll += soft;
     if (

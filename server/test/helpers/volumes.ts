@@ -77,9 +77,10 @@ export const abdomen = (): CtSeries =>
 /**
  * A volume lying on a scanner bed: a 60 mm foam mattress (-850 HU, lung density) under it, then
  * a 20 mm table top (dense shells over a light core), both wider than the body and open to the
- * air at their ends. The body's lowest point is at y = 120 mm.
+ * air at their ends; with `rails`, dense edges seal the table's core. The body's lowest point is
+ * at y = 120 mm.
  */
-export const onMattress = (body: CtSeries): CtSeries => {
+export const onMattress = (body: CtSeries, rails = false): CtSeries => {
   const { rows: n, columns, slices } = body;
   const [ps] = body.geometry.pixelSpacing;
   const out = { ...body, hu: Float32Array.from(body.hu) };
@@ -91,7 +92,8 @@ export const onMattress = (body: CtSeries): CtSeries => {
         const i = (s * n + r) * columns + c;
         if (Math.abs(x) > 200 || out.hu[i] > -500) continue;
         if (y > 120 && y <= 180) out.hu[i] = -850;
-        else if (y > 180 && y <= 200) out.hu[i] = y < 184 || y > 196 ? 300 : -600;
+        else if (y > 180 && y <= 200)
+          out.hu[i] = y < 184 || y > 196 || (rails && Math.abs(x) > 192) ? 300 : -600;
       }
     }
   return out;
