@@ -42,8 +42,8 @@ describe('generator 5: scanner beds and bowel contents', () => {
       // 100 draws a phase: the rates (25% and 20% drawn) stay within binomial reach of them.
       expect(rate((d) => d.gastricLayerHu > 0)).toBeGreaterThan(0.12);
       expect(rate((d) => d.gastricLayerHu > 0)).toBeLessThan(0.4);
-      expect(rate((d) => d.colonResidueHu > 0)).toBeGreaterThan(0.08);
-      expect(rate((d) => d.colonResidueHu > 0)).toBeLessThan(0.35);
+      expect(rate((d) => d.bowelResidueHu > 0)).toBeGreaterThan(0.08);
+      expect(rate((d) => d.bowelResidueHu > 0)).toBeLessThan(0.35);
       const meanThickness = own.reduce((a, d) => a + d.table.thicknessMm, 0) / own.length;
       expect(Math.abs(meanThickness - 25.5)).toBeLessThan(5); // uniform 6-45 mm
     }
@@ -55,14 +55,14 @@ describe('generator 5: scanner beds and bowel contents', () => {
       const without = drawCase('bed', i, { without: ['table', 'lumen'] });
       expect(without.table).toEqual(CRADLE);
       expect(without.reconstructionCircle).toBe(false);
-      expect(without.gastricLayerHu + without.colonResidueHu).toBe(0);
+      expect(without.gastricLayerHu + without.bowelResidueHu).toBe(0);
       // Every draw of generator 4 comes from its own streams, untouched by generator 5's.
       const generator5 = new Set([
         'table',
         'reconstructionCircle',
         'gastricLayerHu',
         'gastricLayerLevel',
-        'colonResidueHu',
+        'bowelResidueHu',
       ]);
       const strip = (d: CaseParameters): [string, unknown][] =>
         Object.entries(d).filter(([key]) => !generator5.has(key));
@@ -186,6 +186,6 @@ describe('recipes of older generators', () => {
     // Remade that way, a generator-4 case is drawn as generator 4 drew it: the one cradle.
     const drawn = drawCase('validation-2', 0, { without: four.without });
     expect(drawn.table).toEqual(CRADLE);
-    expect(drawn.gastricLayerHu + drawn.colonResidueHu).toBe(0);
+    expect(drawn.gastricLayerHu + drawn.bowelResidueHu).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { DerivedKind } from './derive';
 import type { EncodedObject } from './encoded';
 
 /**
@@ -5,8 +6,8 @@ import type { EncodedObject } from './encoded';
  * key), its UID, and its objects, each made and encoded only as it is asked for.
  */
 export interface DerivedSeries {
-  /** 'secondary-capture', 'parametric-map', 'phase-report' (DerivedKinds in derive.ts). */
-  readonly kind: string;
+  /** Which kind of series (DerivedKinds in derive.ts names them all). */
+  readonly kind: DerivedKind;
   /** The map it shows ('sam', 'gradcam-conv5'); empty for a series about the whole analysis. */
   readonly key: string;
   readonly seriesInstanceUid: string;

@@ -87,7 +87,10 @@ export class DicomWebClient {
   }
 
   async searchForSeries(query: Record<string, string> = {}): Promise<DicomJson[]> {
-    const search = new URLSearchParams(query).toString();
+    // Percent-encoded as DICOMweb servers expect (URLSearchParams would write a space as '+').
+    const search = Object.entries(query)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&');
     const url = `${this.url}/series${search ? `?${search}` : ''}`;
     return this.call('QIDO series', () =>
       httpGetJson<DicomJson>(url, this.headers, this.timeoutMs),

@@ -122,7 +122,8 @@ export function phantomRecipeOf(metadata: ModelMetadata, dir: string): PhantomRe
   if (unknown !== undefined)
     throw new InvalidInputError(`${dir}: its phantoms leave out an unknown part "${unknown}"`);
   // A recipe of an older generator is remade by the code's with the parts added since left out.
-  const version = Number(/generator (\d+)/.exec(source)?.[1] ?? PHANTOM_GENERATOR_VERSION);
+  // Sources from before generator 3 name no version: they are older than any listed here.
+  const version = Number(/generator (\d+)/.exec(source)?.[1] ?? 0);
   const since = Object.entries(PARTS_ADDED)
     .filter(([v]) => Number(v) > version)
     .flatMap(([, parts]) => parts);

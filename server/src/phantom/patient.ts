@@ -19,7 +19,7 @@ export type PatientPosition = 'HFS' | 'FFS' | 'HFP' | 'FFP';
  *    carcinomas (arterial enhancement, later washout) occur in some livers.
  * 5: scanner tables of several shapes, thicknesses and densities, with or without a pad and
  *    rails, cut by the reconstruction circle; dense contrast layered in the stomach and left in
- *    the colon in some patients in every phase (enhancement.md, shortcut traps 5 and 8).
+ *    the bowel (the atlas labels small bowel and colon as one) in some patients in every phase (enhancement.md, shortcut traps 5 and 8).
  */
 export const PHANTOM_GENERATOR_VERSION = 5;
 
@@ -131,8 +131,8 @@ export interface CaseParameters {
   /** HU of a dependent layer of dense contrast in the stomach, and how high it fills (0: none). */
   gastricLayerHu: number;
   gastricLayerLevel: number;
-  /** HU of dense contrast or stool left in the colon from an earlier study (0: none). */
-  colonResidueHu: number;
+  /** HU of dense contrast or stool left in the bowel from an earlier study (0: none). */
+  bowelResidueHu: number;
 }
 
 /**
@@ -140,7 +140,7 @@ export interface CaseParameters {
  * ablation): 'gains' are generator 3's per-patient and per-organ enhancement gains, tissue shift
  * and portal lag; 'confounders' its lipiodol, calcified granulomas and residual bladder contrast;
  * 'table' generator 5's tables and reconstruction circle (generator 4's one cradle instead);
- * 'lumen' generator 5's dense gastric layer and colon residue.
+ * 'lumen' generator 5's dense gastric layer and bowel residue.
  */
 export const PHANTOM_LEVERS = ['gains', 'confounders', 'table', 'lumen'] as const;
 export type PhantomLever = (typeof PHANTOM_LEVERS)[number];
@@ -256,7 +256,7 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     reconstructionCircle: false,
     gastricLayerHu: 0,
     gastricLayerLevel: 0,
-    colonResidueHu: 0,
+    bowelResidueHu: 0,
   };
   if (shown !== undefined) drawn.seconds = shown / drawn.timeScale;
   if (options.withoutContrast) drawn.seconds = undefined;
@@ -312,7 +312,7 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
       drawn.gastricLayerHu = Math.exp(bed.uniform(Math.log(250), Math.log(1800)));
       drawn.gastricLayerLevel = bed.uniform(0.05, 0.6);
     }
-    drawn.colonResidueHu = bed.chance(0.2) ? bed.uniform(200, 1200) : 0;
+    drawn.bowelResidueHu = bed.chance(0.2) ? bed.uniform(200, 1200) : 0;
   }
   if (options.without?.includes('gains')) {
     drawn.vascularGain = drawn.parenchymaGain = drawn.excretionGain = 1;
@@ -328,7 +328,7 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     drawn.reconstructionCircle = false;
   }
   if (options.without?.includes('lumen')) {
-    drawn.gastricLayerHu = drawn.gastricLayerLevel = drawn.colonResidueHu = 0;
+    drawn.gastricLayerHu = drawn.gastricLayerLevel = drawn.bowelResidueHu = 0;
   }
   if (options.smallVessels === false) drawn.vesselBranches = 0;
   return drawn;

@@ -506,11 +506,11 @@ export async function generateCase(
                   const up = lift * (prone ? -1 : 1);
                   const t = tex[texRow + (c >> 1)];
                   if (gas[texRow + (c >> 1)] + up > gasThreshold) v = -950;
-                  // Dense contrast layers flat in the dependent stomach, or stays in the colon.
+                  // Dense contrast layers flat in the dependent stomach, or stays in the bowel.
                   else if (id === STOMACH && p.gastricLayerHu > 0 && up < p.gastricLayerLevel)
                     v = p.gastricLayerHu * (0.85 + 0.15 * t);
-                  else if (id === BOWEL && p.colonResidueHu > 0 && t > 0.35)
-                    v = p.colonResidueHu * (0.7 + 0.3 * t);
+                  else if (id === BOWEL && p.bowelResidueHu > 0 && t > 0.35)
+                    v = p.bowelResidueHu * (0.7 + 0.3 * t);
                   else if (p.oral === 'positive')
                     v = oralLevel * (0.6 + 0.4 * tex[texRow + (c >> 1)]);
                   else if (p.oral === 'water' || id === STOMACH)

@@ -109,7 +109,7 @@ export function analysisRunner(
       );
       for (const d of objects.series) {
         if (d.kind === 'phase-report') derivedSeries.phaseReport = d.seriesInstanceUid;
-        else derivedSeries[API_FIELD[d.kind as MapKind]][d.key] = d.seriesInstanceUid;
+        else derivedSeries[API_FIELD[d.kind]][d.key] = d.seriesInstanceUid;
       }
     }
     return {
