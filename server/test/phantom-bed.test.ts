@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PHASES } from '../src/domain/phase';
 import { CRADLE, drawCase, type CaseOptions, type CaseParameters } from '../src/phantom/patient';
 import { generateCase } from '../src/phantom/render';
@@ -49,25 +50,43 @@ describe('generator 5: scanner beds and bowel contents', () => {
     }
   });
 
-  it('leaving out table and lumen gives generator 4 draws: the cradle, nothing else changed', () => {
+  it('leaving out table and lumen draws and renders exactly what generator 4 did', async () => {
+    // Digests of generator 4's output, computed with the code of commit d131090 (the last
+    // generator-4 commit): its draws for 40 cases, and six rendered cases, supine and prone,
+    // with and without oral contrast.
+    const generator5 = new Set([
+      'table',
+      'reconstructionCircle',
+      'gastricLayerHu',
+      'gastricLayerLevel',
+      'bowelResidueHu',
+    ]);
+    const without: CaseOptions = { without: ['table', 'lumen'] };
+    const draws = createHash('sha256');
     for (let i = 0; i < 40; i++) {
-      const full = drawCase('bed', i);
-      const without = drawCase('bed', i, { without: ['table', 'lumen'] });
-      expect(without.table).toEqual(CRADLE);
-      expect(without.reconstructionCircle).toBe(false);
-      expect(without.gastricLayerHu + without.bowelResidueHu).toBe(0);
-      // Every draw of generator 4 comes from its own streams, untouched by generator 5's.
-      const generator5 = new Set([
-        'table',
-        'reconstructionCircle',
-        'gastricLayerHu',
-        'gastricLayerLevel',
-        'bowelResidueHu',
-      ]);
-      const strip = (d: CaseParameters): [string, unknown][] =>
-        Object.entries(d).filter(([key]) => !generator5.has(key));
-      expect(strip(without)).toEqual(strip(full));
+      const d = drawCase('pin', i, without);
+      expect(d.table).toEqual(CRADLE);
+      draws.update(JSON.stringify(Object.entries(d).filter(([key]) => !generator5.has(key))));
     }
+    expect(draws.digest('hex').slice(0, 16)).toBe('5f2c19feae03151b');
+    const rendered: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await generateCase('pin', i, { matrix: 96, slices: 6, ...without });
+      const h = createHash('sha256');
+      h.update(Buffer.from(c.series.hu.buffer));
+      h.update(Buffer.from(c.labels.buffer));
+      rendered.push(`${c.params.position} ${h.digest('hex').slice(0, 16)}`);
+    }
+    expect(rendered).toEqual([
+      'FFS 1c26a03fccdfc7b5',
+      'HFS e953007a6e71ecb8',
+      'HFS 810512f36fe189df',
+      'FFS 5c94113d8cd756fc',
+      'HFP 190f6d4a4ddb7708',
+      'HFP c98e101727658606',
+    ]);
+    // With them, the same patients lie on other beds.
+    expect(drawCase('pin', 0).table).not.toEqual(CRADLE);
   });
 
   it('renders the drawn bed as thick as drawn, shells denser than the core', async () => {
