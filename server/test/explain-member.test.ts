@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { explainSeries } from '../src/attribution/explain-series';
 import { METHODS } from '../src/attribution/index';
 import { mapToSourceSlice } from '../src/attribution/series-map';
+import { MapSecondaryCapture } from '../src/derived/secondary-capture';
 import { PHASES } from '../src/domain/phase';
 import { selectBackend } from '../src/model/backend';
 import {
@@ -69,11 +70,15 @@ describe('maps of an ensemble', () => {
           .map((v, k) => v - support[0][k])
           .reduce((best, d, k, all) => (d > all[best] ? k : best), 0)
       ];
-    const { maps, explainedBy } = await explainSeries(ensemble, c.series, {
+    const { maps, explainedBy, result } = await explainSeries(ensemble, c.series, {
       methods: [METHODS.cam],
       target,
     });
     expect(explainedBy).toBe('members/b');
+    // The map says which network it explains, and so does its Secondary Capture.
+    expect(maps[0].network).toBe('members/b');
+    const sc = new MapSecondaryCapture(c.series, maps[0], result);
+    expect(sc.dataset(0).DerivationDescription).toMatch(/ of network members\/b,/);
     // The map is member b's own CAM for that phase on a slice, not member a's.
     const slice = chosen[0];
     const own = (m: PhaseModel): Float32Array =>

@@ -86,7 +86,15 @@ export async function explainSeries(
   }
   const maps = options.methods.map(
     (m, k) =>
-      new InputGridMap(m.name, layerFor(m, options.layer), target, planes[k], slices, series),
+      new InputGridMap(
+        m.name,
+        layerFor(m, options.layer),
+        target,
+        planes[k],
+        slices,
+        series,
+        explainedBy,
+      ),
   );
   return { result, maps, slices, explainedBy };
 }

@@ -22,6 +22,8 @@ export interface AttributionMap {
   readonly max: number;
   /** The colour scale for showing the map: the 99.5th percentile of its positive values. */
   readonly scale: number;
+  /** The network it explains (an ensemble's member folder), where known. */
+  readonly network?: string;
 }
 
 /** A map's name where one name is needed (API keys, folders, files): method, then layer if any. */
@@ -102,6 +104,7 @@ export class InputGridMap implements AttributionMap {
     private readonly planes: Float32Array,
     private readonly frames: readonly SliceFrame[],
     private readonly series: CtSeries,
+    readonly network?: string,
   ) {
     if (
       planes.length !== frames.length * PLANE ||

@@ -86,7 +86,7 @@ export class MapSecondaryCapture implements DerivedSeries {
         // The image is the CT grid, so the CT's spacing measures it.
         PixelSpacing: series.geometry.pixelSpacing.map(fmt),
         ImageType: ['DERIVED', 'SECONDARY'],
-        DerivationDescription: `${map.method} attribution map for ${map.target}, fused over the CT (window 40/400)`,
+        DerivationDescription: `${map.method} attribution map for ${map.target}${map.network ? ` of network ${map.network}` : ''}, fused over the CT (window 40/400)`,
         BurnedInAnnotation: 'YES',
         ...lossyCompressionOf(series),
         ContentQualification: 'RESEARCH',
