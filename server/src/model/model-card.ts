@@ -285,6 +285,15 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push(levers);
     const choice = await readText(path.join(dir, 'evaluation', 'levers', 'choice.md'));
     if (choice) lines.push(choice, '');
+    // Earlier lever tables (on another generator's held-out series) stay as they were measured.
+    for (const name of (await fs.readdir(path.join(dir, 'evaluation'))).sort()) {
+      if (!name.startsWith('levers-')) continue;
+      const earlier = await readText(path.join(dir, 'evaluation', name, 'levers.md'));
+      if (!earlier) continue;
+      lines.push(`### Earlier lever table (\`evaluation/${name}\`)`, '', earlier);
+      const why = await readText(path.join(dir, 'evaluation', name, 'choice.md'));
+      if (why) lines.push(why, '');
+    }
   }
   // The shipped model's folder sits at server/models/<name>: the study report is docs/study.
   const study = await readText(path.join(dir, '..', '..', '..', 'docs', 'study', 'README.md'));
