@@ -9,7 +9,7 @@
  *
  * Run: npx tsx scripts/evaluate-levers.ts --ensemble DIR --previous DIR --baseline DIR --out DIR
  *        --cache DIR [--baseline-name "model 1.0.0 (generator 2)"] [--heldout1 40]
- *        [--heldout2 100] [--evaluation DIR] [--also DIR]
+ *        [--heldout2 100] [--evaluation DIR] [--also DIR] [--ensemble-name NAME] [--also-name NAME]
  * With --also, another ensemble's members and its own rule join the table (an earlier
  * candidate, so a lever's runs sit beside the runs without it on the same series).
  * With --evaluation, both candidates' results (the ensemble with its rule, and the previous
@@ -118,8 +118,13 @@ async function main(): Promise<void> {
     /generator (\d+(?: without [a-z ]+?)?),/.exec(String(m.metadata.training.source))?.[1] ??
     /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ??
     '?';
+  // A schedule other than the constant rate of the shipped recipe is part of the name (a lever).
+  const scheduleOf = (m: PhaseModel): string => {
+    const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
+    return rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '';
+  };
   const named = (m: PhaseModel): string =>
-    `generator ${generatorOf(m)}, seed ${String(m.metadata.training.seed)}`;
+    `generator ${generatorOf(m)}${scheduleOf(m)}, seed ${String(m.metadata.training.seed)}`;
   const networks: { name: string; model: PhaseModel }[] = [
     ...members.map((m) => ({ name: named(m), model: m })),
     ...alsoMembers.map((m) => ({ name: named(m), model: m })),
@@ -134,7 +139,9 @@ async function main(): Promise<void> {
   ];
   const duplicate = networks.find((n, i) => networks.findIndex((o) => o.name === n.name) !== i);
   if (duplicate) throw new Error(`two networks would both be named "${duplicate.name}"`);
-  const ensembleName = `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])})`;
+  const ensembleName =
+    args.get('ensemble-name') ??
+    `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])}${scheduleOf(members[0])})`;
   const previousName = `ensemble ${previous.metadata.version} (generator ${generatorOf(previousMembers[0])})`;
 
   // Synthetic validation series of every candidate member, scored by every network: what each
@@ -190,7 +197,7 @@ async function main(): Promise<void> {
   if (also?.metadata.decision)
     levers.push(
       ruleLever(
-        `ensemble ${also.metadata.version} (generator ${generatorOf(alsoMembers[0])}): mean + its rule`,
+        `${args.get('also-name') ?? `ensemble ${also.metadata.version} (generator ${generatorOf(alsoMembers[0])}${scheduleOf(alsoMembers[0])})`}: mean + its rule`,
         alsoIdx,
         also.metadata.decision,
       ),
