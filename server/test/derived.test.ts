@@ -15,6 +15,7 @@ import type { PhaseResult } from '../src/model/classify';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { encodePart10 } from '../src/series/write-ct';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { readSeries } from '../src/series/read-series';
 import { generateCase } from '../src/phantom/render';
 import { deriveObjects } from '../src/derived/derive';
@@ -589,5 +590,17 @@ describe('Secondary Capture and Parametric Map details', () => {
     );
     const mapping = first(shared.RealWorldValueMappingSequence) as NaturalDataset;
     expect(conceptOf(mapping.MeasurementUnitsCodeSequence)).toBe("UCUM [arb'U] arbitrary unit");
+  });
+
+  it('PM: the device serial number names the installation, not the software version', () => {
+    const pm = objects.ofKind('parametric-map')[0].dataset;
+    expect(pm.DeviceSerialNumber).toBe(hostname().slice(0, 64));
+    expect(pm.DeviceSerialNumber).not.toBe(pm.SoftwareVersions);
+    const sam = new VolumeMap(
+      { method: 'sam', layer: 'input', target: 'portal-venous', values },
+      series,
+    );
+    const site = deriveObjects(series, result, [sam], { deviceSerialNumber: 'radiology-ct-7' });
+    expect(site.ofKind('parametric-map')[0].dataset.DeviceSerialNumber).toBe('radiology-ct-7');
   });
 });

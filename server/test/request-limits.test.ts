@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { parseAnalysisRequest } from '../src/service/app';
 import { ConfigError, loadConfig } from '../src/service/config';
 
@@ -72,5 +73,30 @@ describe('what an analysis request may ask for', () => {
       'PHASELENS_PACS_URL: holds credentials; give them in PHASELENS_PACS_USER and PHASELENS_PACS_PASSWORD (or PHASELENS_PACS_TOKEN) instead',
     ]);
     expect((error as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('the device serial number the Parametric Maps carry', () => {
+  it("is the host's name unless configured, and what the configuration says otherwise", () => {
+    expect(loadConfig(env).output.deviceSerialNumber).toBe(hostname().slice(0, 64));
+    expect(
+      loadConfig({ ...env, PHASELENS_DEVICE_SERIAL_NUMBER: 'radiology-ct-7' }).output
+        .deviceSerialNumber,
+    ).toBe('radiology-ct-7');
+  });
+
+  it.each([
+    ['a\\b', 'PHASELENS_DEVICE_SERIAL_NUMBER: it holds a backslash or a control character'],
+    ['x'.repeat(65), 'PHASELENS_DEVICE_SERIAL_NUMBER: it has 65 characters; DICOM allows 64'],
+    ['   ', 'PHASELENS_DEVICE_SERIAL_NUMBER: it is empty'],
+  ])('%j is refused at start with one line', (value, problem) => {
+    let error: unknown;
+    try {
+      loadConfig({ ...env, PHASELENS_DEVICE_SERIAL_NUMBER: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([problem]);
   });
 });

@@ -52,7 +52,7 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
           process.env.PHASELENS_WATCH_STATE ??
           'phaselens-watch-state.json',
         maps,
-        mapFormat: config.mapFormat,
+        output: config.output,
         run: processes.run,
         days,
         signal: controller.signal,
@@ -74,7 +74,7 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
         process.env.PHASELENS_WATCH_CURSOR ??
         'phaselens-watch-cursor.json',
       maps,
-      mapFormat: config.mapFormat,
+      output: config.output,
       run: processes.run,
       signal: controller.signal,
     },

@@ -7,7 +7,8 @@ import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
 import type { DerivedSeries } from './derived-series';
 import type { EncodedObject } from './encoded';
-import { MapParametricMap, type PixelFormat } from './parametric-map';
+import { MapParametricMap } from './parametric-map';
+import type { OutputSettings } from './output-settings';
 import { PhaseReport } from './phase-report';
 import { MapSecondaryCapture } from './secondary-capture';
 
@@ -47,11 +48,11 @@ export function deriveObjects(
   series: CtSeries,
   result: PhaseResult,
   maps: AttributionMap[],
-  options: { format?: PixelFormat; created?: Date } = {},
+  options: OutputSettings & { created?: Date } = {},
 ): DerivedObjects {
   const created = options.created ?? new Date();
   const parametricMaps = maps.map(
-    (m) => new MapParametricMap(series, m, result, { format: options.format, created }),
+    (m) => new MapParametricMap(series, m, result, { ...options, created }),
   );
   return new DerivedObjects([
     ...maps.map((m) => new MapSecondaryCapture(series, m, result, created)),

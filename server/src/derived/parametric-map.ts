@@ -14,8 +14,12 @@ import {
   derivedUids,
   lossyCompressionOf,
   SOFTWARE_NAME,
-  SOFTWARE_VERSION,
 } from './common';
+import {
+  defaultDeviceSerialNumber,
+  type OutputSettings,
+  type PixelFormat,
+} from './output-settings';
 
 export const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
 
@@ -34,7 +38,7 @@ const VISUAL_EXPLANATION: Record<string, NaturalDataset> = {
 
 const fmt = (v: number): number => Number(v.toFixed(6));
 
-export type PixelFormat = 'uint16' | 'float32';
+export type { PixelFormat };
 
 /**
  * One map as a Parametric Map: a multi-frame object on exactly the CT's grid (same rows,
@@ -67,6 +71,8 @@ export class MapParametricMap implements DerivedSeries {
   /** Frame `slice`'s pixels as stored (uint16 quantised, or float32), made now. */
   readonly frame: (slice: number) => Uint8Array;
   readonly format: PixelFormat;
+  /** The installation that made the object (Type 1 in the equipment module). */
+  readonly deviceSerialNumber: string;
   private readonly frames: number;
 
   /**
@@ -124,7 +130,7 @@ export class MapParametricMap implements DerivedSeries {
     series: CtSeries,
     map: AttributionMap,
     result: PhaseResult,
-    options: { format?: PixelFormat; created?: Date } = {},
+    options: OutputSettings & { created?: Date } = {},
   ) {
     const { rows, columns, slices } = series;
     if (map.slices !== slices)
@@ -134,6 +140,7 @@ export class MapParametricMap implements DerivedSeries {
     this.frames = slices;
     this.rowsTimesColumns = rows * columns;
     this.format = options.format ?? 'uint16';
+    this.deviceSerialNumber = options.deviceSerialNumber ?? defaultDeviceSerialNumber();
     // The pixel element's length is 32 bits (explicit VR, defined length).
     if (this.frames * this.frameBytes > 0xfffffffe)
       throw new InvalidInputError(
@@ -214,7 +221,7 @@ export class MapParametricMap implements DerivedSeries {
         BodyPartExamined: String(h.BodyPartExamined ?? 'ABDOMEN'),
         FrameOfReferenceUID: series.frameOfReferenceUid,
         PositionReferenceIndicator: String(h.PositionReferenceIndicator ?? ''),
-        DeviceSerialNumber: SOFTWARE_VERSION,
+        DeviceSerialNumber: this.deviceSerialNumber,
         InstanceNumber: 1,
         ImageType: frameType,
         ContentLabel: name

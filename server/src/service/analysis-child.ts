@@ -33,7 +33,7 @@ async function handle(message: ParentMessage): Promise<void> {
       const model = await loadPhaseModel(message.modelDir);
       await warmUp(model);
       run = analysisRunner(model, message.pacsUrl, message.pacsAuth, {
-        mapFormat: message.mapFormat,
+        output: message.output,
         memoryMb: message.memoryMb,
       });
       send({ kind: 'ready' });

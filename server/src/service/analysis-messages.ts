@@ -1,7 +1,7 @@
 /** What the service and its analysis processes say to each other over IPC. */
 import type { ErrorRecord } from '../errors';
 import type { PacsAuth } from '../dicomweb/client';
-import type { PixelFormat } from '../derived/parametric-map';
+import type { OutputSettings } from '../derived/output-settings';
 import type { AnalysisRequest, AnalysisResult, JobProgress } from './jobs';
 
 export type ParentMessage =
@@ -10,7 +10,7 @@ export type ParentMessage =
       modelDir: string;
       pacsUrl: string;
       pacsAuth?: PacsAuth;
-      mapFormat?: PixelFormat;
+      output?: OutputSettings;
       /** The memory an analysis may use (checked from the headers before reading pixels). */
       memoryMb: number;
     }

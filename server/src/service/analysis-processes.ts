@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PacsAuth } from '../dicomweb/client';
-import type { PixelFormat } from '../derived/parametric-map';
+import type { OutputSettings } from '../derived/output-settings';
 import { AnalysisCrashedError, PhaseLensError, reviveError } from '../errors';
 import type { ChildMessage, ParentMessage } from './analysis-messages';
 import type { ServiceConfig } from './config';
@@ -17,7 +17,7 @@ export interface AnalysisProcessOptions {
   modelDir: string;
   pacsUrl: string;
   pacsAuth?: PacsAuth;
-  mapFormat?: PixelFormat;
+  output?: OutputSettings;
   /** Processes kept warm; each runs one analysis at a time. */
   processes: number;
   /** Heap limit of each process (MB). */
@@ -100,7 +100,7 @@ class AnalysisProcess {
       modelDir: options.modelDir,
       pacsUrl: options.pacsUrl,
       pacsAuth: options.pacsAuth,
-      mapFormat: options.mapFormat,
+      output: options.output,
       memoryMb: options.memoryMb,
     });
   }
@@ -239,7 +239,7 @@ export class AnalysisProcesses {
 
 /** The analysis processes a service, watcher or worker runs, from its configuration. */
 export function analysisProcessesFor(
-  config: Pick<ServiceConfig, 'pacsUrl' | 'pacsAuth' | 'mapFormat' | 'analysisMemoryMb'>,
+  config: Pick<ServiceConfig, 'pacsUrl' | 'pacsAuth' | 'output' | 'analysisMemoryMb'>,
   modelDir: string,
   processes: number,
 ): AnalysisProcesses {
@@ -247,7 +247,7 @@ export function analysisProcessesFor(
     modelDir,
     pacsUrl: config.pacsUrl,
     pacsAuth: config.pacsAuth,
-    mapFormat: config.mapFormat,
+    output: config.output,
     processes,
     memoryMb: config.analysisMemoryMb,
   });

@@ -3,7 +3,7 @@ import { METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
 import { derivedUids } from '../derived/common';
 import { deriveObjects, storeDerived, type DerivedKind } from '../derived/derive';
-import type { PixelFormat } from '../derived/parametric-map';
+import type { OutputSettings } from '../derived/output-settings';
 import { PhaseReport } from '../derived/phase-report';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
@@ -70,7 +70,7 @@ export function analysisRunner(
   model: PhaseModel,
   pacsUrl: string,
   pacsAuth: PacsAuth | undefined,
-  options: { mapFormat?: PixelFormat; memoryMb?: number } = {},
+  options: { output?: OutputSettings; memoryMb?: number } = {},
 ): RunAnalysis {
   return async (job: Job, report: (p: JobProgress) => void): Promise<AnalysisResult> => {
     const { request } = job;
@@ -103,7 +103,7 @@ export function analysisRunner(
     };
     if (request.writeBack) {
       report({ stage: 'writing', fraction: 0.8 });
-      const objects = deriveObjects(series, result, maps, { format: options.mapFormat });
+      const objects = deriveObjects(series, result, maps, options.output);
       await storeDerived(objects, client, (done, total) =>
         report({ stage: 'writing', fraction: 0.8 + 0.2 * (done / total) }),
       );

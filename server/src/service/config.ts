@@ -2,6 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseJobKey } from './sealed';
 import { InvalidInputError } from '../errors';
 import { mapNamesFrom, PAPER_METHODS } from '../attribution/index';
+import {
+  defaultDeviceSerialNumber,
+  deviceSerialNumberProblem,
+  type OutputSettings,
+} from '../derived/output-settings';
 
 export type AuthMode = 'token' | 'basic' | 'passthrough' | 'none';
 
@@ -43,8 +48,8 @@ export interface ServiceConfig {
   redisUrl?: string;
   /** Seals the viewer's credentials in Redis jobs (pass-through mode); workers need the same. */
   jobKey?: Buffer;
-  /** Parametric Map pixels: 16-bit (any viewer, Orthanc 1.10 serves its frames) or float32. */
-  mapFormat: 'uint16' | 'float32';
+  /** How derived objects are written: Parametric Map pixels, the device serial number. */
+  output: Required<OutputSettings>;
 }
 
 export class ConfigError extends InvalidInputError {
@@ -190,6 +195,10 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
   const mapFormat = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'float32';
   if (mapFormat !== 'uint16' && mapFormat !== 'float32')
     problems.push(`PHASELENS_MAP_FORMAT: expected uint16 or float32, got "${mapFormat}"`);
+  const deviceSerialNumber =
+    get('PHASELENS_DEVICE_SERIAL_NUMBER', 'deviceSerialNumber') ?? defaultDeviceSerialNumber();
+  const serialProblem = deviceSerialNumberProblem(deviceSerialNumber);
+  if (serialProblem) problems.push(`PHASELENS_DEVICE_SERIAL_NUMBER: ${serialProblem}`);
   const redis = get('REDIS_URL', 'redisUrl');
   if (redis !== undefined && !/^rediss?:\/\/[^/]+/.test(redis))
     problems.push(
@@ -226,7 +235,10 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
     redisUrl: redis,
     jobKey,
-    mapFormat: mapFormat === 'uint16' ? 'uint16' : 'float32',
+    output: {
+      format: mapFormat === 'uint16' ? 'uint16' : 'float32',
+      deviceSerialNumber,
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -1,5 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
-import type { PixelFormat } from '../derived/parametric-map';
+import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
@@ -18,7 +18,7 @@ export interface QidoWatcherOptions {
   stateFile: string;
   /** Maps to compute and store besides the phase report (none by default: tagging only). */
   maps: string[];
-  mapFormat?: PixelFormat;
+  output?: OutputSettings;
   /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
   run?: RunAnalysis;
   /** Studies dated within this many days before today are watched (default 2). */
@@ -72,7 +72,7 @@ export async function watchQido(
   const run =
     options.run ??
     analysisRunner(model, options.pacsUrl, options.auth, {
-      mapFormat: options.mapFormat,
+      output: options.output,
     });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const pollMs = options.pollMs ?? 10000;

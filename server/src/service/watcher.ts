@@ -1,5 +1,5 @@
 import { existsSync, promises as fs } from 'node:fs';
-import type { PixelFormat } from '../derived/parametric-map';
+import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { PacsError } from '../errors';
 import { isUid } from '../domain/uid';
@@ -21,7 +21,7 @@ export interface WatcherOptions {
   /** Maps to compute and store besides the phase report (none by default: tagging only). */
   maps: string[];
   /** Parametric Map pixels when maps are written (see the service's PHASELENS_MAP_FORMAT). */
-  mapFormat?: PixelFormat;
+  output?: OutputSettings;
   /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
   run?: RunAnalysis;
   pollMs?: number;
@@ -104,7 +104,7 @@ export async function watchOrthanc(
   const run =
     options.run ??
     analysisRunner(model, options.pacsUrl, options.auth, {
-      mapFormat: options.mapFormat,
+      output: options.output,
     });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
