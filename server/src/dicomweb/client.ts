@@ -5,6 +5,14 @@ import { StowBodyError, stowPost, type StowBody } from './stow';
 
 export type PacsAuth = { username: string; password: string } | { token: string };
 
+/** The headers that present `auth` to a PACS (Basic or Bearer): built here only. */
+export function authorizationHeaders(auth: PacsAuth | undefined): Record<string, string> {
+  if (!auth) return {};
+  if ('token' in auth) return { Authorization: `Bearer ${auth.token}` };
+  const basic = Buffer.from(`${auth.username}:${auth.password}`).toString('base64');
+  return { Authorization: `Basic ${basic}` };
+}
+
 export interface DicomWebClientOptions {
   /** DICOMweb root, for example http://localhost:8042/dicom-web */
   url: string;
@@ -48,16 +56,7 @@ export class DicomWebClient {
     this.timeoutMs = options.timeoutMs ?? 30000;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 250;
-    const headers: Record<string, string> = {};
-    if (options.auth && 'token' in options.auth)
-      headers.Authorization = `Bearer ${options.auth.token}`;
-    else if (options.auth) {
-      const basic = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString(
-        'base64',
-      );
-      headers.Authorization = `Basic ${basic}`;
-    }
-    this.headers = headers;
+    this.headers = authorizationHeaders(options.auth);
   }
 
   /** Runs one request, retrying transient failures with exponential backoff and jitter. */

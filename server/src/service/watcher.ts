@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
-import { PacsError } from '../errors';
+import { OrthancRest } from './orthanc-rest';
 import { isUid } from '../domain/uid';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
@@ -49,32 +49,6 @@ interface OrthancChange {
   ID: string;
   ResourceType: string;
   Seq: number;
-}
-
-/** Orthanc's REST API, the few calls the watcher needs. */
-class OrthancRest {
-  private readonly headers: Record<string, string> = {};
-
-  constructor(
-    private readonly root: string,
-    auth: PacsAuth | undefined,
-  ) {
-    if (auth && 'token' in auth) this.headers.Authorization = `Bearer ${auth.token}`;
-    else if (auth)
-      this.headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-  }
-
-  async call<T>(method: string, route: string, body?: string): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.root}${route}`, { method, headers: this.headers, body });
-    } catch (error) {
-      throw new PacsError(`Orthanc ${this.root} unreachable: ${(error as Error).message}`);
-    }
-    if (!res.ok) throw new PacsError(`Orthanc ${this.root}${route}: HTTP ${res.status}`);
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
 }
 
 async function readCursor(file: string): Promise<number> {
