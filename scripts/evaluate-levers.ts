@@ -118,10 +118,15 @@ async function main(): Promise<void> {
     /generator (\d+(?: without [a-z ]+?)?),/.exec(String(m.metadata.training.source))?.[1] ??
     /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ??
     '?';
-  // A schedule other than the constant rate of the shipped recipe is part of the name (a lever).
+  // Where a network's recipe differs from the shipped one (constant rate, 8 epochs), the
+  // difference is part of its name: those are levers.
   const scheduleOf = (m: PhaseModel): string => {
     const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
-    return rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '';
+    const epochs = /--epochs (\d+)/.exec(String(m.metadata.training.command))?.[1];
+    return (
+      (rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '') +
+      (epochs && epochs !== '8' ? `, ${epochs} epochs` : '')
+    );
   };
   const named = (m: PhaseModel): string =>
     `generator ${generatorOf(m)}${scheduleOf(m)}, seed ${String(m.metadata.training.seed)}`;
