@@ -2,7 +2,16 @@ import { INPUT_SIZE, CHANNELS } from '../src/model/preprocess';
 import { S } from '../src/phantom/structures';
 import { phaseMaskStructures } from '../src/study/masks';
 import { groundTruth, orderByMap, tissueMean, topMask } from '../src/study/metrics';
-import { holm, pairedByPatient, PRIMARY, verdictOn, compare } from '../src/study/protocol';
+import {
+  ALPHA,
+  canShowDifference,
+  compare,
+  holm,
+  pairedByPatient,
+  PRIMARY,
+  smallestPossibleP,
+  verdictOn,
+} from '../src/study/protocol';
 import type { MapMeasures, SeriesRecord } from '../src/study/run-study';
 
 const PIXELS = INPUT_SIZE * INPUT_SIZE;
@@ -82,6 +91,32 @@ describe('study statistics', () => {
     expect(results.find((c) => c.b === 'gradcam@conv2')?.finding).toBe('no difference shown');
     expect(verdictOn(1, results)).toBe('holds');
     expect(verdictOn(2, results)).toBe('not shown');
+  });
+
+  it('how many patients an arm needs before it can show anything: the test itself says so', () => {
+    // The same large, perfectly consistent advantage for SAM on n patients.
+    const strongest = (n: number): number => {
+      const records = Array.from({ length: n }, (_, i) =>
+        record(`s${i}`, `p${i}`, { sam: 0.1 + 0.001 * i, saliency: 0.9 }),
+      );
+      const [result] = compare(records, PRIMARY, [
+        { a: 'sam', b: 'saliency', question: 'SAM vs saliency', result: 1 as const },
+        ...Array.from({ length: 8 }, (_, k) => ({
+          a: 'sam',
+          b: 'saliency',
+          question: `copy ${k}`,
+          result: 1 as const,
+        })),
+      ]);
+      return result.adjustedP;
+    };
+    expect(smallestPossibleP(4)).toBe(0.125);
+    expect(canShowDifference(4)).toBe(false);
+    expect(strongest(4)).toBeGreaterThanOrEqual(ALPHA);
+    expect(canShowDifference(8)).toBe(false);
+    expect(strongest(8)).toBeGreaterThanOrEqual(ALPHA);
+    expect(canShowDifference(9)).toBe(true);
+    expect(strongest(9)).toBeLessThan(ALPHA);
   });
 });
 

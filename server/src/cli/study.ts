@@ -8,7 +8,7 @@ import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
 import { PHASES } from '../domain/phase';
 import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';
-import { writeStudyReport } from '../study/report';
+import { rewriteStudyReport, writeStudyReport } from '../study/report';
 import {
   sanityChecks,
   studyMaps,
@@ -27,10 +27,16 @@ import { progressBar } from './progress';
 export async function study(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, {
     values: ['out', 'data', 'phantoms', 'slices', 'seed', 'model'],
-    booleans: [],
+    booleans: ['report-only'],
   });
   const dir = stringFlag(args, 'out');
   if (!dir || args.positional.length) throw new UsageError(`usage: ${studyUsage}`);
+  // After a change to the report alone: the same numbers, told again.
+  if (args.flags.has('report-only')) {
+    await rewriteStudyReport(dir);
+    out.write(`Rewrote ${path.join(dir, 'README.md')} from its results.json\n`);
+    return 0;
+  }
   const phantoms = intFlag(args, 'phantoms') ?? 12;
   const slices = intFlag(args, 'slices') ?? 6;
   const seed = intFlag(args, 'seed') ?? 1;

@@ -106,6 +106,19 @@ export const COMPARISONS: Comparison[] = [
 export const RESAMPLES = 4000;
 export const ALPHA = 0.05;
 
+/** The smallest two-sided p a sign-flip test over `patients` patients can give: 2 / 2^n. */
+export function smallestPossibleP(patients: number): number {
+  return Math.min(1, 2 / 2 ** patients);
+}
+
+/**
+ * Whether an arm with this many patients can show any difference at all: after Holm's
+ * correction the smallest p must be below ALPHA / (comparisons in the family).
+ */
+export function canShowDifference(patients: number, comparisons = COMPARISONS.length): boolean {
+  return smallestPossibleP(patients) * comparisons < ALPHA;
+}
+
 export interface PairedEstimate {
   /** Mean over series of a - b. */
   mean: number;

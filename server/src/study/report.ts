@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { InvalidInputError } from '../errors';
 import { markdownTable } from '../render/markdown';
 import path from 'node:path';
 import { lineChart, type Series } from '../render/chart';
@@ -10,11 +11,13 @@ import { phaseMaskStructures, MASK_MIN_DIFFERENCE_HU } from './masks';
 import { BASELINES, CURVE_FRACTIONS } from './metrics';
 import {
   ALPHA,
+  canShowDifference,
   compare,
   COMPARISONS,
   PRIMARY,
   RESAMPLES,
   SECONDARY,
+  smallestPossibleP,
   verdictOn,
   type ComparisonResult,
   type Measure,
@@ -87,16 +90,42 @@ function comparisonTable(results: ComparisonResult[]): string {
   );
 }
 
+/** What a report says of the run it reports: kept in results.json, so the report can be rewritten. */
+export interface StudyContext {
+  model: string;
+  command: string;
+  slicesPerSeries: number;
+  examples: string[];
+  /** When the numbers are older than the code that writes the report: which run they are from. */
+  note?: string;
+}
+
+/** Rewrites the report and figures of a study from its results.json, without rerunning it. */
+export async function rewriteStudyReport(dir: string): Promise<void> {
+  const file = path.join(dir, 'results.json');
+  let saved: { context?: StudyContext; records?: SeriesRecord[]; sanity?: SanityRecord[] };
+  try {
+    saved = JSON.parse(await fs.readFile(file, 'utf8')) as typeof saved;
+  } catch (error) {
+    throw new InvalidInputError(
+      `${file}: cannot be read as a study's results (${(error as Error).message})`,
+    );
+  }
+  if (!saved.context || !saved.records || !saved.sanity)
+    throw new InvalidInputError(`${file}: has no context, records or sanity checks to report`);
+  await writeStudyReport(dir, saved.records, saved.sanity, saved.context);
+}
+
 export async function writeStudyReport(
   dir: string,
   records: SeriesRecord[],
   sanity: SanityRecord[],
-  context: { model: string; command: string; slicesPerSeries: number; examples: string[] },
+  context: StudyContext,
 ): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(
     path.join(dir, 'results.json'),
-    `${JSON.stringify({ records, sanity }, null, 2)}\n`,
+    `${JSON.stringify({ context, records, sanity }, null, 2)}\n`,
   );
   const phantoms = records.filter((r) => r.kind === 'phantom');
   const real = records.filter((r) => r.kind === 'real');
@@ -176,10 +205,17 @@ export async function writeStudyReport(
   await fs.writeFile(path.join(dir, 'README.md'), lines.join('\n'));
 }
 
+/** The fewest patients with which the primary family can show a difference. */
+function minimumPatients(): number {
+  let n = 1;
+  while (!canShowDifference(n)) n++;
+  return n;
+}
+
 function reportLines(
   records: SeriesRecord[],
   sanity: SanityRecord[],
-  context: { model: string; command: string; slicesPerSeries: number; examples: string[] },
+  context: StudyContext,
   groups: [string, SeriesRecord[]][],
 ): string[] {
   const phantoms = records.filter((r) => r.kind === 'phantom');
@@ -191,7 +227,7 @@ function reportLines(
   lines.push('# Which attribution map says most specifically what the classifier used?');
   lines.push('');
   lines.push(
-    `The specificity study of Philbrick et al. (AJR 2018), rerun on the PhaseLens classifier (${context.model}) under the protocol in [PROTOCOL.md](PROTOCOL.md), which was written before these numbers. Reproduce with \`${context.command}\` (byte-identical for the same code, data and seed).`,
+    `The specificity study of Philbrick et al. (AJR 2018), rerun on the PhaseLens classifier (${context.model}) under the protocol in [PROTOCOL.md](PROTOCOL.md), which was written before these numbers. Reproduce with \`${context.command}\` (byte-identical for the same code, data and seed).${context.note ? ` ${context.note}` : ''}`,
   );
   lines.push('');
   lines.push('## Verdict');
@@ -207,6 +243,12 @@ function reportLines(
     lines.push(
       `- **${name}**: result 1 (*SAM is more specific than saliency, guided backpropagation, Grad-CAM and CAM*) **${v1}**; result 2 (*at shallow layers SAM is more specific than Grad-CAM*) **${v2}**. SAM against the input intensity: ${control ? `${findingText(control)} (${fmt(control.estimate)})` : 'n/a'}.`,
     );
+    // A reader must know when "not shown" is all the design could give.
+    const patientCount = new Set(groups.find(([n]) => n === name)?.[1].map((r) => r.patient)).size;
+    if (!canShowDifference(patientCount))
+      lines.push(
+        `  With ${patientCount} patients this arm **cannot show any difference**: the smallest two-sided p a sign-flip test over them can give is ${smallestPossibleP(patientCount).toFixed(3)}, and Holm's correction over ${COMPARISONS.length} comparisons needs one below ${(ALPHA / COMPARISONS.length).toFixed(4)} (at least ${minimumPatients()} patients). Its "not shown" is no evidence against the paper; its intervals are descriptive only.`,
+      );
   }
   lines.push('');
   lines.push(
