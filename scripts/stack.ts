@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       auth: config.pacsAuth,
       cursorFile: path.join(work, 'watch-cursor.json'),
       maps: [],
+      output: config.output,
       signal: controller.signal,
     },
     model,

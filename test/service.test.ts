@@ -89,6 +89,9 @@ describe('the PhaseLens service against a real Orthanc', () => {
       // Occlusion (about 100 inferences a slice) is offered here to make an analysis slow.
       PHASELENS_ALLOWED_MAPS: 'sam,gradcam,occlusion',
       PHASELENS_QUEUE_SIZE: '2',
+      // Settings that must cross into the analysis processes and reach the objects they write.
+      PHASELENS_DEVICE_SERIAL_NUMBER: 'radiology-ct-7',
+      PHASELENS_MAP_FORMAT: 'uint16',
       PHASELENS_PORT: '0',
       PHASELENS_HOST: '127.0.0.1',
     });
@@ -150,6 +153,12 @@ describe('the PhaseLens service against a real Orthanc', () => {
     });
     for (const uid of uids)
       expect(await pacs.searchForSeries({ SeriesInstanceUID: uid })).toHaveLength(1);
+    // The configuration reached the Parametric Maps through the analysis process.
+    for (const uid of Object.values(derived.parametricMaps)) {
+      const [pm] = await pacs.retrieveSeriesMetadata(series.studyInstanceUid, uid);
+      expect(pm['00181000'].Value).toEqual(['radiology-ct-7']); // DeviceSerialNumber
+      expect(pm['00280100'].Value).toEqual([16]); // BitsAllocated
+    }
     const before = (await (await orthanc.rest('GET', '/statistics')).json()) as {
       CountInstances: number;
     };

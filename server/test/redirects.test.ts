@@ -55,6 +55,9 @@ describe('a PACS that redirects elsewhere never gets the credentials sent on', (
     await expect(rest.call('GET', '/changes?since=0&limit=100')).rejects.toThrow(
       new PacsError(`Orthanc ${pacs.url}/changes?since=0&limit=100: HTTP 307`),
     );
+    expect(pacs.seen[pacs.seen.length - 1]).toBe(
+      `Basic ${Buffer.from('phaselens:secret').toString('base64')}`,
+    );
     expect(elsewhere.seen).toEqual([]);
   });
 });

@@ -86,7 +86,18 @@ describe('the device serial number the Parametric Maps carry', () => {
   });
 
   it.each([
-    ['a\\b', 'PHASELENS_DEVICE_SERIAL_NUMBER: it holds a backslash or a control character'],
+    [
+      'a\\b',
+      'PHASELENS_DEVICE_SERIAL_NUMBER: it may hold printable ASCII only (no backslash, control or non-ASCII character)',
+    ],
+    [
+      'Köln-CT',
+      'PHASELENS_DEVICE_SERIAL_NUMBER: it may hold printable ASCII only (no backslash, control or non-ASCII character)',
+    ],
+    [
+      'a\u0085b',
+      'PHASELENS_DEVICE_SERIAL_NUMBER: it may hold printable ASCII only (no backslash, control or non-ASCII character)',
+    ],
     ['x'.repeat(65), 'PHASELENS_DEVICE_SERIAL_NUMBER: it has 65 characters; DICOM allows 64'],
     ['   ', 'PHASELENS_DEVICE_SERIAL_NUMBER: it is empty'],
   ])('%j is refused at start with one line', (value, problem) => {

@@ -5,7 +5,7 @@ import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
 import { mapKey } from '../attribution/series-map';
 import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
-import { deviceSerialNumberProblem } from '../derived/output-settings';
+import { loadOutputSettings } from '../service/config';
 import { DicomWebClient } from '../dicomweb/client';
 import { mapPreview, previewSlices } from '../attribution/preview';
 import { PHASES, type Phase } from '../domain/phase';
@@ -30,11 +30,8 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   const targetName = stringFlag(args, 'target');
   if (targetName && !(PHASES as readonly string[]).includes(targetName))
     throw new UsageError(`--target must be one of ${PHASES.join(', ')}`);
-  // Checked before any work: the Parametric Maps name the installation that made them.
-  const deviceSerialNumber = process.env.PHASELENS_DEVICE_SERIAL_NUMBER || undefined;
-  const serialProblem =
-    deviceSerialNumber === undefined ? undefined : deviceSerialNumberProblem(deviceSerialNumber);
-  if (serialProblem) throw new UsageError(`PHASELENS_DEVICE_SERIAL_NUMBER: ${serialProblem}`);
+  // Checked before any work, from the service's own sources (environment, PHASELENS_CONFIG).
+  const output = loadOutputSettings();
   const { model, series } = await modelAndSeries(args, source);
   const { result, maps, slices, explainedBy } = await explainSeries(model, series, {
     methods,
@@ -73,9 +70,9 @@ export async function explain(argv: string[], out: NodeJS.WritableStream): Promi
   }
   // DICOM objects: a Secondary Capture and a Parametric Map series per map, the phase report.
   const objects = deriveObjects(series, result, maps, {
-    // float32 unless asked: what OHIF shows right (--float is the default, kept for old scripts).
-    format: args.flags.has('uint16') ? 'uint16' : 'float32',
-    deviceSerialNumber,
+    // PHASELENS_MAP_FORMAT (float32 unless set) unless --uint16; --float is kept for old scripts.
+    ...output,
+    format: args.flags.has('uint16') ? 'uint16' : output.format,
   });
   const files = await writeDerivedFolder(objects, path.join(dir, 'dicom'));
   let bytes = 0;

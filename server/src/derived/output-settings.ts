@@ -16,15 +16,20 @@ export interface OutputSettings {
   deviceSerialNumber?: string;
 }
 
-/** A character DICOM LO cannot hold: the value separator or a control character. */
-const notLo = (c: string): boolean =>
-  c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f;
+/**
+ * A character this value may not hold: LO allows no backslash or control character, and the
+ * serial stays in the default repertoire (printable ASCII), so no object needs a character set for
+ * it.
+ */
+const notLo = (c: string): boolean => c === '\\' || c < ' ' || c > '~';
 
-/** Why a device serial number cannot be written as DICOM LO (64 characters, no backslash). */
+/** Why a device serial number cannot be written as DICOM LO in the default repertoire. */
 export function deviceSerialNumberProblem(value: string): string | undefined {
   if (!value.trim()) return 'it is empty';
-  if (value.length > 64) return `it has ${value.length} characters; DICOM allows 64`;
-  if ([...value].some(notLo)) return 'it holds a backslash or a control character';
+  const characters = [...value];
+  if (characters.some(notLo))
+    return 'it may hold printable ASCII only (no backslash, control or non-ASCII character)';
+  if (characters.length > 64) return `it has ${characters.length} characters; DICOM allows 64`;
   return undefined;
 }
 

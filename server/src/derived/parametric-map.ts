@@ -139,7 +139,8 @@ export class MapParametricMap implements DerivedSeries {
       );
     this.frames = slices;
     this.rowsTimesColumns = rows * columns;
-    this.format = options.format ?? 'uint16';
+    // float32 unless asked: what OHIF draws right, and the configuration's default.
+    this.format = options.format ?? 'float32';
     this.deviceSerialNumber = options.deviceSerialNumber ?? defaultDeviceSerialNumber();
     // The pixel element's length is 32 bits (explicit VR, defined length).
     if (this.frames * this.frameBytes > 0xfffffffe)

@@ -10,7 +10,7 @@ export type ParentMessage =
       modelDir: string;
       pacsUrl: string;
       pacsAuth?: PacsAuth;
-      output?: OutputSettings;
+      output: OutputSettings;
       /** The memory an analysis may use (checked from the headers before reading pixels). */
       memoryMb: number;
     }

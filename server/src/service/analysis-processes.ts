@@ -17,7 +17,7 @@ export interface AnalysisProcessOptions {
   modelDir: string;
   pacsUrl: string;
   pacsAuth?: PacsAuth;
-  output?: OutputSettings;
+  output: OutputSettings;
   /** Processes kept warm; each runs one analysis at a time. */
   processes: number;
   /** Heap limit of each process (MB). */

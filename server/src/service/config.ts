@@ -60,12 +60,11 @@ export class ConfigError extends InvalidInputError {
 
 type Env = Record<string, string | undefined>;
 
-/**
- * Reads the configuration from environment variables (PHASELENS_*), with an optional JSON file
- * (PHASELENS_CONFIG) for defaults; the environment wins. Every problem gets one line, all at
- * once, so an administrator fixes the file in one go.
- */
-export function loadConfig(env: Env = process.env): ServiceConfig {
+/** Where settings come from: the environment, then the PHASELENS_CONFIG file; '' is unset. */
+function configSource(env: Env): {
+  get: (name: string, key: string) => string | undefined;
+  problems: string[];
+} {
   const problems: string[] = [];
   let file: Record<string, unknown> = {};
   if (env.PHASELENS_CONFIG) {
@@ -85,6 +84,40 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     const v = env[name] ?? file[key];
     return v === undefined || v === null || v === '' ? undefined : String(v);
   };
+  return { get, problems };
+}
+
+/** How derived objects are written, read the same by the service and by the CLI. */
+function outputSettingsFrom(
+  get: (name: string, key: string) => string | undefined,
+  problems: string[],
+): Required<OutputSettings> {
+  // float32 by default: OHIF draws only 32-bit Parametric Maps right (16-bit ones wash out).
+  const format = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'float32';
+  if (format !== 'uint16' && format !== 'float32')
+    problems.push(`PHASELENS_MAP_FORMAT: expected uint16 or float32, got "${format}"`);
+  const deviceSerialNumber =
+    get('PHASELENS_DEVICE_SERIAL_NUMBER', 'deviceSerialNumber') ?? defaultDeviceSerialNumber();
+  const serialProblem = deviceSerialNumberProblem(deviceSerialNumber);
+  if (serialProblem) problems.push(`PHASELENS_DEVICE_SERIAL_NUMBER: ${serialProblem}`);
+  return { format: format === 'uint16' ? 'uint16' : 'float32', deviceSerialNumber };
+}
+
+/** The output settings alone (for `phaselens explain`): the same sources and checks as the service. */
+export function loadOutputSettings(env: Env = process.env): Required<OutputSettings> {
+  const { get, problems } = configSource(env);
+  const output = outputSettingsFrom(get, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return output;
+}
+
+/**
+ * Reads the configuration from environment variables (PHASELENS_*), with an optional JSON file
+ * (PHASELENS_CONFIG) for defaults; the environment wins. Every problem gets one line, all at
+ * once, so an administrator fixes the file in one go.
+ */
+export function loadConfig(env: Env = process.env): ServiceConfig {
+  const { get, problems } = configSource(env);
   const int = (name: string, key: string, fallback: number, min: number, max: number): number => {
     const v = get(name, key);
     if (v === undefined) return fallback;
@@ -191,14 +224,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     if (!/^https?:\/\/[^/]+$/.test(o))
       problems.push(`PHASELENS_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
   }
-  // float32 by default: OHIF draws only 32-bit Parametric Maps right (16-bit ones wash out).
-  const mapFormat = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'float32';
-  if (mapFormat !== 'uint16' && mapFormat !== 'float32')
-    problems.push(`PHASELENS_MAP_FORMAT: expected uint16 or float32, got "${mapFormat}"`);
-  const deviceSerialNumber =
-    get('PHASELENS_DEVICE_SERIAL_NUMBER', 'deviceSerialNumber') ?? defaultDeviceSerialNumber();
-  const serialProblem = deviceSerialNumberProblem(deviceSerialNumber);
-  if (serialProblem) problems.push(`PHASELENS_DEVICE_SERIAL_NUMBER: ${serialProblem}`);
+  const output = outputSettingsFrom(get, problems);
   const redis = get('REDIS_URL', 'redisUrl');
   if (redis !== undefined && !/^rediss?:\/\/[^/]+/.test(redis))
     problems.push(
@@ -235,10 +261,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),
     redisUrl: redis,
     jobKey,
-    output: {
-      format: mapFormat === 'uint16' ? 'uint16' : 'float32',
-      deviceSerialNumber,
-    },
+    output,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
