@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   // difference is part of its name: those are levers.
   const scheduleOf = (m: PhaseModel): string => {
     const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
-    const epochs = /--epochs (\d+)/.exec(String(m.metadata.training.command))?.[1];
+    const epochs = /--epochs[= ](\d+)/.exec(String(m.metadata.training.command))?.[1];
     return (
       (rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '') +
       (epochs && epochs !== '8' ? `, ${epochs} epochs` : '')
