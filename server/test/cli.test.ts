@@ -154,6 +154,42 @@ describe('phaselens CLI', () => {
     );
   }, 400_000);
 
+  it('train stops early only as --patience says, and says so; --patience 0 runs every epoch', async () => {
+    const dir = await tempDir();
+    const argv = ['train', '--phantoms', '8', '--epochs', '6', '--per-series', '2'];
+    const common = ['--matrix', '64', '--cache', path.join(dir, 'cache')];
+    const full = await run([...argv, ...common, '--patience', '0', '--out', path.join(dir, 'a')]);
+    expect(full.code).toBe(0);
+    expect(full.out).not.toMatch(/stopped early/);
+    const history = JSON.parse(
+      await fs.readFile(path.join(dir, 'a', 'training-history.json'), 'utf8'),
+    ) as { validationLoss: number }[];
+    expect(history).toHaveLength(6);
+    // Training is deterministic for a seed: with patience 1 the run is the same up to the first
+    // epoch whose validation loss is no better than the best before it, and ends there.
+    const losses = history.map((h) => h.validationLoss);
+    const stop = losses.findIndex((l, i) => i > 0 && l >= Math.min(...losses.slice(0, i))) + 1;
+    const early = await run([...argv, ...common, '--patience', '1', '--out', path.join(dir, 'b')]);
+    expect(early.code).toBe(0);
+    const kept = JSON.parse(
+      await fs.readFile(path.join(dir, 'b', 'training-history.json'), 'utf8'),
+    ) as unknown[];
+    if (stop === 0) {
+      expect(kept).toHaveLength(6);
+    } else {
+      const best = losses.indexOf(Math.min(...losses.slice(0, stop - 1))) + 1;
+      expect(kept).toHaveLength(stop);
+      expect(early.out).toContain(
+        `stopped early after epoch ${stop} of 6: no better validation loss since epoch ${best}`,
+      );
+    }
+    const model = await loadPhaseModel(path.join(dir, 'b'));
+    expect((model.metadata.training as { patience: number }).patience).toBe(1);
+    model.network.dispose();
+    const bad = await run([...argv, '--patience', '-1', '--out', dir]);
+    expect(bad.err).toBe('phaselens train: --patience must be 0 (run every epoch) or more\n');
+  }, 300_000);
+
   it('classify prints the phase, and JSON with per-slice probabilities with --json', async () => {
     const dir = await tempDir();
     const c = await generateCase('cli-classify', 3, { matrix: 128, phase: 'delayed' });

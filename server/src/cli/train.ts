@@ -40,6 +40,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'cache',
       'augment',
       'phantom-without',
+      'patience',
     ],
     booleans: ['no-augment'],
   });
@@ -58,6 +59,8 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   if (epochs < 1 || perSeries < 1)
     throw new UsageError('--epochs and --per-series must be at least 1');
   if (phantoms !== undefined && phantoms < 8) throw new UsageError('--phantoms must be at least 8');
+  const patience = intFlag(args, 'patience') ?? 3;
+  if (patience < 0) throw new UsageError('--patience must be 0 (run every epoch) or more');
   const schedule = stringFlag(args, 'schedule') ?? 'constant';
   if (!isSchedule(schedule))
     throw new UsageError(
@@ -90,6 +93,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       validationFraction,
       augment,
       schedule,
+      patience,
       phantomWithout: without.filter(isPhantomLever),
       version: stringFlag(args, 'version') ?? '1.0.0',
       // The recipe, not where this run kept its files.

@@ -31,6 +31,8 @@ export interface RecipeOptions {
   validationFraction: number;
   augment: AugmentParts;
   schedule: LearningRateSchedule;
+  /** Epochs without a better validation loss before training stops; 0: never early. */
+  patience?: number;
   version: string;
   command: string;
   /** A folder where the preprocessed slices are kept, so runs on the same data skip preparing. */
@@ -233,7 +235,12 @@ export async function trainModel(
     seed,
     augment,
     schedule: options.schedule,
+    patience: options.patience ?? DEFAULT_TRAIN.patience,
     onBatch: progress.batch,
+    onStop: (epoch, bestEpoch) =>
+      progress.line?.(
+        `stopped early after epoch ${epoch} of ${options.epochs}: no better validation loss since epoch ${bestEpoch}`,
+      ),
     onEpoch: (r) =>
       progress.line?.(
         `epoch ${r.epoch}: loss ${r.loss.toFixed(3)} acc ${r.accuracy.toFixed(3)}, validation loss ${r.validationLoss.toFixed(3)} acc ${r.validationAccuracy.toFixed(3)}, series ${r.validationSeriesAccuracy.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
@@ -250,6 +257,7 @@ export async function trainModel(
       seed,
       augmentation: augment,
       learningRate: { base: DEFAULT_TRAIN.learningRate, schedule: options.schedule },
+      patience: options.patience ?? DEFAULT_TRAIN.patience,
       slicesPerSeries: options.perSeries,
       trainingSeries: trainSeries.length,
       validationSeries: validationSeries.length,

@@ -15,12 +15,14 @@ export interface TrainOptions {
   /** How the rate moves over the planned epochs (early stopping does not shorten the plan). */
   schedule: LearningRateSchedule;
   seed: number;
-  /** Stop after this many epochs without a better validation loss. */
+  /** Stop after this many epochs without a better validation loss; 0: run every planned epoch. */
   patience: number;
   /** null: no augmentation (for the ablation). */
   augment: AugmentOptions | null;
   onBatch?: (epoch: number, batch: number, batches: number, loss: number, acc: number) => void;
   onEpoch?: (record: EpochRecord) => void;
+  /** Early stopping ended the run after `epoch`, keeping `bestEpoch`'s weights. */
+  onStop?: (epoch: number, bestEpoch: number) => void;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -165,7 +167,9 @@ export async function trainPhaseNetwork(
     if (!best || validationLoss < best.loss) {
       best?.weights.forEach((w) => w.dispose());
       best = { loss: validationLoss, epoch, weights: network.getWeights().map((w) => w.clone()) };
-    } else if (epoch - best.epoch >= options.patience) {
+    } else if (options.patience > 0 && epoch - best.epoch >= options.patience) {
+      // Said, not silent: a run planned for more epochs ended here.
+      options.onStop?.(epoch, best.epoch);
       break;
     }
   }
