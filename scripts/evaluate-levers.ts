@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     '?';
   // Where a network's recipe differs from the shipped one (constant rate, 8 epochs), the
   // difference is part of its name: those are levers.
-  const scheduleOf = (m: PhaseModel): string => {
+  const recipeDifference = (m: PhaseModel): string => {
     const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
     const epochs = /--epochs[= ](\d+)/.exec(String(m.metadata.training.command))?.[1];
     return (
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     );
   };
   const named = (m: PhaseModel): string =>
-    `generator ${generatorOf(m)}${scheduleOf(m)}, seed ${String(m.metadata.training.seed)}`;
+    `generator ${generatorOf(m)}${recipeDifference(m)}, seed ${String(m.metadata.training.seed)}`;
   const networks: { name: string; model: PhaseModel }[] = [
     ...members.map((m) => ({ name: named(m), model: m })),
     ...alsoMembers.map((m) => ({ name: named(m), model: m })),
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   if (duplicate) throw new Error(`two networks would both be named "${duplicate.name}"`);
   const ensembleName =
     args.get('ensemble-name') ??
-    `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])}${scheduleOf(members[0])})`;
+    `ensemble ${ensemble.metadata.version} (generator ${generatorOf(members[0])}${recipeDifference(members[0])})`;
   const previousName = `ensemble ${previous.metadata.version} (generator ${generatorOf(previousMembers[0])})`;
 
   // Synthetic validation series of every candidate member, scored by every network: what each
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   if (also?.metadata.decision)
     levers.push(
       ruleLever(
-        `${args.get('also-name') ?? `ensemble ${also.metadata.version} (generator ${generatorOf(alsoMembers[0])}${scheduleOf(alsoMembers[0])})`}: mean + its rule`,
+        `${args.get('also-name') ?? `ensemble ${also.metadata.version} (generator ${generatorOf(alsoMembers[0])}${recipeDifference(alsoMembers[0])})`}: mean + its rule`,
         alsoIdx,
         also.metadata.decision,
       ),

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { savePhaseModel } from '../model/phase-model';
 import { trainModel } from '../model/recipe';
+import { DEFAULT_TRAIN } from '../model/train';
 import { writeTrainingCurve } from '../model/report';
 import { writeModelCard } from '../model/model-card';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
@@ -59,7 +60,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   if (epochs < 1 || perSeries < 1)
     throw new UsageError('--epochs and --per-series must be at least 1');
   if (phantoms !== undefined && phantoms < 8) throw new UsageError('--phantoms must be at least 8');
-  const patience = intFlag(args, 'patience') ?? 3;
+  const patience = intFlag(args, 'patience') ?? DEFAULT_TRAIN.patience;
   if (patience < 0) throw new UsageError('--patience must be 0 (run every epoch) or more');
   const schedule = stringFlag(args, 'schedule') ?? 'constant';
   if (!isSchedule(schedule))

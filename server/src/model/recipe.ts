@@ -229,13 +229,14 @@ export async function trainModel(
     `Training on ${trainSet.size} slices of ${trainSeries.length} series, validating on ${validationSet.size} slices of ${validationSeries.length} series (${backend})`,
   );
   const augment = augmentFor(options.augment);
+  const patience = options.patience ?? DEFAULT_TRAIN.patience;
   const result = await trainPhaseNetwork(trainSet, validationSet, {
     ...DEFAULT_TRAIN,
     epochs: options.epochs,
     seed,
     augment,
     schedule: options.schedule,
-    patience: options.patience ?? DEFAULT_TRAIN.patience,
+    patience,
     onBatch: progress.batch,
     onStop: (epoch, bestEpoch) =>
       progress.line?.(
@@ -257,7 +258,7 @@ export async function trainModel(
       seed,
       augmentation: augment,
       learningRate: { base: DEFAULT_TRAIN.learningRate, schedule: options.schedule },
-      patience: options.patience ?? DEFAULT_TRAIN.patience,
+      patience,
       slicesPerSeries: options.perSeries,
       trainingSeries: trainSeries.length,
       validationSeries: validationSeries.length,

@@ -60,11 +60,11 @@ export class ConfigError extends InvalidInputError {
 
 type Env = Record<string, string | undefined>;
 
+/** A setting by its environment name, or its key in the PHASELENS_CONFIG file. */
+type Setting = (name: string, key: string) => string | undefined;
+
 /** Where settings come from: the environment, then the PHASELENS_CONFIG file; '' is unset. */
-function configSource(env: Env): {
-  get: (name: string, key: string) => string | undefined;
-  problems: string[];
-} {
+function configSource(env: Env): { get: Setting; problems: string[] } {
   const problems: string[] = [];
   let file: Record<string, unknown> = {};
   if (env.PHASELENS_CONFIG) {
@@ -80,7 +80,7 @@ function configSource(env: Env): {
       }
     }
   }
-  const get = (name: string, key: string): string | undefined => {
+  const get: Setting = (name, key) => {
     const v = env[name] ?? file[key];
     return v === undefined || v === null || v === '' ? undefined : String(v);
   };
@@ -88,10 +88,7 @@ function configSource(env: Env): {
 }
 
 /** How derived objects are written, read the same by the service and by the CLI. */
-function outputSettingsFrom(
-  get: (name: string, key: string) => string | undefined,
-  problems: string[],
-): Required<OutputSettings> {
+function outputSettingsFrom(get: Setting, problems: string[]): Required<OutputSettings> {
   // float32 by default: OHIF draws only 32-bit Parametric Maps right (16-bit ones wash out).
   const format = get('PHASELENS_MAP_FORMAT', 'mapFormat') ?? 'float32';
   if (format !== 'uint16' && format !== 'float32')

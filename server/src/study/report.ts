@@ -244,7 +244,7 @@ function reportLines(
       `- **${name}**: result 1 (*SAM is more specific than saliency, guided backpropagation, Grad-CAM and CAM*) **${v1}**; result 2 (*at shallow layers SAM is more specific than Grad-CAM*) **${v2}**. SAM against the input intensity: ${control ? `${findingText(control)} (${fmt(control.estimate)})` : 'n/a'}.`,
     );
     // A reader must know when "not shown" is all the design could give.
-    const patientCount = new Set(groups.find(([n]) => n === name)?.[1].map((r) => r.patient)).size;
+    const patientCount = Math.max(...results.map((c) => c.estimate.patients));
     if (!canShowDifference(patientCount))
       lines.push(
         `  With ${patientCount} patients this arm **cannot show any difference**: the smallest two-sided p a sign-flip test over them can give is ${smallestPossibleP(patientCount).toFixed(3)}, and Holm's correction over ${COMPARISONS.length} comparisons needs one below ${(ALPHA / COMPARISONS.length).toFixed(4)} (at least ${minimumPatients()} patients). Its "not shown" is no evidence against the paper; its intervals are descriptive only.`,
