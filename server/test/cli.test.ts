@@ -113,6 +113,15 @@ describe('phaselens CLI', () => {
     expect(card).toContain('Adam at a constant learning rate of 0.001');
     const curve = await fs.readFile(path.join(dir, 'model', 'training-curve.png'));
     expect(curve.subarray(1, 4).toString()).toBe('PNG');
+    // The per-epoch checkpoint (for resuming a stopped run) goes once the model is saved.
+    expect((await fs.readdir(path.join(dir, 'model'))).sort()).toEqual([
+      'MODEL_CARD.md',
+      'model.json',
+      'phaselens-model.json',
+      'training-curve.png',
+      'training-history.json',
+      'weights.bin',
+    ]);
     model.network.dispose();
     // A second seed, and the two assembled into an ensemble whose rule is fitted on their
     // validation series (read back from the cache).

@@ -6,6 +6,7 @@ import { trainModel } from '../model/recipe';
 import { DEFAULT_TRAIN } from '../model/train';
 import { writeTrainingCurve } from '../model/report';
 import { writeModelCard } from '../model/model-card';
+import { removeCheckpoint } from '../model/checkpoint';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/schedule';
@@ -82,6 +83,8 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
     );
   if (without.length && phantoms === undefined)
     throw new UsageError('--phantom-without needs --phantoms');
+  // Beside the model it will become: the same command run again resumes where this one stopped.
+  const checkpoint = path.join(outDir, 'checkpoint');
   const bar = progressBar('training');
   const { result, metadata } = await trainModel(
     {
@@ -102,6 +105,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
         .replace(` --out ${outDir}`, '')
         .replace(cache === undefined ? '' : ` --cache ${cache}`, ''),
       cache,
+      checkpoint,
     },
     {
       preparing: progressBar('preparing series'),
@@ -117,6 +121,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   );
   await writeTrainingCurve(result.history, path.join(outDir, 'training-curve.png'));
   await writeModelCard(outDir, metadata);
+  await removeCheckpoint(checkpoint);
   out.write(
     `Saved ${outDir} (best epoch ${result.bestEpoch}, temperature ${result.temperature.toFixed(2)}, ${result.slicesPerSecond.toFixed(1)} slices/s)\n`,
   );

@@ -37,6 +37,8 @@ export interface RecipeOptions {
   command: string;
   /** A folder where the preprocessed slices are kept, so runs on the same data skip preparing. */
   cache?: string;
+  /** A folder for the per-epoch checkpoint, from which the same run started again resumes. */
+  checkpoint?: string;
 }
 
 export interface RecipeProgress {
@@ -238,6 +240,11 @@ export async function trainModel(
     schedule: options.schedule,
     patience,
     onBatch: progress.batch,
+    checkpoint: options.checkpoint,
+    onResume: (epoch) =>
+      progress.line?.(
+        `resuming after epoch ${epoch} of ${options.epochs} from the checkpoint in ${options.checkpoint}`,
+      ),
     onStop: (epoch, bestEpoch) =>
       progress.line?.(
         `stopped early after epoch ${epoch} of ${options.epochs}: no better validation loss since epoch ${bestEpoch}`,
@@ -265,6 +272,8 @@ export async function trainModel(
       trainingSlices: trainSet.size,
       validationSlices: validationSet.size,
       bestEpoch: result.bestEpoch,
+      // A resumed run is the same run (its checkpoint holds the optimiser and random stream).
+      ...(result.resumedAfter.length ? { resumedAfterEpochs: result.resumedAfter } : {}),
       history: result.history,
       slicesPerSecond: result.slicesPerSecond,
       backend,

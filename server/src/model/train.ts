@@ -4,6 +4,12 @@ import { Random } from '../phantom/random';
 import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
 import { fitTemperature, seriesProbabilities } from './calibrate';
 import type { SliceSet } from './dataset';
+import {
+  CheckpointMismatchError,
+  disposeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint';
 import { buildPhaseNetwork } from './network';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
 import { learningRateAt, ScheduledAdam, type LearningRateSchedule } from './schedule';
@@ -23,6 +29,13 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void;
   /** Early stopping ended the run after `epoch`, keeping `bestEpoch`'s weights. */
   onStop?: (epoch: number, bestEpoch: number) => void;
+  /**
+   * Folder for a checkpoint after every epoch; a run started again with the same options and
+   * data resumes after the last finished epoch. Removed by the caller once the model is saved.
+   */
+  checkpoint?: string;
+  /** The run resumed from a checkpoint after `epoch`. */
+  onResume?: (epoch: number) => void;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -53,6 +66,8 @@ export interface TrainResult {
   bestEpoch: number;
   temperature: number;
   slicesPerSecond: number;
+  /** Epochs after which the run stopped and was resumed from its checkpoint (usually none). */
+  resumedAfter: number[];
 }
 
 const SLICE = INPUT_SIZE * INPUT_SIZE * CHANNELS;
@@ -84,6 +99,34 @@ function lossAndAccuracy(probabilities: number[][], labels: number[]): [number, 
   return [loss / labels.length, right / labels.length];
 }
 
+/** FNV-1a over the labels and a strided sample of every slice's bytes: which data a run saw. */
+function dataFingerprint(set: SliceSet): string {
+  let h = 0x811c9dc5;
+  const mix = (v: number): void => {
+    h = Math.imul(h ^ v, 16777619) >>> 0;
+  };
+  set.slices.forEach((slice, i) => {
+    mix(set.labels[i]);
+    for (let k = 0; k < slice.length; k += 257) mix(slice[k]);
+  });
+  return h.toString(16);
+}
+
+/** What makes two runs the same run, for resuming (the callbacks and checkpoint folder aside). */
+function runIdentity(train: SliceSet, validation: SliceSet, options: TrainOptions): string {
+  return JSON.stringify({
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    schedule: options.schedule,
+    seed: options.seed,
+    patience: options.patience,
+    augment: options.augment,
+    train: [train.size, dataFingerprint(train)],
+    validation: [validation.size, dataFingerprint(validation)],
+  });
+}
+
 /**
  * Trains the phase network on `train`, validating on `validation` after every epoch, keeping the
  * weights of the best validation loss (early stopping), then fits the series-level temperature
@@ -104,7 +147,37 @@ export async function trainPhaseNetwork(
   const plain = new Float32Array(SLICE);
   let trainedSlices = 0;
   let trainingSeconds = 0;
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+  let firstEpoch = 1;
+  const resumedAfter: number[] = [];
+  const identity = runIdentity(train, validation, options);
+  const saved = options.checkpoint ? await loadCheckpoint(options.checkpoint) : undefined;
+  if (saved) {
+    if (saved.state.run !== identity) {
+      disposeCheckpoint(saved);
+      throw new CheckpointMismatchError(
+        `${options.checkpoint} holds the checkpoint of another training run (other options or data); remove it or train into another folder`,
+      );
+    }
+    network.setWeights(saved.tensors.network);
+    // Adam's moments and step count, so the resumed steps are the ones the run would have taken.
+    await optimizer.setWeights(saved.tensors.optimizer);
+    tf.dispose(saved.tensors.optimizer.map((t) => t.tensor));
+    best = {
+      loss: saved.state.bestLoss,
+      epoch: saved.state.bestEpoch,
+      weights: saved.tensors.best,
+    };
+    tf.dispose(saved.tensors.network);
+    history.push(...(saved.state.history as EpochRecord[]));
+    random.skip(saved.state.randomDraws);
+    trainedSlices = saved.state.trainedSlices;
+    trainingSeconds = saved.state.trainingSeconds;
+    firstEpoch = saved.state.epoch + 1;
+    resumedAfter.push(...saved.state.resumedAfter, saved.state.epoch);
+    options.onResume?.(saved.state.epoch);
+  }
+  let stopped = false;
+  for (let epoch = firstEpoch; epoch <= options.epochs && !stopped; epoch++) {
     const started = Date.now();
     const order = Array.from({ length: train.size }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -163,15 +236,33 @@ export async function trainPhaseNetwork(
       seconds: (Date.now() - started) / 1000,
     };
     history.push(record);
-    options.onEpoch?.(record);
     if (!best || validationLoss < best.loss) {
       best?.weights.forEach((w) => w.dispose());
       best = { loss: validationLoss, epoch, weights: network.getWeights().map((w) => w.clone()) };
     } else if (options.patience > 0 && epoch - best.epoch >= options.patience) {
-      // Said, not silent: a run planned for more epochs ended here.
-      options.onStop?.(epoch, best.epoch);
-      break;
+      stopped = true;
     }
+    // Saved before it is reported: an epoch that was announced is an epoch that is kept.
+    if (options.checkpoint && !stopped && epoch < options.epochs) {
+      const optimizerState = await optimizer.getWeights();
+      await saveCheckpoint(options.checkpoint, {
+        state: {
+          run: identity,
+          epoch,
+          history,
+          bestLoss: best.loss,
+          bestEpoch: best.epoch,
+          randomDraws: random.drawn,
+          trainedSlices,
+          trainingSeconds,
+          resumedAfter,
+        },
+        tensors: { network: network.getWeights(), best: best.weights, optimizer: optimizerState },
+      });
+    }
+    options.onEpoch?.(record);
+    // Said, not silent: a run planned for more epochs ended here.
+    if (stopped) options.onStop?.(epoch, best.epoch);
   }
   if (!best) throw new Error('training ran no epoch');
   network.setWeights(best.weights);
@@ -188,5 +279,6 @@ export async function trainPhaseNetwork(
     bestEpoch: best.epoch,
     temperature,
     slicesPerSecond: trainedSlices / Math.max(1e-9, trainingSeconds),
+    resumedAfter,
   };
 }

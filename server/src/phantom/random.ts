@@ -2,9 +2,22 @@ import { seededRandom } from '../util/random';
 
 /** A seeded random source with the draws the generator needs. */
 export class Random {
-  private readonly next: () => number;
+  private readonly source: () => number;
+  private count = 0;
   constructor(seed: string) {
-    this.next = seededRandom(seed);
+    this.source = seededRandom(seed);
+  }
+  /** Values drawn so far: with `skip`, how a resumed training run picks up its random stream. */
+  get drawn(): number {
+    return this.count;
+  }
+  /** Advances the stream by `n` draws, as if they had been taken. */
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) this.next();
+  }
+  private next(): number {
+    this.count++;
+    return this.source();
   }
   uniform(lo = 0, hi = 1): number {
     return lo + (hi - lo) * this.next();
