@@ -1,5 +1,5 @@
 import { PHASES, type Phase } from '../src/domain/phase';
-import { drawCase } from '../src/phantom/patient';
+import { drawCase, type PhantomLever } from '../src/phantom/patient';
 import { structureHuTable } from '../src/phantom/render';
 import { S } from '../src/phantom/structures';
 
@@ -88,6 +88,35 @@ describe('phantom enhancement covers the published ranges with margin', () => {
       if (liver >= 128 && aorta >= 140 && aorta <= 190) shown++;
     }
     expect(shown).toBeGreaterThanOrEqual(8);
+  });
+
+  it('leaving out the vascular gains keeps the parenchyma moving apart from the vessels', () => {
+    const ratios = (without: PhantomLever[]): number[] =>
+      Array.from({ length: CASES }, (_, i) => {
+        const p = drawCase('split', i, { phase: 'portal-venous', kvp: 120, without });
+        const hu = structureHuTable(p);
+        return (hu[S.liver] - p.liverHu) / (hu[S.aorta] - p.bloodHu);
+      });
+    const cv = (v: number[]): number => {
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length) / m;
+    };
+    for (let i = 0; i < 50; i++) {
+      const all = drawCase('split', i, { phase: 'portal-venous' });
+      const p = drawCase('split', i, { phase: 'portal-venous', without: ['vascular-gains'] });
+      // Blood and urine follow the average curves ...
+      expect([p.vascularGain, p.excretionGain, p.portalLag]).toEqual([1, 1, 0]);
+      for (const name of ['aorta', 'portal and superior mesenteric vein', 'bladder'])
+        expect(p.organGain[S[name]]).toBe(1);
+      // ... and the parenchyma keeps the patient's own gains.
+      expect(p.parenchymaGain).toBe(all.parenchymaGain);
+      for (const name of ['liver', 'spleen', 'renal cortex'])
+        expect(p.organGain[S[name]]).toBe(all.organGain[S[name]]);
+      expect(p.tissueShift).toBe(all.tissueShift);
+    }
+    // The liver-to-aorta enhancement ratio at portal-venous times varies between patients more
+    // than with every gain left out (where only timing and small offsets move it).
+    expect(cv(ratios(['vascular-gains']))).toBeGreaterThan(1.3 * cv(ratios(['gains'])));
   });
 
   it('dense non-iodine material occurs in non-contrast cases too', () => {

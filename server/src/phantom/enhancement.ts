@@ -41,6 +41,31 @@ export const CURVES = {
 /** A structure's enhancement behaviour: one row of the table above. */
 export type Tissue = keyof typeof CURVES;
 
+/** Blood: enhances with injection rate and cardiac output (generator 3's vascular gain). */
+export const BLOOD_TISSUES: ReadonlySet<Tissue> = new Set<Tissue>([
+  'aorta',
+  'artery',
+  'portal-vein',
+  'splenic-vein',
+  'hepatic-vein',
+  'ivc',
+  'renal-vein',
+  'iliac-vein',
+]);
+/** Parenchyma: enhances with iodine dose per body weight (the parenchymal gain). */
+export const PARENCHYMA_TISSUES: ReadonlySet<Tissue> = new Set<Tissue>([
+  'liver',
+  'spleen',
+  'pancreas',
+  'renal-cortex',
+  'renal-medulla',
+  'adrenal',
+  'bowel-wall',
+  'hcc',
+]);
+/** Urine: enhances with renal function (the excretion gain). */
+export const URINE_TISSUES: ReadonlySet<Tissue> = new Set<Tissue>(['collecting-system', 'bladder']);
+
 /** Enhancement (HU above unenhanced) of a tissue at `seconds` after injection; 0 without contrast. */
 export function enhancementAt(tissue: Tissue, seconds: number | undefined): number {
   if (seconds === undefined || seconds <= ARRIVAL_SECONDS) return 0;

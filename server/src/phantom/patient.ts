@@ -1,5 +1,7 @@
 import { PHASES, type Phase } from '../domain/phase';
+import { BLOOD_TISSUES, URINE_TISSUES } from './enhancement';
 import { Random } from './random';
+import { STRUCTURES } from './structures';
 
 export type ScanRange = 'upper-abdomen' | 'abdomen-pelvis' | 'chest-to-pelvis';
 export type OralContrast = 'none' | 'water' | 'positive';
@@ -140,9 +142,13 @@ export interface CaseParameters {
  * ablation): 'gains' are generator 3's per-patient and per-organ enhancement gains, tissue shift
  * and portal lag; 'confounders' its lipiodol, calcified granulomas and residual bladder contrast;
  * 'table' generator 5's tables and reconstruction circle (generator 4's one cradle instead);
- * 'lumen' generator 5's dense gastric layer and bowel residue.
+ * 'lumen' generator 5's dense gastric layer and bowel residue. 'vascular-gains' is the blood and
+ * urine part of 'gains' alone (vascular and excretion gains, their organs' own gains, portal lag):
+ * left out, a patient's parenchyma still enhances more or less than its vessels, as published
+ * spreads say it does (enhancement.md: liver portal-venous enhancement SD 11-12 HU on a fixed
+ * protocol), while the vessels and urine follow the average curves.
  */
-export const PHANTOM_LEVERS = ['gains', 'confounders', 'table', 'lumen'] as const;
+export const PHANTOM_LEVERS = ['gains', 'confounders', 'table', 'lumen', 'vascular-gains'] as const;
 export type PhantomLever = (typeof PHANTOM_LEVERS)[number];
 
 export function isPhantomLever(value: string): value is PhantomLever {
@@ -319,6 +325,14 @@ export function drawCase(seed: string, index: number, options: CaseOptions = {})
     drawn.organGain = [];
     drawn.tissueShift = 0;
     drawn.portalLag = 0;
+  }
+  if (options.without?.includes('vascular-gains')) {
+    drawn.vascularGain = drawn.excretionGain = 1;
+    drawn.portalLag = 0;
+    drawn.organGain = drawn.organGain.map((g, id) => {
+      const tissue = STRUCTURES.find((s) => s.id === id)?.tissue;
+      return tissue && (BLOOD_TISSUES.has(tissue) || URINE_TISSUES.has(tissue)) ? 1 : g;
+    });
   }
   if (options.without?.includes('confounders')) {
     drawn.lipiodol = drawn.granulomas = drawn.residualBladderHu = 0;

@@ -3,11 +3,14 @@ import { defaultCtEncoding, type CtEncoding } from '../series/write-ct';
 import { deterministicUid } from '../util/uid';
 import { loadAnatomy, OUTSIDE_HOLE, type Anatomy } from './anatomy';
 import {
+  BLOOD_TISSUES,
   BONE_FACTOR,
   CURVES,
   enhancementAt,
   FAT_HU,
   IODINE_FACTOR,
+  PARENCHYMA_TISSUES,
+  URINE_TISSUES,
   type Tissue,
 } from './enhancement';
 import { boxBlur, ctNoise, TextureField, XorShift } from './fields';
@@ -54,18 +57,6 @@ const RANGES: Record<CaseParameters['range'], [number, number]> = {
   'upper-abdomen': [3, 76],
 };
 
-const PARENCHYMA = new Set<Tissue>([
-  'liver',
-  'spleen',
-  'pancreas',
-  'renal-cortex',
-  'renal-medulla',
-  'adrenal',
-  'bowel-wall',
-  'hcc',
-]);
-const URINE = new Set<Tissue>(['collecting-system', 'bladder']);
-
 /** Noise- and texture-free HU of every structure id for a case's parameters. */
 export function structureHuTable(p: CaseParameters): Float64Array {
   const hu = new Float64Array(STRUCTURE_COUNT).fill(Number.NaN);
@@ -74,23 +65,13 @@ export function structureHuTable(p: CaseParameters): Float64Array {
   const portal = new Set<Tissue>(['portal-vein', 'splenic-vein']);
   const enh = (tissue: Tissue): number =>
     enhancementAt(tissue, portal.has(tissue) && t !== undefined ? t - p.portalLag : t) * iodine;
-  const blood = new Set<Tissue>([
-    'aorta',
-    'artery',
-    'portal-vein',
-    'splenic-vein',
-    'hepatic-vein',
-    'ivc',
-    'renal-vein',
-    'iliac-vein',
-  ]);
   for (const s of STRUCTURES) {
     if (!s.tissue) continue;
-    let base = blood.has(s.tissue) ? p.bloodHu : CURVES[s.tissue].unenhanced;
+    let base = BLOOD_TISSUES.has(s.tissue) ? p.bloodHu : CURVES[s.tissue].unenhanced;
     let gain = p.organGain[s.id] ?? 1;
-    if (blood.has(s.tissue)) gain *= p.vascularGain;
-    else if (PARENCHYMA.has(s.tissue)) gain *= p.parenchymaGain;
-    else if (URINE.has(s.tissue)) gain *= p.excretionGain;
+    if (BLOOD_TISSUES.has(s.tissue)) gain *= p.vascularGain;
+    else if (PARENCHYMA_TISSUES.has(s.tissue)) gain *= p.parenchymaGain;
+    else if (URINE_TISSUES.has(s.tissue)) gain *= p.excretionGain;
     if (s.tissue === 'liver') {
       base = p.liverHu;
       if (p.liverHu < 45) gain = 0.85; // a fatty liver enhances less
@@ -98,7 +79,7 @@ export function structureHuTable(p: CaseParameters): Float64Array {
     if (s.tissue === 'marrow') base = p.marrowHu * BONE_FACTOR[p.kvp];
     // Small arteries lose contrast to partial volume.
     if (s.tissue === 'artery') gain *= 0.85;
-    if (PARENCHYMA.has(s.tissue) || s.tissue === 'muscle') base += p.tissueShift;
+    if (PARENCHYMA_TISSUES.has(s.tissue) || s.tissue === 'muscle') base += p.tissueShift;
     hu[s.id] = base + gain * enh(s.tissue) + p.jitter[s.id];
   }
   hu[S['intervertebral discs']] = 85 + p.jitter[S['intervertebral discs']];
