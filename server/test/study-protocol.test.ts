@@ -6,7 +6,11 @@ import {
   ALPHA,
   canShowDifference,
   compare,
+  COMPARISONS,
+  EQUIVALENCE_MARGIN,
+  equivalenceLevel,
   holm,
+  marginOf,
   pairedByPatient,
   PRIMARY,
   smallestPossibleP,
@@ -91,6 +95,39 @@ describe('study statistics', () => {
     expect(results.find((c) => c.b === 'gradcam@conv2')?.finding).toBe('no difference shown');
     expect(verdictOn(1, results)).toBe('holds');
     expect(verdictOn(2, results)).toBe('not shown');
+  });
+
+  it('protocol 2: a difference within the margin is equivalent and the result does not hold; a wide interval stays not shown', () => {
+    // SAM and Grad-CAM at conv5 differ by at most 0.005 on 40 patients: equivalent within 0.02.
+    // SAM and CAM differ by -0.01 on average, but with a spread that leaves the interval wide.
+    const records = Array.from({ length: 40 }, (_, i) =>
+      record(`s${i}`, `p${i}`, {
+        sam: 0.2,
+        saliency: 0.4,
+        guided: 0.4,
+        'sam@conv5': 0.2 + 0.005 * ((i % 3) - 1),
+        gradcam: 0.2,
+        'sam@pool5': 0.2 + 0.2 * ((i % 2) - 0.5) - 0.01,
+        cam: 0.2,
+        'control-input': 0.5,
+      }),
+    );
+    const margin = marginOf(2);
+    expect(margin).toBe(EQUIVALENCE_MARGIN);
+    expect(marginOf(1)).toBeUndefined();
+    const results = compare(records, PRIMARY, COMPARISONS, margin);
+    const conv5 = results.find((c) => c.b === 'gradcam');
+    expect(conv5?.finding).toBe('equivalent');
+    // The equivalence interval is the wider, Bonferroni-corrected one, and inside the margin.
+    expect(conv5!.estimate.equivalenceLow).toBeLessThanOrEqual(conv5!.estimate.low);
+    expect(conv5!.estimate.equivalenceHigh).toBeGreaterThanOrEqual(conv5!.estimate.high);
+    expect(conv5!.estimate.equivalenceHigh).toBeLessThan(EQUIVALENCE_MARGIN);
+    expect(results.find((c) => c.b === 'cam')?.finding).toBe('no difference shown');
+    expect(results.find((c) => c.b === 'saliency')?.finding).toBe('a better');
+    expect(verdictOn(1, results)).toBe('does not hold');
+    // Protocol 1 has no margin: the same numbers leave result 1 not shown.
+    expect(verdictOn(1, compare(records, PRIMARY))).toBe('not shown');
+    expect(equivalenceLevel(9)).toBeCloseTo(1 - 0.1 / 9, 12);
   });
 
   it('how many patients an arm needs before it can show anything: the test itself says so', () => {

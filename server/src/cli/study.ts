@@ -9,6 +9,7 @@ import { PHASES } from '../domain/phase';
 import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';
 import { rewriteStudyReport, writeStudyReport } from '../study/report';
+import { CURRENT_PROTOCOL } from '../study/protocol';
 import {
   sanityChecks,
   studyMaps,
@@ -37,9 +38,10 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
     out.write(`Rewrote ${path.join(dir, 'README.md')} from its results.json\n`);
     return 0;
   }
-  const phantoms = intFlag(args, 'phantoms') ?? 12;
+  // Protocol 2's run: 40 synthetic patients from seed study-2 (protocol 1 used 12 from study-1).
+  const phantoms = intFlag(args, 'phantoms') ?? 40;
   const slices = intFlag(args, 'slices') ?? 6;
-  const seed = intFlag(args, 'seed') ?? 1;
+  const seed = intFlag(args, 'seed') ?? 2;
   if (phantoms < 0 || slices < 1) throw new UsageError('--phantoms >= 0 and --slices >= 1');
   await selectBackend(() => undefined);
   const modelDir = stringFlag(args, 'model') ?? DEFAULT_MODEL_DIR;
@@ -116,6 +118,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
     command: `npx phaselens ${['study', ...argv].join(' ')}`,
     slicesPerSeries: slices,
     examples,
+    protocol: CURRENT_PROTOCOL,
   });
   out.write(`Wrote ${path.join(dir, 'README.md')} with figures\n`);
   return 0;

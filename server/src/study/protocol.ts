@@ -8,6 +8,30 @@ import type { MapMeasures, SeriesRecord } from './run-study';
  * statistics. Every comparison is reported whatever it shows.
  */
 
+/**
+ * Protocol versions: 1 (2026-12-05: 12 synthetic patients, superiority only) and 2 (2026-12-07:
+ * an equivalence margin on the primary measure, 40 synthetic patients from a fresh seed, the
+ * number from protocol 1's differences as a pilot). A run records its version; its report is
+ * told by that version's rules.
+ */
+export type ProtocolVersion = 1 | 2;
+export const CURRENT_PROTOCOL: ProtocolVersion = 2;
+
+/**
+ * Protocol 2: a difference in deletion area (the decided phase's mean probability over the
+ * deletion curve, 0-1) smaller than two percentage points is of no consequence to what a map
+ * tells a reader. Fixed with protocol 1's numbers known (PROTOCOL.md says so).
+ */
+export const EQUIVALENCE_MARGIN = 0.02;
+
+/**
+ * Two one-sided tests at ALPHA each, Bonferroni-corrected over the family: a comparison is
+ * equivalent when its (1 - 2 ALPHA / m) bootstrap interval lies inside the margin.
+ */
+export function equivalenceLevel(comparisons = COMPARISONS.length): number {
+  return 1 - (2 * ALPHA) / comparisons;
+}
+
 export interface Measure {
   key: string;
   label: string;
@@ -126,6 +150,9 @@ export interface PairedEstimate {
   high: number;
   /** Two-sided p-value for no difference: a sign-flip permutation test over patients. */
   p: number;
+  /** The (equivalenceLevel()) percentile interval, for the equivalence test of protocol 2. */
+  equivalenceLow: number;
+  equivalenceHigh: number;
   series: number;
   patients: number;
 }
@@ -155,7 +182,16 @@ export function pairedByPatient(
   const groups = [...byPatient.values()];
   const series = groups.reduce((n, g) => n + g.length, 0);
   if (series === 0)
-    return { mean: NaN, low: NaN, high: NaN, p: NaN, series: 0, patients: groups.length };
+    return {
+      mean: NaN,
+      low: NaN,
+      high: NaN,
+      p: NaN,
+      equivalenceLow: NaN,
+      equivalenceHigh: NaN,
+      series: 0,
+      patients: groups.length,
+    };
   const meanOf = (gs: number[][]): number => {
     let s = 0;
     let n = 0;
@@ -171,10 +207,15 @@ export function pairedByPatient(
     means.push(meanOf(groups.map(() => groups[random.int(0, groups.length - 1)])));
   means.sort((x, y) => x - y);
   const observed = meanOf(groups);
+  const at = (q: number): number =>
+    means[Math.min(RESAMPLES - 1, Math.max(0, Math.floor(q * RESAMPLES)))];
+  const tail = (1 - equivalenceLevel()) / 2;
   return {
     mean: observed,
-    low: means[Math.floor(0.025 * RESAMPLES)],
-    high: means[Math.min(RESAMPLES - 1, Math.floor(0.975 * RESAMPLES))],
+    low: at(0.025),
+    high: at(0.975),
+    equivalenceLow: at(tail),
+    equivalenceHigh: at(1 - tail),
     p: signFlipP(groups, observed, random),
     series,
     patients: groups.length,
@@ -220,7 +261,7 @@ export function holm(p: number[]): number[] {
   return adjusted;
 }
 
-export type Finding = 'a better' | 'b better' | 'no difference shown' | 'n/a';
+export type Finding = 'a better' | 'b better' | 'equivalent' | 'no difference shown' | 'n/a';
 
 export interface ComparisonResult extends Comparison {
   estimate: PairedEstimate;
@@ -228,11 +269,16 @@ export interface ComparisonResult extends Comparison {
   finding: Finding;
 }
 
-/** Every comparison on one measure, Holm-corrected within the family. */
+/**
+ * Every comparison on one measure, Holm-corrected within the family. With an equivalence
+ * `margin` (protocol 2, primary measure), a difference whose equivalence interval lies inside
+ * (-margin, margin) is 'equivalent', significant or not: too small to matter either way.
+ */
 export function compare(
   records: SeriesRecord[],
   measure: Measure,
   comparisons: Comparison[] = COMPARISONS,
+  margin?: number,
 ): ComparisonResult[] {
   const estimates = comparisons.map((c) => pairedByPatient(records, c.a, c.b, measure));
   const adjusted = holm(estimates.map((e) => e.p));
@@ -242,15 +288,23 @@ export function compare(
     if (Number.isFinite(e.mean)) {
       const aBetter = measure.lowerIsBetter ? e.mean < 0 : e.mean > 0;
       finding = adjusted[i] < ALPHA ? (aBetter ? 'a better' : 'b better') : 'no difference shown';
+      if (margin !== undefined && e.equivalenceLow > -margin && e.equivalenceHigh < margin)
+        finding = 'equivalent';
     }
     return { ...c, estimate: e, adjustedP: adjusted[i], finding };
   });
 }
 
+/** The equivalence margin a run's protocol sets on the primary measure (none before 2). */
+export function marginOf(protocol: ProtocolVersion): number | undefined {
+  return protocol >= 2 ? EQUIVALENCE_MARGIN : undefined;
+}
+
 /**
  * The verdict on one of the paper's results: it holds when every comparison bearing on it finds
  * SAM better on the primary measure after correction, and SAM also beats the input-intensity
- * control (otherwise its specificity cannot be told from the input's own).
+ * control (otherwise its specificity cannot be told from the input's own). It does not hold when
+ * any of them finds the other map better or (protocol 2) the two equivalent.
  */
 export function verdictOn(
   result: 1 | 2,
@@ -259,7 +313,8 @@ export function verdictOn(
   const own = primary.filter((c) => c.result === result);
   const control = primary.find((c) => c.b === 'control-input');
   if (own.some((c) => c.finding === 'n/a')) return 'not shown';
-  if (own.some((c) => c.finding === 'b better')) return 'does not hold';
+  if (own.some((c) => c.finding === 'b better' || c.finding === 'equivalent'))
+    return 'does not hold';
   if (own.every((c) => c.finding === 'a better') && control?.finding === 'a better') return 'holds';
   return 'not shown';
 }

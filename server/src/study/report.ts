@@ -14,6 +14,9 @@ import {
   canShowDifference,
   compare,
   COMPARISONS,
+  EQUIVALENCE_MARGIN,
+  equivalenceLevel,
+  marginOf,
   PRIMARY,
   RESAMPLES,
   SECONDARY,
@@ -21,6 +24,7 @@ import {
   verdictOn,
   type ComparisonResult,
   type Measure,
+  type ProtocolVersion,
 } from './protocol';
 import {
   layerKey,
@@ -74,15 +78,32 @@ function values(records: SeriesRecord[], key: string, get: (m: MapMeasures) => n
 function findingText(c: ComparisonResult): string {
   if (c.finding === 'a better') return `**${c.a} better**`;
   if (c.finding === 'b better') return `**${c.b} better**`;
+  if (c.finding === 'equivalent') return `**equivalent** (within ±${EQUIVALENCE_MARGIN})`;
   return c.finding;
 }
 
-function comparisonTable(results: ComparisonResult[]): string {
+/** With a margin (protocol 2's primary measure), the equivalence interval has its own column. */
+function comparisonTable(results: ComparisonResult[], margin?: number): string {
+  const level = `${(equivalenceLevel() * 100).toFixed(1)}%`;
   return markdownTable(
-    ['comparison (a vs b)', 'a - b, mean [95% interval]', 'p', 'Holm p', 'finding'],
+    [
+      'comparison (a vs b)',
+      'a - b, mean [95% interval]',
+      ...(margin === undefined ? [] : [`${level} interval (equivalence)`]),
+      'p',
+      'Holm p',
+      'finding',
+    ],
     results.map((c) => [
       c.question,
       fmt(c.estimate),
+      ...(margin === undefined
+        ? []
+        : [
+            Number.isFinite(c.estimate.mean)
+              ? `[${c.estimate.equivalenceLow.toFixed(3)}, ${c.estimate.equivalenceHigh.toFixed(3)}]`
+              : 'n/a',
+          ]),
       pValue(c.estimate.p),
       pValue(c.adjustedP),
       findingText(c),
@@ -98,6 +119,8 @@ export interface StudyContext {
   examples: string[];
   /** When the numbers are older than the code that writes the report: which run they are from. */
   note?: string;
+  /** The protocol the run followed (absent: protocol 1, which predates the field). */
+  protocol?: ProtocolVersion;
 }
 
 /** Rewrites the report and figures of a study from its results.json, without rerunning it. */
@@ -222,7 +245,11 @@ function reportLines(
   const real = records.filter((r) => r.kind === 'real');
   const patients = new Set(real.map((r) => r.patient)).size;
   const present = groups.filter(([, g]) => g.length > 0);
-  const primary = new Map(present.map(([name, g]) => [name, compare(g, PRIMARY)]));
+  const protocol = context.protocol ?? 1;
+  const margin = marginOf(protocol);
+  const primary = new Map(
+    present.map(([name, g]) => [name, compare(g, PRIMARY, COMPARISONS, margin)]),
+  );
   const lines: string[] = [];
   lines.push('# Which attribution map says most specifically what the classifier used?');
   lines.push('');
@@ -233,7 +260,7 @@ function reportLines(
   lines.push('## Verdict');
   lines.push('');
   lines.push(
-    `By the protocol: a result of the paper holds when SAM is more specific than every map it is compared with at the matched layer, on the primary measure (${PRIMARY.label}, lower is better), after Holm's correction at ${ALPHA}, and SAM also beats the input intensity itself.`,
+    `By the protocol${protocol >= 2 ? ` (version ${protocol})` : ''}: a result of the paper holds when SAM is more specific than every map it is compared with at the matched layer, on the primary measure (${PRIMARY.label}, lower is better), after Holm's correction at ${ALPHA}, and SAM also beats the input intensity itself.${margin === undefined ? '' : ` It does not hold when any of those maps is more specific, or when SAM and one of them are **equivalent**: the ${(equivalenceLevel() * 100).toFixed(1)}% interval of their difference (two one-sided tests at ${ALPHA}, Bonferroni over ${COMPARISONS.length} comparisons) lies within ±${margin}, a difference too small to matter.`}`,
   );
   lines.push('');
   for (const [name, results] of primary) {
@@ -264,7 +291,7 @@ function reportLines(
   for (const [name, results] of primary) {
     lines.push(`### ${name}`);
     lines.push('');
-    lines.push(comparisonTable(results));
+    lines.push(comparisonTable(results, margin));
     lines.push('');
   }
   lines.push('## Secondary measures');
