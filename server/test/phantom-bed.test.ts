@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { PHASES } from '../src/domain/phase';
-import { CRADLE, drawCase, type CaseOptions, type CaseParameters } from '../src/phantom/patient';
+import {
+  CRADLE,
+  drawCase,
+  PHANTOM_LEVERS,
+  type CaseOptions,
+  type CaseParameters,
+  type PhantomLever,
+} from '../src/phantom/patient';
 import { generateCase } from '../src/phantom/render';
 import type { ModelMetadata } from '../src/model/phase-model';
-import { phantomRecipeOf } from '../src/model/recipe';
+import { partsLeftOut, phantomRecipeOf, withoutText } from '../src/model/recipe';
 import { S } from '../src/phantom/structures';
 
 /** The first case index of a seed whose draw satisfies `want`. */
@@ -202,6 +209,17 @@ describe('recipes of older generators', () => {
       'members/seed-2',
     );
     expect(five.without).toEqual(['gains']);
+    // Every lever's name, hyphenated ones too, reads back as written, alone and in company.
+    const source = (without: PhantomLever[]): string =>
+      `360 synthetic cases (generator 5${withoutText(without)}, seed train-2) and 36 validation cases (seed validation-2), 256x256 matrix`;
+    for (const lever of PHANTOM_LEVERS) {
+      expect(phantomRecipeOf(metadata(source([lever])), 'm').without).toEqual([lever]);
+      const two = [...new Set<PhantomLever>(['lumen', lever])];
+      expect(partsLeftOut(source(two))).toEqual(two.sort());
+    }
+    expect(() => partsLeftOut('360 synthetic cases (generator 5 without Gains!, seed x)')).toThrow(
+      /cannot read which generator parts/,
+    );
     // Remade that way, a generator-4 case is drawn as generator 4 drew it: the one cradle.
     const drawn = drawCase('validation-2', 0, { without: four.without });
     expect(drawn.table).toEqual(CRADLE);

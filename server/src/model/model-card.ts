@@ -6,7 +6,7 @@ import type { AugmentOptions } from './augment';
 import type { ModelMetadata } from './phase-model';
 import { COSINE_FLOOR } from './schedule';
 import type { EvaluationSummary } from './report';
-import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
+import { PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
 import { INDETERMINATE_RATE } from './decision';
 import { partsLeftOut } from './recipe';
 
@@ -81,13 +81,16 @@ const drawnBy = (e: EvaluationSummary): string =>
     : `drawn by phantom generator ${e.generator}${e.generator === PHANTOM_GENERATOR_VERSION ? '' : `; the code's is now ${PHANTOM_GENERATOR_VERSION}`}`;
 
 /** What each generator part a recipe can leave out stands for (PHANTOM_LEVERS). */
-const LEFT_OUT: Record<string, string> = {
+/** Every lever a recipe can leave out, in words (the compiler asks for a new one's). */
+const LEFT_OUT: Record<PhantomLever, string> = {
   gains:
     'the per-patient and per-organ gains, tissue shift and portal lag (every patient enhances with the typical curves, scaled only by dose and body size)',
   confounders: 'the lipiodol deposits, calcified granulomas and residual bladder contrast',
   table:
     "generator 5's scanner beds and reconstruction circle (every patient lies on generator 4's one 10 mm cradle)",
   lumen: "generator 5's dense gastric layer and bowel residue",
+  'vascular-gains':
+    "the vascular and excretion gains, their organs' own gains and the portal lag (blood and urine enhance with the typical curves; the parenchyma keeps its per-patient gains)",
 };
 
 export async function writeModelCard(dir: string, metadata: ModelMetadata): Promise<void> {
@@ -202,7 +205,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
   const trainedOn = Number(/generator (\d+)/.exec(trainedSource)?.[1]) || PHANTOM_GENERATOR_VERSION;
   const left = partsLeftOut(trainedSource);
   lines.push(
-    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}${left.length ? ` **Left out of this model's phantoms** (\`--phantom-without\`): ${left.map((w) => LEFT_OUT[w] ?? w).join('; ')}.` : ''}`,
+    `- The phantoms come from the PhaseLens generator (\`server/src/phantom/\`), version ${trainedOn}${trainedOn === PHANTOM_GENERATOR_VERSION ? '' : ` (the code's is now ${PHANTOM_GENERATOR_VERSION})`}: ${generatorDescription(trainedOn)}${left.length ? ` **Left out of this model's phantoms** (\`--phantom-without\`): ${left.map((w) => (w in LEFT_OUT ? LEFT_OUT[w as PhantomLever] : w)).join('; ')}.` : ''}`,
   );
   // An ensemble's members share one recipe: the first member's record describes it.
   const recipe = memberCards.length ? ((memberCards[0].meta?.training ?? {}) as typeof t) : t;

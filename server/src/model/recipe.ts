@@ -104,8 +104,14 @@ export interface PhantomRecipe {
 
 /** The generator parts a recipe's source text says its phantoms left out (withoutText's form). */
 export function partsLeftOut(source: string): string[] {
-  // "generator 4 without gains and confounders, seed ...".
-  return /generator \d+ without ([a-z ]+?),/.exec(source)?.[1].split(' and ') ?? [];
+  // "generator 4 without gains and confounders, seed ..."; lever names may hold hyphens.
+  const listed = /generator \d+ without ([a-z -]+?),/.exec(source)?.[1];
+  if (listed === undefined) {
+    if (/generator \d+ without/.test(source))
+      throw new InvalidInputError(`cannot read which generator parts "${source}" leaves out`);
+    return [];
+  }
+  return listed.split(' and ');
 }
 
 /**
