@@ -119,15 +119,22 @@ describe('study statistics', () => {
     const conv5 = results.find((c) => c.b === 'gradcam');
     expect(conv5?.finding).toBe('equivalent');
     // The equivalence interval is the wider, Bonferroni-corrected one, and inside the margin.
-    expect(conv5!.estimate.equivalenceLow).toBeLessThanOrEqual(conv5!.estimate.low);
-    expect(conv5!.estimate.equivalenceHigh).toBeGreaterThanOrEqual(conv5!.estimate.high);
-    expect(conv5!.estimate.equivalenceHigh).toBeLessThan(EQUIVALENCE_MARGIN);
+    const interval = conv5?.estimate.equivalence;
+    expect(interval?.level).toBeCloseTo(1 - 0.1 / 9, 12);
+    expect(interval?.low).toBeLessThanOrEqual(conv5?.estimate.low ?? NaN);
+    expect(interval?.high).toBeGreaterThanOrEqual(conv5?.estimate.high ?? NaN);
+    expect(interval?.high).toBeLessThan(EQUIVALENCE_MARGIN);
+    expect(conv5?.margin).toBe(EQUIVALENCE_MARGIN);
     expect(results.find((c) => c.b === 'cam')?.finding).toBe('no difference shown');
     expect(results.find((c) => c.b === 'saliency')?.finding).toBe('a better');
     expect(verdictOn(1, results)).toBe('does not hold');
     // Protocol 1 has no margin: the same numbers leave result 1 not shown.
     expect(verdictOn(1, compare(records, PRIMARY))).toBe('not shown');
     expect(equivalenceLevel(9)).toBeCloseTo(1 - 0.1 / 9, 12);
+    // An arm of 4 patients, however alike its maps, is never called equivalent.
+    const few = compare(records.slice(0, 4), PRIMARY, COMPARISONS, margin);
+    expect(few.find((c) => c.b === 'gradcam')?.finding).toBe('no difference shown');
+    expect(few.every((c) => c.estimate.equivalence === undefined)).toBe(true);
   });
 
   it('how many patients an arm needs before it can show anything: the test itself says so', () => {

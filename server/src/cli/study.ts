@@ -27,7 +27,7 @@ import { progressBar } from './progress';
  */
 export async function study(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['out', 'data', 'phantoms', 'slices', 'seed', 'model'],
+    values: ['out', 'data', 'phantoms', 'slices', 'seed', 'model', 'protocol'],
     booleans: ['report-only'],
   });
   const dir = stringFlag(args, 'out');
@@ -38,6 +38,9 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
     out.write(`Rewrote ${path.join(dir, 'README.md')} from its results.json\n`);
     return 0;
   }
+  // The report follows the protocol its run names: 1 reproduces the protocol-1 report.
+  const protocol = intFlag(args, 'protocol') ?? CURRENT_PROTOCOL;
+  if (protocol !== 1 && protocol !== 2) throw new UsageError('--protocol must be 1 or 2');
   // Protocol 2's run: 40 synthetic patients from seed study-2 (protocol 1 used 12 from study-1).
   const phantoms = intFlag(args, 'phantoms') ?? 40;
   const slices = intFlag(args, 'slices') ?? 6;
@@ -118,7 +121,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
     command: `npx phaselens ${['study', ...argv].join(' ')}`,
     slicesPerSeries: slices,
     examples,
-    protocol: CURRENT_PROTOCOL,
+    protocol,
   });
   out.write(`Wrote ${path.join(dir, 'README.md')} with figures\n`);
   return 0;

@@ -15,7 +15,7 @@ export const phantomUsage =
 export const serveUsage =
   'phaselens serve   (configured by PHASELENS_* environment variables or PHASELENS_CONFIG=file.json)';
 export const studyUsage =
-  'phaselens study --out REPORT_DIR [--data DIR] [--phantoms 40] [--slices 6] [--seed 2] [--model DIR] [--report-only]';
+  'phaselens study --out REPORT_DIR [--data DIR] [--phantoms 40] [--slices 6] [--seed 2] [--protocol 2] [--model DIR] [--report-only]';
 export const trainUsage =
   'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule constant|cosine] [--patience 3] [--augment all|shape|scanner|none] [--no-augment] [--phantom-without gains,confounders,table,lumen,vascular-gains] [--cache DIR]';
 export const watchUsage =

@@ -128,6 +128,8 @@ export const COMPARISONS: Comparison[] = [
 ];
 
 export const RESAMPLES = 4000;
+/** Resamples for protocol 2's equivalence interval, whose tails hold 0.56% each. */
+export const EQUIVALENCE_RESAMPLES = 40000;
 export const ALPHA = 0.05;
 
 /** The smallest two-sided p a sign-flip test over `patients` patients can give: 2 / 2^n. */
@@ -150,9 +152,11 @@ export interface PairedEstimate {
   high: number;
   /** Two-sided p-value for no difference: a sign-flip permutation test over patients. */
   p: number;
-  /** The (equivalenceLevel()) percentile interval, for the equivalence test of protocol 2. */
-  equivalenceLow: number;
-  equivalenceHigh: number;
+  /**
+   * Protocol 2's equivalence interval (percentile, at the level asked for, from its own
+   * EQUIVALENCE_RESAMPLES resamples); absent where no equivalence test was made.
+   */
+  equivalence?: { level: number; low: number; high: number };
   series: number;
   patients: number;
 }
@@ -168,6 +172,7 @@ export function pairedByPatient(
   a: string,
   b: string,
   measure: Measure,
+  equivalenceAt?: number,
   seed = 'protocol',
 ): PairedEstimate {
   const byPatient = new Map<string, number[]>();
@@ -187,8 +192,6 @@ export function pairedByPatient(
       low: NaN,
       high: NaN,
       p: NaN,
-      equivalenceLow: NaN,
-      equivalenceHigh: NaN,
       series: 0,
       patients: groups.length,
     };
@@ -201,25 +204,40 @@ export function pairedByPatient(
     }
     return s / n;
   };
+  /** Sorted bootstrap means of `count` resamples of patients. */
+  const resampled = (random: Random, count: number): number[] => {
+    const means: number[] = [];
+    for (let r = 0; r < count; r++)
+      means.push(meanOf(groups.map(() => groups[random.int(0, groups.length - 1)])));
+    return means.sort((x, y) => x - y);
+  };
+  const at = (means: number[], q: number): number =>
+    means[Math.min(means.length - 1, Math.max(0, Math.floor(q * means.length)))];
   const random = new Random(`${seed}/${a}/${b}/${measure.key}`);
-  const means: number[] = [];
-  for (let r = 0; r < RESAMPLES; r++)
-    means.push(meanOf(groups.map(() => groups[random.int(0, groups.length - 1)])));
-  means.sort((x, y) => x - y);
+  const means = resampled(random, RESAMPLES);
   const observed = meanOf(groups);
-  const at = (q: number): number =>
-    means[Math.min(RESAMPLES - 1, Math.max(0, Math.floor(q * RESAMPLES)))];
-  const tail = (1 - equivalenceLevel()) / 2;
-  return {
+  const estimate: PairedEstimate = {
     mean: observed,
-    low: at(0.025),
-    high: at(0.975),
-    equivalenceLow: at(tail),
-    equivalenceHigh: at(1 - tail),
+    low: at(means, 0.025),
+    high: at(means, 0.975),
     p: signFlipP(groups, observed, random),
     series,
     patients: groups.length,
   };
+  if (equivalenceAt !== undefined) {
+    // Its own stream, and enough resamples that its far tails are not Monte Carlo noise.
+    const wide = resampled(
+      new Random(`${seed}/${a}/${b}/${measure.key}/equivalence`),
+      EQUIVALENCE_RESAMPLES,
+    );
+    const tail = (1 - equivalenceAt) / 2;
+    estimate.equivalence = {
+      level: equivalenceAt,
+      low: at(wide, tail),
+      high: at(wide, 1 - tail),
+    };
+  }
+  return estimate;
 }
 
 /**
@@ -267,6 +285,8 @@ export interface ComparisonResult extends Comparison {
   estimate: PairedEstimate;
   adjustedP: number;
   finding: Finding;
+  /** The equivalence margin applied to this comparison, if any. */
+  margin?: number;
 }
 
 /**
@@ -280,7 +300,14 @@ export function compare(
   comparisons: Comparison[] = COMPARISONS,
   margin?: number,
 ): ComparisonResult[] {
-  const estimates = comparisons.map((c) => pairedByPatient(records, c.a, c.b, measure));
+  const patients = new Set(records.map((r) => r.patient)).size;
+  // An arm too small to show a difference is too small to show an equivalence: its percentile
+  // intervals are too narrow to trust (PROTOCOL.md).
+  const level =
+    margin !== undefined && canShowDifference(patients, comparisons.length)
+      ? equivalenceLevel(comparisons.length)
+      : undefined;
+  const estimates = comparisons.map((c) => pairedByPatient(records, c.a, c.b, measure, level));
   const adjusted = holm(estimates.map((e) => e.p));
   return comparisons.map((c, i) => {
     const e = estimates[i];
@@ -288,10 +315,16 @@ export function compare(
     if (Number.isFinite(e.mean)) {
       const aBetter = measure.lowerIsBetter ? e.mean < 0 : e.mean > 0;
       finding = adjusted[i] < ALPHA ? (aBetter ? 'a better' : 'b better') : 'no difference shown';
-      if (margin !== undefined && e.equivalenceLow > -margin && e.equivalenceHigh < margin)
-        finding = 'equivalent';
+      if (margin !== undefined && e.equivalence)
+        if (e.equivalence.low > -margin && e.equivalence.high < margin) finding = 'equivalent';
     }
-    return { ...c, estimate: e, adjustedP: adjusted[i], finding };
+    return {
+      ...c,
+      estimate: e,
+      adjustedP: adjusted[i],
+      finding,
+      margin: level === undefined ? undefined : margin,
+    };
   });
 }
 

@@ -14,7 +14,6 @@ import {
   canShowDifference,
   compare,
   COMPARISONS,
-  EQUIVALENCE_MARGIN,
   equivalenceLevel,
   marginOf,
   PRIMARY,
@@ -78,18 +77,22 @@ function values(records: SeriesRecord[], key: string, get: (m: MapMeasures) => n
 function findingText(c: ComparisonResult): string {
   if (c.finding === 'a better') return `**${c.a} better**`;
   if (c.finding === 'b better') return `**${c.b} better**`;
-  if (c.finding === 'equivalent') return `**equivalent** (within ±${EQUIVALENCE_MARGIN})`;
+  if (c.finding === 'equivalent') return `**equivalent** (within ±${c.margin})`;
   return c.finding;
 }
 
-/** With a margin (protocol 2's primary measure), the equivalence interval has its own column. */
-function comparisonTable(results: ComparisonResult[], margin?: number): string {
-  const level = `${(equivalenceLevel() * 100).toFixed(1)}%`;
+/** Where an equivalence test was made (protocol 2's primary measure), its interval has a column. */
+function comparisonTable(results: ComparisonResult[]): string {
+  const level = results.find((c) => c.estimate.equivalence)?.estimate.equivalence?.level;
+  const interval = (c: ComparisonResult): string => {
+    const e = c.estimate.equivalence;
+    return e ? `[${e.low.toFixed(3)}, ${e.high.toFixed(3)}]` : 'n/a';
+  };
   return markdownTable(
     [
       'comparison (a vs b)',
       'a - b, mean [95% interval]',
-      ...(margin === undefined ? [] : [`${level} interval (equivalence)`]),
+      ...(level === undefined ? [] : [`${(level * 100).toFixed(1)}% interval (equivalence)`]),
       'p',
       'Holm p',
       'finding',
@@ -97,13 +100,7 @@ function comparisonTable(results: ComparisonResult[], margin?: number): string {
     results.map((c) => [
       c.question,
       fmt(c.estimate),
-      ...(margin === undefined
-        ? []
-        : [
-            Number.isFinite(c.estimate.mean)
-              ? `[${c.estimate.equivalenceLow.toFixed(3)}, ${c.estimate.equivalenceHigh.toFixed(3)}]`
-              : 'n/a',
-          ]),
+      ...(level === undefined ? [] : [interval(c)]),
       pValue(c.estimate.p),
       pValue(c.adjustedP),
       findingText(c),
@@ -260,7 +257,7 @@ function reportLines(
   lines.push('## Verdict');
   lines.push('');
   lines.push(
-    `By the protocol${protocol >= 2 ? ` (version ${protocol})` : ''}: a result of the paper holds when SAM is more specific than every map it is compared with at the matched layer, on the primary measure (${PRIMARY.label}, lower is better), after Holm's correction at ${ALPHA}, and SAM also beats the input intensity itself.${margin === undefined ? '' : ` It does not hold when any of those maps is more specific, or when SAM and one of them are **equivalent**: the ${(equivalenceLevel() * 100).toFixed(1)}% interval of their difference (two one-sided tests at ${ALPHA}, Bonferroni over ${COMPARISONS.length} comparisons) lies within ±${margin}, a difference too small to matter.`}`,
+    `By the protocol${protocol >= 2 ? ` (version ${protocol})` : ''}: a result of the paper holds when SAM is more specific than every map it is compared with at the matched layer, on the primary measure (${PRIMARY.label}, lower is better), after Holm's correction at ${ALPHA}, and SAM also beats the input intensity itself.${margin === undefined ? '' : ` It does not hold when any of those maps is more specific, or when SAM and one of them are **equivalent**: the ${(equivalenceLevel() * 100).toFixed(1)}% interval of their difference (two one-sided tests at ${ALPHA}, Bonferroni over ${COMPARISONS.length} comparisons) lies within ±${margin}, a difference too small to matter. Equivalence is tested only in an arm with enough patients to show a difference. "Holds" asks for significance alone, as in protocol 1: a significant advantage smaller than the margin can hold where it is measured loosely and be equivalent where it is measured tightly.`}`,
   );
   lines.push('');
   for (const [name, results] of primary) {
@@ -291,7 +288,7 @@ function reportLines(
   for (const [name, results] of primary) {
     lines.push(`### ${name}`);
     lines.push('');
-    lines.push(comparisonTable(results, margin));
+    lines.push(comparisonTable(results));
     lines.push('');
   }
   lines.push('## Secondary measures');
