@@ -8,6 +8,8 @@ import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';
 import { tempDir } from './helpers/series';
 import { loadPhaseModel } from '../src/model/phase-model';
+import { savePartialStudy, studyRun } from '../src/study/partial';
+import type { SeriesRecord } from '../src/study/run-study';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
@@ -230,4 +232,40 @@ describe('phaselens CLI', () => {
     expect(model.code).toBe(2);
     expect(model.err).toMatch(/is not a PhaseLens model folder/);
   });
+  it('study resumes an unfinished run from its partial results, and refuses those of another run', async () => {
+    const dir = await tempDir();
+    const argv = ['study', '--phantoms', '1', '--slices', '1'];
+    const first = await run([...argv, '--out', path.join(dir, 'a')]);
+    expect(first.code).toBe(0);
+    // A finished run leaves no partial results behind.
+    expect(await fs.readdir(path.join(dir, 'a'))).not.toContain('partial-results.json');
+    const { context, records } = JSON.parse(
+      await fs.readFile(path.join(dir, 'a', 'results.json'), 'utf8'),
+    ) as { context: { model: string; protocol: number }; records: SeriesRecord[] };
+    expect(records.map((r) => r.id)).toEqual(['phantom study-2/0']);
+    expect(context.protocol).toBe(2);
+    // As a run stopped after its first series leaves it (marked, to see it is kept, not remade).
+    const identity = studyRun({
+      model: context.model,
+      series: ['phantom study-2/0'],
+      slices: 1,
+      protocol: 2,
+    });
+    await savePartialStudy(path.join(dir, 'b'), identity, [{ ...records[0], confidence: 0.123 }]);
+    const resumed = await run([...argv, '--out', path.join(dir, 'b')]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toContain('resuming: 1 of 1 series already studied');
+    expect(resumed.out).not.toContain('studied phantom');
+    const after = JSON.parse(await fs.readFile(path.join(dir, 'b', 'results.json'), 'utf8')) as {
+      records: SeriesRecord[];
+    };
+    expect(after.records[0].confidence).toBe(0.123);
+    expect(await fs.readdir(path.join(dir, 'b'))).not.toContain('partial-results.json');
+    // Partial results of other settings are refused, and nothing is written.
+    await savePartialStudy(path.join(dir, 'c'), identity, records);
+    const other = await run([...argv, '--slices', '2', '--out', path.join(dir, 'c')]);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/holds a partial study of another run/);
+    expect(await fs.readdir(path.join(dir, 'c'))).toEqual(['partial-results.json']);
+  }, 300_000);
 });

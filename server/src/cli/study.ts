@@ -10,6 +10,7 @@ import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';
 import { rewriteStudyReport, writeStudyReport } from '../study/report';
 import { CURRENT_PROTOCOL } from '../study/protocol';
+import { loadPartialStudy, removePartialStudy, savePartialStudy, studyRun } from '../study/partial';
 import {
   sanityChecks,
   studyMaps,
@@ -77,9 +78,25 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
   if (list.length === 0) throw new UsageError('nothing to study: give --phantoms N or --data DIR');
   const maps = studyMaps();
   const bar = progressBar('studying series');
+  // The same command run again after a stop resumes after the last series it measured.
+  const run = studyRun({
+    model: `${model.metadata.name} ${model.metadata.version}`,
+    series: list.map((l) => l.id),
+    slices,
+    protocol,
+  });
+  const earlier = await loadPartialStudy(dir, run);
+  if (earlier.length)
+    out.write(`resuming: ${earlier.length} of ${list.length} series already studied\n`);
   const records: SeriesRecord[] = [];
   for (const s of list) {
+    const kept = earlier.find((r) => r.id === s.id);
+    if (kept) {
+      records.push(kept);
+      continue;
+    }
     records.push(await studySeries(model, s, slices, maps));
+    await savePartialStudy(dir, run, records);
     bar(records.length, list.length);
     out.write(`studied ${s.id} (${records.length}/${list.length})\n`);
   }
@@ -123,6 +140,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
     examples,
     protocol,
   });
+  await removePartialStudy(dir);
   out.write(`Wrote ${path.join(dir, 'README.md')} with figures\n`);
   return 0;
 }
