@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PHASES } from '../src/domain/phase';
 import { selectBackend } from '../src/model/backend';
-import { CheckpointMismatchError, loadCheckpoint } from '../src/model/checkpoint';
+import { CheckpointMismatchError, loadCheckpoint, removeCheckpoint } from '../src/model/checkpoint';
 import { SliceSet } from '../src/model/dataset';
 import { CHANNELS, INPUT_SIZE } from '../src/model/preprocess';
 import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainOptions } from '../src/model/train';
@@ -90,6 +90,51 @@ describe('training checkpoints', () => {
     expect(Math.max(...weights.map((w, i) => close(w, expected[i])))).toBeLessThan(1e-4);
   }, 120000);
 
+  it('early stopping decides the same across a resume', async () => {
+    const patient = { ...options, patience: 1 };
+    const stops: [number, number][] = [];
+    const unbroken = await trainPhaseNetwork(train, validation, {
+      ...patient,
+      onStop: (epoch, best) => stops.push([epoch, best]),
+    });
+    // This data's validation loss does not improve after the first epoch: the run stops at 2.
+    expect(stops).toEqual([[2, 1]]);
+    const checkpoint = path.join(dir, 'checkpoint');
+    await expect(
+      trainPhaseNetwork(train, validation, {
+        ...patient,
+        checkpoint,
+        onEpoch: () => {
+          throw new Error('stop');
+        },
+      }),
+    ).rejects.toThrow('stop');
+    const resumedStops: [number, number][] = [];
+    const resumed = await trainPhaseNetwork(train, validation, {
+      ...patient,
+      checkpoint,
+      onStop: (epoch, best) => resumedStops.push([epoch, best]),
+    });
+    expect(resumedStops).toEqual(stops);
+    expect(resumed.history).toHaveLength(unbroken.history.length);
+    expect(resumed.bestEpoch).toBe(unbroken.bestEpoch);
+  }, 120000);
+
+  it('the random stream skips in one step to where drawing would have taken it', () => {
+    const drawn = new Random('skip');
+    for (let i = 0; i < 100_003; i++) drawn.uniform();
+    const skipped = new Random('skip');
+    skipped.skip(100_003);
+    expect(skipped.drawn).toBe(drawn.drawn);
+    expect([skipped.uniform(), skipped.normal()]).toEqual([drawn.uniform(), drawn.normal()]);
+    // Past the 32-bit period the stream comes round again.
+    const far = new Random('skip');
+    far.skip(2 ** 32 + 5);
+    const near = new Random('skip');
+    near.skip(5);
+    expect(far.uniform()).toBe(near.uniform());
+  });
+
   it('refuses the checkpoint of another run, and a damaged one, with a one-line reason', async () => {
     const checkpoint = path.join(dir, 'checkpoint');
     await expect(
@@ -114,6 +159,21 @@ describe('training checkpoints', () => {
     const file = path.join(checkpoint, 'checkpoint.bin');
     const bytes = await fs.readFile(file);
     await fs.writeFile(file, bytes.subarray(0, bytes.length - 10));
-    await expect(loadCheckpoint(checkpoint)).rejects.toThrow(/not a readable training checkpoint/);
+    await expect(loadCheckpoint(checkpoint)).rejects.toThrow(
+      /not a readable training checkpoint \(values past the end\); remove it/,
+    );
+    // A header that parses but describes something else is refused the same way.
+    const header = Buffer.from(JSON.stringify({ state: { run: 'x' }, entries: [{ group: 'x' }] }));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    await fs.writeFile(file, Buffer.concat([length, header]));
+    await expect(loadCheckpoint(checkpoint)).rejects.toThrow(
+      /header does not describe a checkpoint/,
+    );
+    // Removing it takes a half-written file left by a stopped save, and nothing else.
+    await fs.writeFile(`${file}.123.partial`, 'half');
+    await fs.writeFile(path.join(checkpoint, 'notes.txt'), 'mine');
+    await removeCheckpoint(checkpoint);
+    expect(await fs.readdir(checkpoint)).toEqual(['notes.txt']);
   }, 120000);
 });

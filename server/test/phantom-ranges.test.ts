@@ -110,7 +110,7 @@ describe('phantom enhancement covers the published ranges with margin', () => {
         expect(p.organGain[S[name]]).toBe(1);
       // ... and the parenchyma keeps the patient's own gains.
       expect(p.parenchymaGain).toBe(all.parenchymaGain);
-      for (const name of ['liver', 'spleen', 'renal cortex'])
+      for (const name of ['liver', 'spleen', 'renal cortex', 'muscle', 'bone', 'gallbladder'])
         expect(p.organGain[S[name]]).toBe(all.organGain[S[name]]);
       expect(p.tissueShift).toBe(all.tissueShift);
     }

@@ -23,6 +23,10 @@ export interface CheckpointState {
   trainingSeconds: number;
   /** Epochs after which earlier attempts stopped and this run was resumed. */
   resumedAfter: number[];
+  /** The commit of the code that wrote this checkpoint (null where unknown). */
+  code: string | null;
+  /** The code of each attempt before it. */
+  earlierCode: (string | null)[];
 }
 
 export interface CheckpointTensors {
@@ -53,7 +57,8 @@ export class CheckpointMismatchError extends InvalidInputError {}
 /**
  * Writes the checkpoint as one file, renamed into place, so a run killed while writing leaves
  * the previous checkpoint whole. Layout: 4-byte little-endian header length, the JSON header,
- * then the float32 values of every tensor in header order.
+ * then the float32 values of every tensor in header order, in the machine's byte order
+ * (little-endian on x86 and ARM, where tfjs runs).
  */
 export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
   const entries: Entry[] = [];
@@ -74,7 +79,13 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await fs.mkdir(dir, { recursive: true });
   const target = path.join(dir, FILE);
   const partial = `${target}.${process.pid}.partial`;
-  await fs.writeFile(partial, Buffer.concat([length, header, ...values]));
+  const handle = await fs.open(partial, 'w');
+  try {
+    await handle.writeFile(Buffer.concat([length, header, ...values]));
+    await handle.sync(); // on disk before it replaces the last good one
+  } finally {
+    await handle.close();
+  }
   await fs.rename(partial, target);
 }
 
@@ -89,7 +100,9 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefine
     throw error;
   }
   const unreadable = (why: string): CheckpointMismatchError =>
-    new CheckpointMismatchError(`${file} is not a readable training checkpoint (${why})`);
+    new CheckpointMismatchError(
+      `${file} is not a readable training checkpoint (${why}); remove it to train from the start`,
+    );
   if (bytes.length < 4) throw unreadable('too short');
   const headerLength = bytes.readUInt32LE(0);
   if (4 + headerLength > bytes.length) throw unreadable('header past the end');
@@ -99,6 +112,19 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefine
   } catch {
     throw unreadable('header is not JSON');
   }
+  const groups = ['network', 'best', 'optimizer'];
+  if (
+    typeof header?.state?.run !== 'string' ||
+    !Array.isArray(header.entries) ||
+    !header.entries.every(
+      (e) =>
+        groups.includes(e?.group) &&
+        Array.isArray(e.shape) &&
+        e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+        (e.dtype === 'float32' || e.dtype === 'int32'),
+    )
+  )
+    throw unreadable('header does not describe a checkpoint');
   const tensors: CheckpointTensors = { network: [], best: [], optimizer: [] };
   let offset = 4 + headerLength;
   for (const e of header.entries) {
@@ -121,7 +147,11 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefine
 
 /** Removes a finished run's checkpoint (its model is saved; the checkpoint would only mislead). */
 export async function removeCheckpoint(dir: string): Promise<void> {
-  await fs.rm(path.join(dir, FILE), { force: true });
+  // With any file left half-written by an attempt stopped while saving; nothing else of the folder.
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names)
+    if (name === FILE || (name.startsWith(`${FILE}.`) && name.endsWith('.partial')))
+      await fs.rm(path.join(dir, name), { force: true });
   await fs.rmdir(dir).catch(() => undefined);
 }
 

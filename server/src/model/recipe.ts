@@ -247,9 +247,10 @@ export async function trainModel(
     patience,
     onBatch: progress.batch,
     checkpoint: options.checkpoint,
-    onResume: (epoch) =>
+    code,
+    onResume: (epoch, earlier) =>
       progress.line?.(
-        `resuming after epoch ${epoch} of ${options.epochs} from the checkpoint in ${options.checkpoint}`,
+        `resuming after epoch ${epoch} of ${options.epochs} from the checkpoint in ${options.checkpoint}${earlier !== (code ?? null) ? ` (written by code ${earlier ?? 'unknown'}; this is ${code ?? 'unknown'})` : ''}`,
       ),
     onStop: (epoch, bestEpoch) =>
       progress.line?.(
@@ -280,6 +281,10 @@ export async function trainModel(
       bestEpoch: result.bestEpoch,
       // A resumed run is the same run (its checkpoint holds the optimiser and random stream).
       ...(result.resumedAfter.length ? { resumedAfterEpochs: result.resumedAfter } : {}),
+      // Each attempt's code, where any differs from the code that finished the run.
+      ...(result.earlierCode.some((c) => c !== (code ?? null))
+        ? { earlierAttemptsCode: result.earlierCode }
+        : {}),
       history: result.history,
       slicesPerSecond: result.slicesPerSecond,
       backend,

@@ -34,8 +34,10 @@ export interface TrainOptions {
    * data resumes after the last finished epoch. Removed by the caller once the model is saved.
    */
   checkpoint?: string;
-  /** The run resumed from a checkpoint after `epoch`. */
-  onResume?: (epoch: number) => void;
+  /** The commit of the code that trains, recorded per attempt when a run is resumed. */
+  code?: string;
+  /** The run resumed from a checkpoint after `epoch`, written by the code `code`. */
+  onResume?: (epoch: number, code: string | null) => void;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -68,6 +70,8 @@ export interface TrainResult {
   slicesPerSecond: number;
   /** Epochs after which the run stopped and was resumed from its checkpoint (usually none). */
   resumedAfter: number[];
+  /** The code of each attempt before the last (null where unknown), when resumed. */
+  earlierCode: (string | null)[];
 }
 
 const SLICE = INPUT_SIZE * INPUT_SIZE * CHANNELS;
@@ -99,21 +103,37 @@ function lossAndAccuracy(probabilities: number[][], labels: number[]): [number, 
   return [loss / labels.length, right / labels.length];
 }
 
-/** FNV-1a over the labels and a strided sample of every slice's bytes: which data a run saw. */
-function dataFingerprint(set: SliceSet): string {
+/** FNV-1a of a stream of small integers. */
+function fnv(feed: (mix: (v: number) => void) => void): string {
   let h = 0x811c9dc5;
-  const mix = (v: number): void => {
+  feed((v) => {
     h = Math.imul(h ^ v, 16777619) >>> 0;
-  };
-  set.slices.forEach((slice, i) => {
-    mix(set.labels[i]);
-    for (let k = 0; k < slice.length; k += 257) mix(slice[k]);
   });
   return h.toString(16);
 }
 
-/** What makes two runs the same run, for resuming (the callbacks and checkpoint folder aside). */
-function runIdentity(train: SliceSet, validation: SliceSet, options: TrainOptions): string {
+/** The labels and a strided sample of every slice's bytes: which data a run saw. */
+function dataFingerprint(set: SliceSet): string {
+  return fnv((mix) =>
+    set.slices.forEach((slice, i) => {
+      mix(set.labels[i]);
+      for (let k = 0; k < slice.length; k += 257) mix(slice[k]);
+    }),
+  );
+}
+
+/**
+ * What makes two runs the same run, for resuming: options, data, the network's layers and the
+ * compute backend (the callbacks, checkpoint folder and code version aside: the code of each
+ * attempt is recorded instead, as sessions commit while a run goes on).
+ */
+function runIdentity(
+  train: SliceSet,
+  validation: SliceSet,
+  network: tf.LayersModel,
+  options: TrainOptions,
+): string {
+  const layers = JSON.stringify(network.toJSON(null, false));
   return JSON.stringify({
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -124,6 +144,10 @@ function runIdentity(train: SliceSet, validation: SliceSet, options: TrainOption
     augment: options.augment,
     train: [train.size, dataFingerprint(train)],
     validation: [validation.size, dataFingerprint(validation)],
+    network: fnv((mix) => {
+      for (let i = 0; i < layers.length; i++) mix(layers.charCodeAt(i));
+    }),
+    backend: tf.getBackend(),
   });
 }
 
@@ -149,7 +173,9 @@ export async function trainPhaseNetwork(
   let trainingSeconds = 0;
   let firstEpoch = 1;
   const resumedAfter: number[] = [];
-  const identity = runIdentity(train, validation, options);
+  /** The code of each earlier attempt (null where unknown), in order. */
+  const earlierCode: (string | null)[] = [];
+  const identity = runIdentity(train, validation, network, options);
   const saved = options.checkpoint ? await loadCheckpoint(options.checkpoint) : undefined;
   if (saved) {
     if (saved.state.run !== identity) {
@@ -158,9 +184,16 @@ export async function trainPhaseNetwork(
         `${options.checkpoint} holds the checkpoint of another training run (other options or data); remove it or train into another folder`,
       );
     }
-    network.setWeights(saved.tensors.network);
-    // Adam's moments and step count, so the resumed steps are the ones the run would have taken.
-    await optimizer.setWeights(saved.tensors.optimizer);
+    try {
+      network.setWeights(saved.tensors.network);
+      // Adam's moments and step count, so the resumed steps are the ones the run would have taken.
+      await optimizer.setWeights(saved.tensors.optimizer);
+    } catch (error) {
+      disposeCheckpoint(saved);
+      throw new CheckpointMismatchError(
+        `${options.checkpoint}: its weights do not fit this network (${(error as Error).message.split('\n')[0]}); remove it or train into another folder`,
+      );
+    }
     tf.dispose(saved.tensors.optimizer.map((t) => t.tensor));
     best = {
       loss: saved.state.bestLoss,
@@ -174,7 +207,8 @@ export async function trainPhaseNetwork(
     trainingSeconds = saved.state.trainingSeconds;
     firstEpoch = saved.state.epoch + 1;
     resumedAfter.push(...saved.state.resumedAfter, saved.state.epoch);
-    options.onResume?.(saved.state.epoch);
+    earlierCode.push(...saved.state.earlierCode, saved.state.code);
+    options.onResume?.(saved.state.epoch, saved.state.code);
   }
   let stopped = false;
   for (let epoch = firstEpoch; epoch <= options.epochs && !stopped; epoch++) {
@@ -242,7 +276,7 @@ export async function trainPhaseNetwork(
     } else if (options.patience > 0 && epoch - best.epoch >= options.patience) {
       stopped = true;
     }
-    // Saved before it is reported: an epoch that was announced is an epoch that is kept.
+    // Saved before it is reported, unless the run ends here (its model is saved instead).
     if (options.checkpoint && !stopped && epoch < options.epochs) {
       const optimizerState = await optimizer.getWeights();
       await saveCheckpoint(options.checkpoint, {
@@ -256,9 +290,13 @@ export async function trainPhaseNetwork(
           trainedSlices,
           trainingSeconds,
           resumedAfter,
+          code: options.code ?? null,
+          earlierCode,
         },
         tensors: { network: network.getWeights(), best: best.weights, optimizer: optimizerState },
       });
+      // The step count is a fresh scalar; the moments are the optimiser's own variables.
+      optimizerState[0]?.tensor.dispose();
     }
     options.onEpoch?.(record);
     // Said, not silent: a run planned for more epochs ended here.
@@ -280,5 +318,6 @@ export async function trainPhaseNetwork(
     temperature,
     slicesPerSecond: trainedSlices / Math.max(1e-9, trainingSeconds),
     resumedAfter,
+    earlierCode,
   };
 }

@@ -1,11 +1,11 @@
-import { seededRandom } from '../util/random';
+import { Mulberry32 } from '../util/random';
 
 /** A seeded random source with the draws the generator needs. */
 export class Random {
-  private readonly source: () => number;
+  private readonly source: Mulberry32;
   private count = 0;
   constructor(seed: string) {
-    this.source = seededRandom(seed);
+    this.source = new Mulberry32(seed);
   }
   /** Values drawn so far: with `skip`, how a resumed training run picks up its random stream. */
   get drawn(): number {
@@ -13,11 +13,12 @@ export class Random {
   }
   /** Advances the stream by `n` draws, as if they had been taken. */
   skip(n: number): void {
-    for (let i = 0; i < n; i++) this.next();
+    this.source.skip(n);
+    this.count += n;
   }
   private next(): number {
     this.count++;
-    return this.source();
+    return this.source.next();
   }
   uniform(lo = 0, hi = 1): number {
     return lo + (hi - lo) * this.next();
