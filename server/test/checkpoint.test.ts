@@ -127,6 +127,8 @@ describe('training checkpoints', () => {
     skipped.skip(100_003);
     expect(skipped.drawn).toBe(drawn.drawn);
     expect([skipped.uniform(), skipped.normal()]).toEqual([drawn.uniform(), drawn.normal()]);
+    expect(() => skipped.skip(-1)).toThrow(RangeError);
+    expect(() => skipped.skip(1.5)).toThrow(RangeError);
     // Past the 32-bit period the stream comes round again.
     const far = new Random('skip');
     far.skip(2 ** 32 + 5);
@@ -154,7 +156,9 @@ describe('training checkpoints', () => {
       checkpoint,
     });
     await expect(other).rejects.toThrow(CheckpointMismatchError);
-    await expect(other).rejects.toThrow(/checkpoint of another training run/);
+    await expect(other).rejects.toThrow(
+      /checkpoint of another training run \(seed, network differ\)/,
+    );
 
     const file = path.join(checkpoint, 'checkpoint.bin');
     const bytes = await fs.readFile(file);

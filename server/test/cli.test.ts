@@ -8,7 +8,7 @@ import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';
 import { tempDir } from './helpers/series';
 import { loadPhaseModel } from '../src/model/phase-model';
-import { savePartialStudy, studyRun } from '../src/study/partial';
+import { modelKey, savePartialStudy, studyRun } from '../src/study/partial';
 import type { SeriesRecord } from '../src/study/run-study';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -246,7 +246,7 @@ describe('phaselens CLI', () => {
     expect(context.protocol).toBe(2);
     // As a run stopped after its first series leaves it (marked, to see it is kept, not remade).
     const identity = studyRun({
-      model: context.model,
+      model: modelKey(await loadPhaseModel()),
       series: ['phantom study-2/0'],
       slices: 1,
       protocol: 2,

@@ -10,7 +10,13 @@ import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';
 import { rewriteStudyReport, writeStudyReport } from '../study/report';
 import { CURRENT_PROTOCOL } from '../study/protocol';
-import { loadPartialStudy, removePartialStudy, savePartialStudy, studyRun } from '../study/partial';
+import {
+  loadPartialStudy,
+  modelKey,
+  removePartialStudy,
+  savePartialStudy,
+  studyRun,
+} from '../study/partial';
 import {
   sanityChecks,
   studyMaps,
@@ -80,7 +86,7 @@ export async function study(argv: string[], out: NodeJS.WritableStream): Promise
   const bar = progressBar('studying series');
   // The same command run again after a stop resumes after the last series it measured.
   const run = studyRun({
-    model: `${model.metadata.name} ${model.metadata.version}`,
+    model: modelKey(model),
     series: list.map((l) => l.id),
     slices,
     protocol,

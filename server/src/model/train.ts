@@ -151,6 +151,19 @@ function runIdentity(
   });
 }
 
+/** Which parts of two run identities differ, in words, for the refusal. */
+function identityDifference(saved: string, current: string): string {
+  let before: Record<string, unknown> = {};
+  try {
+    before = JSON.parse(saved) as Record<string, unknown>;
+  } catch {
+    return 'the checkpoint predates this format: all';
+  }
+  const now = JSON.parse(current) as Record<string, unknown>;
+  const keys = Object.keys(now).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
+  return keys.length ? keys.join(', ') : 'their parts';
+}
+
 /**
  * Trains the phase network on `train`, validating on `validation` after every epoch, keeping the
  * weights of the best validation loss (early stopping), then fits the series-level temperature
@@ -181,7 +194,7 @@ export async function trainPhaseNetwork(
     if (saved.state.run !== identity) {
       disposeCheckpoint(saved);
       throw new CheckpointMismatchError(
-        `${options.checkpoint} holds the checkpoint of another training run (other options or data); remove it or train into another folder`,
+        `${options.checkpoint} holds the checkpoint of another training run (${identityDifference(saved.state.run, identity)} differ); remove it or train into another folder`,
       );
     }
     try {

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
+import { membersOf, type PhaseModel } from '../model/phase-model';
 import type { SeriesRecord } from './run-study';
 
 /**
@@ -15,8 +17,17 @@ interface PartialStudy {
   records: SeriesRecord[];
 }
 
+/** A model as a study run names it: name, version and a digest of every member's metadata. */
+export function modelKey(model: PhaseModel): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([model.metadata, ...membersOf(model).map((m) => m.metadata)]))
+    .digest('hex');
+  return `${model.metadata.name} ${model.metadata.version} ${digest.slice(0, 16)}`;
+}
+
 /** What makes two study runs the same run, for resuming. */
 export function studyRun(run: {
+  /** The model's name and version, and a digest of its metadata (members, training, code). */
   model: string;
   series: string[];
   slices: number;
@@ -57,10 +68,19 @@ export async function savePartialStudy(
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, FILE);
   const partial = `${file}.${process.pid}.partial`;
-  await fs.writeFile(partial, JSON.stringify({ run, records } satisfies PartialStudy));
+  const handle = await fs.open(partial, 'w');
+  try {
+    await handle.writeFile(JSON.stringify({ run, records } satisfies PartialStudy));
+    await handle.sync(); // on disk before it replaces the last whole one
+  } finally {
+    await handle.close();
+  }
   await fs.rename(partial, file);
 }
 
+/** Removes the partial results, with any left half-written by an attempt stopped while saving. */
 export async function removePartialStudy(dir: string): Promise<void> {
-  await fs.rm(path.join(dir, FILE), { force: true });
+  for (const name of await fs.readdir(dir).catch(() => [] as string[]))
+    if (name === FILE || (name.startsWith(`${FILE}.`) && name.endsWith('.partial')))
+      await fs.rm(path.join(dir, name), { force: true });
 }

@@ -19,6 +19,8 @@ export class Mulberry32 {
 
   /** As if `n` values had been drawn: the state only ever adds the step, so this is one step. */
   skip(n: number): void {
+    if (!(Number.isSafeInteger(n) && n >= 0))
+      throw new RangeError(`a random stream skips a whole number of draws >= 0, got ${n}`);
     const turns = n % 4294967296; // the state's period
     this.state = (this.state + Math.imul(turns >>> 0, 0x6d2b79f5)) >>> 0;
   }
