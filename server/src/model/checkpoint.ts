@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../errors';
+import { removeWithPartials, writeFileDurably } from '../util/atomic-file';
 
 /**
  * Where a training run stands after an epoch, enough to carry on as if it had never stopped:
@@ -77,16 +78,7 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   length.writeUInt32LE(header.length);
   const values = arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
   await fs.mkdir(dir, { recursive: true });
-  const target = path.join(dir, FILE);
-  const partial = `${target}.${process.pid}.partial`;
-  const handle = await fs.open(partial, 'w');
-  try {
-    await handle.writeFile(Buffer.concat([length, header, ...values]));
-    await handle.sync(); // on disk before it replaces the last good one
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(partial, target);
+  await writeFileDurably(path.join(dir, FILE), Buffer.concat([length, header, ...values]));
 }
 
 /** The checkpoint in `dir`, or undefined when there is none. */
@@ -147,11 +139,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefine
 
 /** Removes a finished run's checkpoint (its model is saved; the checkpoint would only mislead). */
 export async function removeCheckpoint(dir: string): Promise<void> {
-  // With any file left half-written by an attempt stopped while saving; nothing else of the folder.
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names)
-    if (name === FILE || (name.startsWith(`${FILE}.`) && name.endsWith('.partial')))
-      await fs.rm(path.join(dir, name), { force: true });
+  await removeWithPartials(dir, FILE);
   await fs.rmdir(dir).catch(() => undefined);
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
+import { removeWithPartials, writeFileDurably } from '../util/atomic-file';
 import { membersOf, type PhaseModel } from '../model/phase-model';
 import type { SeriesRecord } from './run-study';
 
@@ -67,20 +68,10 @@ export async function savePartialStudy(
 ): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, FILE);
-  const partial = `${file}.${process.pid}.partial`;
-  const handle = await fs.open(partial, 'w');
-  try {
-    await handle.writeFile(JSON.stringify({ run, records } satisfies PartialStudy));
-    await handle.sync(); // on disk before it replaces the last whole one
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(partial, file);
+  await writeFileDurably(file, JSON.stringify({ run, records } satisfies PartialStudy));
 }
 
 /** Removes the partial results, with any left half-written by an attempt stopped while saving. */
 export async function removePartialStudy(dir: string): Promise<void> {
-  for (const name of await fs.readdir(dir).catch(() => [] as string[]))
-    if (name === FILE || (name.startsWith(`${FILE}.`) && name.endsWith('.partial')))
-      await fs.rm(path.join(dir, name), { force: true });
+  await removeWithPartials(dir, FILE);
 }
