@@ -1,11 +1,10 @@
 import { generateCase } from '../server/src/phantom/render';
 import type { CtSeries } from '../server/src/series/types';
 import type { RunningService } from '../server/src/service/server';
-import {
-  ANALYSIS_FIXED_MB,
-  BYTES_BESIDE_HU,
-  mapBytesPerSlice,
-} from '../server/src/service/analysis';
+import { promises as fs, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { mapBytesPerSlice } from '../server/src/service/analysis';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startTestService } from './fixtures/service';
 import { analysisProcessPids } from './fixtures/processes';
@@ -114,20 +113,20 @@ describe('analyses in their own processes', () => {
     expect(after[0]).not.toBe(before[0]);
   }, 300_000);
 
-  it('refuses, before reading pixels, a series that needs more memory than the budget for the maps asked', async () => {
+  it('refuses, before reading pixels, a series that needs more scratch space than one analysis may use for the maps asked', async () => {
     const big = (
       await generateCase('isolation-budget', 1, { matrix: 512, slices: 200, sliceThickness: 1.5 })
     ).series;
     await storeSeries(orthanc, big);
-    // About 200 slices of 512 x 512: a budget halfway between what one map and five maps need,
-    // well above the 512 MB the configuration allows at least. The stored HU are whole: 2 bytes.
+    // About 200 slices of 512 x 512 (whole HU: 2 bytes a voxel) and 64 KiB a slice per map: a
+    // limit halfway between what one map and five maps need.
     const need = (maps: number): number =>
-      ANALYSIS_FIXED_MB +
-      (big.slices * (mapBytesPerSlice(maps) + 512 * 512 * (2 + BYTES_BESIDE_HU))) / 2 ** 20;
+      (big.slices * (mapBytesPerSlice(maps) + 512 * 512 * 2)) / 2 ** 20;
     const budget = Math.round((need(1) + need(5)) / 2);
-    expect(budget).toBeGreaterThan(540);
+    const scratchDir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-scratch-'));
     const tight = await startTestService(orthanc, TOKEN, {
-      PHASELENS_ANALYSIS_MEMORY_MB: String(budget),
+      PHASELENS_SCRATCH_MB: String(budget),
+      PHASELENS_SCRATCH_DIR: scratchDir,
     });
     const ask = async (maps: string[]): Promise<JobView> => {
       const res = await fetch(`${tight.url}/api/v1/analyses`, {
@@ -157,12 +156,16 @@ describe('analyses in their own processes', () => {
       expect(five.errorCode).toBe('too-large');
       expect(five.error).toMatch(
         new RegExp(
-          `${big.slices} slices of 512 x 512 need about \\d+ MB, over the ${budget} MB budget; raise`,
+          `\\(${big.slices} slices of 512 x 512\\) needs ${Math.round(need(5))} MB of scratch space, over what is left of the ${budget} MB one analysis may use .*raise PHASELENS_SCRATCH_MB`,
         ),
       );
+      // Refused from the headers: no map was made, nothing left in the scratch folder.
+      expect(five.progress.fraction).toBeLessThanOrEqual(0.35);
       expect((await ask(['sam'])).state).toBe('done');
+      expect(readdirSync(scratchDir)).toEqual([]);
     } finally {
       await tight.close();
+      await fs.rm(scratchDir, { recursive: true, force: true });
     }
   }, 300_000);
 });

@@ -4,7 +4,7 @@ import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/netwo
 import { selectBackend } from '../src/model/backend';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { mapToSourceSlice } from '../src/attribution/series-map';
-import type { CtSeries, Orientation, Vec3 } from '../src/series/types';
+import type { InMemorySeries, Orientation, Vec3 } from '../src/series/types';
 
 function meanAbsDiff(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -13,7 +13,7 @@ function meanAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 /** The same anatomy stored prone-style: both in-plane axes reversed, pixels flipped to match. */
-function flipped(series: CtSeries): CtSeries {
+function flipped(series: InMemorySeries): InMemorySeries {
   const { rows: R, columns: C, slices } = series;
   const hu = new Float32Array(series.hu.length);
   for (let s = 0; s < slices; s++)
@@ -102,7 +102,7 @@ describe('maps back on the source CT grid', () => {
   // The input's own soft-tissue channel, taken as a "map" and sent back to the CT grid, must be the
   // source's soft-tissue window again (up to the resampling blur), whatever the orientation.
   it.each([
-    ['supine', (s: CtSeries): CtSeries => s],
+    ['supine', (s: InMemorySeries): InMemorySeries => s],
     ['axes reversed', flipped],
   ])('%s', (_name, orient) => {
     const series = orient(

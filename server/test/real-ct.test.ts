@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readSeries } from '../src/series/read-series';
 import { parseDicomFile } from '../src/series/dicom-file';
 import { stringOf } from '../src/series/pixel-module';
-import type { CtSeries } from '../src/series/types';
+import type { InMemorySeries } from '../src/series/types';
 import { maxAbsDiff, REAL_CT, tempDir } from './helpers/series';
 import { toJpeg2000 } from './helpers/encapsulate';
 
@@ -18,7 +18,7 @@ const describeReal = present ? describe : describe.skip;
 
 /** Mean HU of the brightest homogeneous disc (SD < 40) of `radius` px inside a window of one slice. */
 function brightestLumen(
-  s: CtSeries,
+  s: InMemorySeries,
   slice: number,
   window: [number, number, number, number],
   radius: number,
@@ -49,7 +49,7 @@ function brightestLumen(
 }
 
 /** Median of the voxels between -1100 and -900 HU: the air around and inside the patient. */
-function airMedian(s: CtSeries): number {
+function airMedian(s: InMemorySeries): number {
   const air = s.hu.filter((v) => v > -1100 && v < -900).sort();
   return air[air.length >> 1];
 }

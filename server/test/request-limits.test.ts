@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { parseAnalysisRequest } from '../src/service/app';
 import { ConfigError, loadConfig } from '../src/service/config';
 
@@ -109,5 +109,32 @@ describe('the device serial number the Parametric Maps carry', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([problem]);
+  });
+});
+
+describe('where analyses keep a long series (scratch space)', () => {
+  it('defaults to the system temporary folder and 16 GB an analysis', () => {
+    const config = loadConfig(env);
+    expect(config.scratch).toEqual({ dir: tmpdir(), mb: 16384 });
+  });
+
+  it.each([
+    ['/nonexistent-phaselens-scratch', 'does not exist'],
+    [__filename, 'is not a folder'],
+  ])('refuses %s at start with one line', (dir, what) => {
+    let error: unknown;
+    try {
+      loadConfig({ ...env, PHASELENS_SCRATCH_DIR: dir });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([`PHASELENS_SCRATCH_DIR: ${dir} ${what}`]);
+  });
+
+  it('refuses a scratch limit below 64 MB', () => {
+    expect(() => loadConfig({ ...env, PHASELENS_SCRATCH_MB: '10' })).toThrow(
+      /PHASELENS_SCRATCH_MB/,
+    );
   });
 });

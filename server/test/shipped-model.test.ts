@@ -12,7 +12,7 @@ import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src
 import { PHASES, type Phase } from '../src/domain/phase';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
-import type { CtSeries } from '../src/series/types';
+import type { InMemorySeries } from '../src/series/types';
 import { writeCtSeries, defaultCtEncoding } from '../src/series/write-ct';
 import { cascadingRandomisations } from '../src/study/run-study';
 import { bodyMasks, spearman } from '../src/study/metrics';
@@ -130,7 +130,7 @@ describe('maps over a series', () => {
 });
 
 describeReal('the shipped model on real CT (evaluation only)', () => {
-  const series = new Map<string, CtSeries>();
+  const series = new Map<string, InMemorySeries>();
   const documented = realPresent ? documentedCalls() : new Map();
   const names = [...documented.keys()];
   beforeAll(async () => {
@@ -142,7 +142,7 @@ describeReal('the shipped model on real CT (evaluation only)', () => {
   });
 
   it.each(names)('%s: the call and probabilities the model card reports', async (name) => {
-    const r = await classifyWithModel(model, series.get(name) as CtSeries);
+    const r = await classifyWithModel(model, series.get(name) as InMemorySeries);
     const d = documented.get(name)!;
     expect(r.phase).toBe(d.call);
     PHASES.forEach((p, k) => expect(r.probabilities[p]).toBeCloseTo(d.probabilities[k], 3));
@@ -151,13 +151,13 @@ describeReal('the shipped model on real CT (evaluation only)', () => {
   it.each(REAL)(
     'gives %s the same leading phase (or the other side of a near tie) resampled to 1, 3 and 5 mm, cropped to its middle half, and re-encoded with intercept 0 or -1024',
     async (name) => {
-      const original = series.get(name) as CtSeries;
+      const original = series.get(name) as InMemorySeries;
       const first = await classifyWithModel(model, original);
       // A decisive call must survive; a near tie (HCC_002 under 2.0.0: delayed 0.49 against
       // non-contrast 0.38) may tip, but only to the other phase of the tie.
       const ranked = [...PHASES].sort((a, b) => first.probabilities[b] - first.probabilities[a]);
       const allowed = first.confidence >= 0.9 ? [ranked[0]] : ranked.slice(0, 2);
-      const variants: CtSeries[] = [1, 3, 5].map((mm) => resampleSlices(original, mm));
+      const variants: InMemorySeries[] = [1, 3, 5].map((mm) => resampleSlices(original, mm));
       // The middle half of the scan (the cranial half of HCC_048 reaches the heart: a chest).
       variants.push(
         cropSlices(original, Math.floor(original.slices / 4), Math.ceil((3 * original.slices) / 4)),

@@ -15,6 +15,7 @@ import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
 import { InputGridMap, type AttributionMap } from './series-map';
+import type { ScratchSpace } from '../util/planes';
 
 export type { AttributionMap } from './series-map';
 
@@ -25,6 +26,8 @@ export interface ExplainSeriesOptions {
   target?: Phase;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Keep the maps' planes in scratch files here (a long series: memory stays flat). */
+  scratch?: ScratchSpace;
 }
 
 export interface ExplainedSeries {
@@ -60,8 +63,13 @@ export async function explainSeries(
   const targetIndex = PHASES.indexOf(target);
   const plane = INPUT_SIZE * INPUT_SIZE;
   // Maps stay on the input grid; slices are preprocessed a batch at a time and their pixels
-  // dropped, so memory grows by a small plane per slice and map, not by the CT grid.
-  const planes = options.methods.map(() => new Float32Array(series.slices * plane));
+  // dropped, so memory grows by a small plane per slice and map, not by the CT grid (and not at
+  // all with scratch space, where the planes go).
+  const planes = options.methods.map((m) =>
+    options.scratch
+      ? options.scratch.planes(Float32Array, series.slices, plane, `the ${m.name} map`)
+      : new Float32Array(series.slices * plane),
+  );
   const slices: SliceSummary[] = [];
   const batch = options.batchSize ?? 16;
   const total = series.slices * options.methods.length;
@@ -75,7 +83,10 @@ export async function explainSeries(
     options.methods.forEach((method, k) => {
       const layer = layerFor(method, options.layer);
       const values = tf.tidy(() => method.explain(graph, input, targetIndex, { layer }));
-      planes[k].set(values.dataSync() as Float32Array, start * plane);
+      const data = values.dataSync() as Float32Array;
+      const into = planes[k];
+      if (into instanceof Float32Array) into.set(data, start * plane);
+      else into.write(start, data);
       values.dispose();
       done += chunk.length;
       options.onProgress?.(done, total);

@@ -1,7 +1,8 @@
 import type { Phase } from '../domain/phase';
 import { InvalidInputError } from '../errors';
 import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
-import { positiveQuantile } from '../render/colormap';
+import { positiveQuantile, positiveQuantileOfPlanes } from '../render/colormap';
+import { planeOf, type Planes } from '../util/planes';
 import type { CtSeries } from '../series/types';
 
 /**
@@ -96,12 +97,15 @@ export class InputGridMap implements AttributionMap {
   readonly max: number;
   readonly scale: number;
 
-  /** `planes[k]` is the map of `frames[k]` (input grid), and `frames[k]` is source slice k. */
+  /**
+   * Plane k of `planes` is the map of `frames[k]` (input grid), and `frames[k]` is source slice
+   * k; the planes are in memory or in scratch (a long series: read back a slice at a time).
+   */
   constructor(
     readonly method: string,
     readonly layer: string | undefined,
     readonly target: Phase,
-    private readonly planes: Float32Array,
+    private readonly planes: Planes<Float32Array>,
     private readonly frames: readonly SliceFrame[],
     private readonly series: CtSeries,
     readonly network?: string,
@@ -115,19 +119,22 @@ export class InputGridMap implements AttributionMap {
         `${method} map: ${planes.length / PLANE} input planes for ${frames.length} slice frames and ${series.slices} slices`,
       );
     this.slices = series.slices;
-    this.max = maxOf(planes);
-    this.scale = positiveQuantile(planes, 0.995);
+    let max = 0;
+    const each = (function* () {
+      for (let k = 0; k < frames.length; k++) {
+        const plane = planeOf(planes, PLANE, k);
+        max = Math.max(max, maxOf(plane));
+        yield plane;
+      }
+    })();
+    this.scale = positiveQuantileOfPlanes(each, planes.length, 0.995);
+    this.max = max;
   }
 
   sliceValues(slice: number): Float32Array {
     const out = new Float32Array(this.series.rows * this.series.columns);
     const k = slice;
-    mapToSourceSlice(
-      this.planes.subarray(k * PLANE, (k + 1) * PLANE),
-      this.frames[k],
-      this.series,
-      out,
-    );
+    mapToSourceSlice(planeOf(this.planes, PLANE, k), this.frames[k], this.series, out);
     return out;
   }
 }

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { sliceNormal } from '../series/assemble';
-import type { CtSeries, HuArray, Vec3 } from '../series/types';
+import { sliceView, type CtSeries, type HuArray, type Vec3 } from '../series/types';
 import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
@@ -133,7 +133,7 @@ export function sliceBody(
 ): { slice: number; bodyAreaMm2: number; lungFraction: number } {
   const { rows, columns } = series;
   const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
-  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+  const hu = sliceView(series, slice);
   const { body, lung } = bodyOf(hu, rows, columns, colSpacing);
   return {
     slice,
@@ -160,7 +160,7 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
   }
   const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
   const origin = series.geometry.positions[slice];
-  const hu = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+  const hu = sliceView(series, slice);
 
   const { body, lung, byRow, byCol } = bodyOf(hu, rows, columns, colSpacing);
   const cr = body ? medianIndex(byRow, body) : rows / 2;

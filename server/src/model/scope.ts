@@ -1,4 +1,4 @@
-import type { CtSeries } from '../series/types';
+import { sliceView, type CtSeries } from '../series/types';
 import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 /**
@@ -35,7 +35,7 @@ export function checkScope(series: CtSeries): ScopeCheck {
   let softAll = 0;
   let abdominal = 0;
   for (let s = 0; s < slices; s++) {
-    const hu = series.hu.subarray(s * rows * columns, (s + 1) * rows * columns);
+    const hu = sliceView(series, s);
     let body = 0;
     let fat = 0;
     let soft = 0;

@@ -1,4 +1,4 @@
-import type { CtSeries, Orientation, Vec3 } from '../series/types';
+import type { InMemorySeries, Orientation, Vec3 } from '../series/types';
 import { defaultCtEncoding, type CtEncoding } from '../series/write-ct';
 import { deterministicUid } from '../util/uid';
 import { loadAnatomy, OUTSIDE_HOLE, type Anatomy } from './anatomy';
@@ -29,7 +29,7 @@ export interface PhantomOptions extends CaseOptions {
 export interface PhantomCase {
   index: number;
   params: CaseParameters;
-  series: CtSeries;
+  series: InMemorySeries;
   /** Structure id per voxel, on the series grid (STRUCTURES). */
   labels: Uint8Array;
   /** Noise- and texture-free HU of each structure id in this case (NaN where it has no single value). */
@@ -622,7 +622,7 @@ export async function generateCase(
   }
 
   const caseId = `${seed}/${index}`;
-  const series: CtSeries = {
+  const series: InMemorySeries = {
     studyInstanceUid: deterministicUid('phantom-study', caseId),
     seriesInstanceUid: deterministicUid('phantom-series', caseId),
     frameOfReferenceUid: deterministicUid('phantom-frame', caseId),

@@ -34,9 +34,26 @@ function heatExact(t: number): Rgb {
 
 /** The value at the q-th quantile of the positive values (a robust maximum for scaling maps). */
 export function positiveQuantile(values: Float32Array, q: number): number {
+  return positiveQuantileOfPlanes([values], values.length, q);
+}
+
+/**
+ * positiveQuantile of planes read one after another (`total` values in all), the same value as
+ * of their concatenation, never holding more than one plane and the sample.
+ */
+export function positiveQuantileOfPlanes(
+  planes: Iterable<Float32Array>,
+  total: number,
+  q: number,
+): number {
   const positive: number[] = [];
-  const step = Math.max(1, Math.floor(values.length / 200000));
-  for (let i = 0; i < values.length; i += step) if (values[i] > 0) positive.push(values[i]);
+  const step = Math.max(1, Math.floor(total / 200000));
+  let offset = 0; // index of the plane's first value in the concatenation
+  for (const values of planes) {
+    for (let i = (step - (offset % step)) % step; i < values.length; i += step)
+      if (values[i] > 0) positive.push(values[i]);
+    offset += values.length;
+  }
   if (positive.length === 0) return 0;
   positive.sort((a, b) => a - b);
   return positive[Math.min(positive.length - 1, Math.floor(q * positive.length))];

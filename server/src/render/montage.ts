@@ -1,4 +1,4 @@
-import type { CtSeries, HuArray } from '../series/types';
+import { sliceView, type CtSeries, type HuArray, type InMemorySeries } from '../series/types';
 
 /** Window centre/width to 8-bit grey. */
 export function windowSlice(hu: HuArray, centre: number, width: number, out: Uint8Array): void {
@@ -18,7 +18,7 @@ export function thumbnail(
   window: [number, number] = [40, 400],
 ): Uint8Array {
   const { rows, columns } = series;
-  const src = series.hu.subarray(slice * rows * columns, (slice + 1) * rows * columns);
+  const src = sliceView(series, slice);
   const grey = new Uint8Array(rows * columns);
   windowSlice(src, window[0], window[1], grey);
   // Radiological view: patient right on the image left, anterior up, whatever the orientation.
@@ -60,7 +60,7 @@ export function tile(
 
 /** A coronal reformat through the middle row, scaled to size x size with true proportions. */
 export function coronalThumbnail(
-  series: CtSeries,
+  series: InMemorySeries,
   size: number,
   window: [number, number] = [40, 400],
 ): Uint8Array {

@@ -1,4 +1,4 @@
-import type { CtSeries } from '../series/types';
+import { sliceView, type CtSeries } from '../series/types';
 import { heat } from './colormap';
 
 export interface OverlayOptions {
@@ -23,7 +23,7 @@ export function fuseSlice(
 ): Uint8Array {
   const { rows, columns } = series;
   const plane = rows * columns;
-  const hu = series.hu.subarray(slice * plane, (slice + 1) * plane);
+  const hu = sliceView(series, slice);
   const [centre, width] = options.window ?? [40, 400];
   const lo = centre - width / 2;
   const threshold = options.threshold ?? 0.2;

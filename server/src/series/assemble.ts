@@ -10,7 +10,16 @@ import { mapLimit } from '../util/limit';
 import { decodeFrameToHu } from './decode-frame';
 import { stringOf } from './pixel-module';
 import type { SliceRecord } from './slice-record';
-import type { CtSeries, DicomHeader, HuArray, Orientation, Vec3 } from './types';
+import type { ScratchSpace } from '../util/planes';
+import type {
+  CtSeries,
+  DicomHeader,
+  HuArray,
+  HuVolume,
+  InMemorySeries,
+  Orientation,
+  Vec3,
+} from './types';
 
 export interface AssembleOptions {
   /**
@@ -23,24 +32,32 @@ export interface AssembleOptions {
   /** How many frames are fetched and decoded at once. */
   concurrency?: number;
   /**
-   * The most bytes the caller's work on this series may need, and what it needs per voxel:
-   * checked from the headers, before any pixel is read (SeriesTooLargeError).
+   * What the caller keeps per slice besides its HU (maps on the network's input grid): in memory,
+   * or in scratch space when `scratch` is given. Counted in the checks below.
    */
+  bytesPerSlice?: number;
   /**
-   * Refuse, before any pixel is read, a series that would need more than the budget: the fixed
-   * part, `bytesPerSlice` a slice, the HU volume, and `bytesPerVoxel` beside it for each voxel.
+   * Refuse, before any pixel is read, a series that would need more memory than the budget: the
+   * fixed part, and per slice held in memory its HU, `bytesPerVoxel` beside each voxel and
+   * `bytesPerSlice` (all slices; with scratch space only those being decoded).
    */
   memory?: {
     budgetBytes: number;
     fixedBytes?: number;
-    /** Per slice, whatever its size (maps kept on the network's input grid). */
-    bytesPerSlice?: number;
     bytesPerVoxel: number;
     advice: string;
   };
   /** Called after each slice is decoded. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Keep the HU slices in scratch files here instead of memory (an analysis of a long series:
+   * memory stays flat); the caller closes the space when done with the series.
+   */
+  scratch?: ScratchSpace;
 }
+
+/** Options that keep the HU volume in memory. */
+export type InMemoryOptions = AssembleOptions & { scratch?: undefined };
 
 /** Attributes copied into derived objects: patient, study, series, equipment, frame of reference, CT acquisition. */
 const HEADER_KEYWORDS = [
@@ -177,6 +194,16 @@ function assertOneGrid(records: SliceRecord[]): void {
 export async function assembleSeries(
   allRecords: SliceRecord[],
   source: CtSeries['source'],
+  options?: InMemoryOptions,
+): Promise<InMemorySeries>;
+export async function assembleSeries(
+  allRecords: SliceRecord[],
+  source: CtSeries['source'],
+  options: AssembleOptions,
+): Promise<CtSeries>;
+export async function assembleSeries(
+  allRecords: SliceRecord[],
+  source: CtSeries['source'],
   options: AssembleOptions = {},
 ): Promise<CtSeries> {
   if (allRecords.length === 0) throw new InvalidInputError(`${source.location}: no CT slices`);
@@ -253,12 +280,20 @@ export async function assembleSeries(
   const whole = picked.every(
     (r) => Number.isInteger(r.pixel.rescaleSlope) && Number.isInteger(r.pixel.rescaleIntercept),
   );
+  const concurrency = options.concurrency ?? 8;
+  const huBytes = whole ? 2 : 4;
+  const perSlice = options.bytesPerSlice ?? 0;
+  const what = `${source.location} (${picked.length} slices of ${columns} x ${rows})`;
+  // Scratch space for the whole analysis (HU and maps) is reserved now, before any pixel is read.
+  options.scratch?.reserve(picked.length * (size * huBytes + perSlice), what);
   if (options.memory) {
-    // The HU volume (2 or 4 bytes a voxel, below) and what the caller says it needs beside it.
-    const perVoxel = (whole ? 2 : 4) + options.memory.bytesPerVoxel;
+    // The HU volume (2 or 4 bytes a voxel, below) and what the caller says it needs beside it;
+    // with scratch files, only the slices being decoded are in memory.
+    const held = options.scratch ? Math.min(concurrency, picked.length) : picked.length;
     const needed =
       (options.memory.fixedBytes ?? 0) +
-      picked.length * ((options.memory.bytesPerSlice ?? 0) + size * perVoxel);
+      held * size * (huBytes + options.memory.bytesPerVoxel) +
+      (options.scratch ? 0 : picked.length * perSlice);
     if (needed > options.memory.budgetBytes)
       throw new SeriesTooLargeError(
         `${source.location}: ${picked.length} slices of ${columns} x ${rows} need about ${mb(needed)} MB, over the ${mb(options.memory.budgetBytes)} MB budget; ${options.memory.advice}`,
@@ -268,19 +303,34 @@ export async function assembleSeries(
   // the memory of float32. CT holds nothing below air or above about 31000 HU (the extended
   // scale), so values beyond the 16-bit range (an undeclared padding value, a stored range wider
   // than the data) saturate rather than cost a second, 4-byte copy.
-  const hu: HuArray = whole
-    ? new Int16Array(size * picked.length)
-    : new Float32Array(size * picked.length);
+  const hu: HuVolume = options.scratch
+    ? whole
+      ? options.scratch.planes(Int16Array, picked.length, size, what)
+      : options.scratch.planes(Float32Array, picked.length, size, what)
+    : whole
+      ? new Int16Array(size * picked.length)
+      : new Float32Array(size * picked.length);
   const spare: Float32Array[] = []; // decoding buffers, one per slice in flight
+  const spare16: Int16Array[] = []; // 16-bit slices on their way to scratch
   let done = 0;
-  await mapLimit(picked, options.concurrency ?? 8, async (r, i) => {
-    const target = hu.subarray(i * size, (i + 1) * size);
+  await mapLimit(picked, concurrency, async (r, i) => {
+    const target: HuArray =
+      hu instanceof Float32Array || hu instanceof Int16Array
+        ? hu.subarray(i * size, (i + 1) * size)
+        : whole
+          ? (spare16.pop() ?? new Int16Array(size))
+          : (spare.pop() ?? new Float32Array(size));
     const out = target instanceof Float32Array ? target : (spare.pop() ?? new Float32Array(size));
     if (r.loadInto) await r.loadInto(out);
     else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
     if (out !== target) {
       saturateInto(out, target);
       spare.push(out);
+    }
+    if (!(hu instanceof Float32Array || hu instanceof Int16Array)) {
+      hu.write(i, target);
+      if (target instanceof Int16Array) spare16.push(target);
+      else spare.push(target);
     }
     options.onProgress?.(++done, picked.length);
   });

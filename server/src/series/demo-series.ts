@@ -1,6 +1,6 @@
 import { deterministicUid } from '../util/uid';
 import { seededRandom } from '../util/random';
-import type { CtSeries, Orientation, Vec3 } from './types';
+import type { InMemorySeries, Orientation, Vec3 } from './types';
 
 export interface DemoSeriesOptions {
   rows?: number;
@@ -20,7 +20,7 @@ export interface DemoSeriesOptions {
  * aorta. Used by the demo and by tests that need exact, known voxels; the realistic multiphase
  * phantoms are the phantom generator's work.
  */
-export function makeDemoSeries(options: DemoSeriesOptions = {}): CtSeries {
+export function makeDemoSeries(options: DemoSeriesOptions = {}): InMemorySeries {
   const rows = options.rows ?? 64;
   const columns = options.columns ?? 64;
   const slices = options.slices ?? 12;

@@ -5,10 +5,10 @@ import {
   type DicomWebClientOptions,
   type RetrievedFrame,
 } from '../dicomweb/client';
-import { assembleSeries, type AssembleOptions } from './assemble';
+import { assembleSeries, type AssembleOptions, type InMemoryOptions } from './assemble';
 import { sliceRecordsOf, type SliceRecord } from './slice-record';
 import { isUid } from '../domain/uid';
-import type { CtSeries } from './types';
+import type { CtSeries, InMemorySeries } from './types';
 import { stringOf, type PixelModule } from './pixel-module';
 import { NativeFrameStream } from './native-frame-stream';
 import { decodeFrameToHu } from './decode-frame';
@@ -62,6 +62,14 @@ function cannotTranscode(error: unknown): boolean {
  * Reads a CT series from a DICOMweb server: QIDO-RS for its instances, WADO-RS metadata for
  * geometry, then WADO-RS frames for exactly the slices selected.
  */
+export async function readDicomWebSeries(
+  ref: DicomWebSeriesRef,
+  options?: DicomWebReadOptions & InMemoryOptions,
+): Promise<InMemorySeries>;
+export async function readDicomWebSeries(
+  ref: DicomWebSeriesRef,
+  options: DicomWebReadOptions,
+): Promise<CtSeries>;
 export async function readDicomWebSeries(
   ref: DicomWebSeriesRef,
   options: DicomWebReadOptions = {},

@@ -7,13 +7,13 @@ import {
   NotFoundError,
   UnsupportedModalityError,
 } from '../errors';
-import { assembleSeries, type AssembleOptions } from './assemble';
+import { assembleSeries, type InMemoryOptions } from './assemble';
 import { looksLikeDicom, parseDicomFile } from './dicom-file';
 import { stringOf } from './pixel-module';
 import { sliceRecordsOf, type SliceRecord } from './slice-record';
-import type { CtSeries } from './types';
+import type { InMemorySeries } from './types';
 
-export interface FolderReadOptions extends AssembleOptions {
+export interface FolderReadOptions extends InMemoryOptions {
   /** Which series to read when the folder holds several. */
   seriesInstanceUid?: string;
 }
@@ -52,7 +52,7 @@ interface SeriesGroup {
 export async function readDicomFolder(
   root: string,
   options: FolderReadOptions = {},
-): Promise<CtSeries> {
+): Promise<InMemorySeries> {
   const { files, single } = await listFiles(root);
   const groups = new Map<string, SeriesGroup>();
   let dicomFiles = 0;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { deterministicUid } from '../util/uid';
 import { InvalidInputError, NotFoundError, TruncatedFileError } from '../errors';
 import { sliceNormal } from './assemble';
-import type { CtSeries, Orientation, Vec3 } from './types';
+import type { InMemorySeries, Orientation, Vec3 } from './types';
 
 type Matrix = [number[], number[], number[]]; // 3x4 voxel -> RAS+ world (mm)
 
@@ -109,7 +109,7 @@ function parseHeader(bytes: Uint8Array, location: string): NiftiHeader {
  * (else the qform); NIfTI's RAS+ world is turned into DICOM's LPS+, voxel i along the rows' direction
  * (columns), j down the columns (rows), k across slices, and slices are ordered along the normal.
  */
-export async function readNifti(file: string): Promise<CtSeries> {
+export async function readNifti(file: string): Promise<InMemorySeries> {
   let bytes: Uint8Array = await fs.readFile(file).catch(() => {
     throw new NotFoundError(`${file} does not exist`);
   });

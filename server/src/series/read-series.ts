@@ -4,9 +4,10 @@ import { NotFoundError } from '../errors';
 import { readDicomFolder, type FolderReadOptions } from './read-folder';
 import { parseSeriesUrl, readDicomWebSeries, type DicomWebReadOptions } from './read-dicomweb';
 import { readNifti } from './read-nifti';
-import type { CtSeries } from './types';
+import type { InMemoryOptions } from './assemble';
+import type { InMemorySeries } from './types';
 
-export type ReadSeriesOptions = FolderReadOptions & DicomWebReadOptions;
+export type ReadSeriesOptions = FolderReadOptions & DicomWebReadOptions & InMemoryOptions;
 
 /**
  * Reads a CT series from a folder of DICOM files (or one file), a NIfTI file (.nii, .nii.gz) or a
@@ -15,7 +16,7 @@ export type ReadSeriesOptions = FolderReadOptions & DicomWebReadOptions;
 export async function readSeries(
   source: string,
   options: ReadSeriesOptions = {},
-): Promise<CtSeries> {
+): Promise<InMemorySeries> {
   if (/^https?:\/\//.test(source)) return readDicomWebSeries(parseSeriesUrl(source), options);
   if (/\.nii(\.gz)?$/i.test(source)) return readNifti(source);
   const stat = await fs.stat(source).catch(() => undefined);

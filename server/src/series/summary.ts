@@ -1,5 +1,5 @@
 import { stringOf } from './pixel-module';
-import type { CtSeries } from './types';
+import type { CtSeries, InMemorySeries } from './types';
 
 export interface SeriesSummary {
   studyInstanceUid: string;
@@ -17,7 +17,7 @@ export interface SeriesSummary {
 }
 
 /** Figures a reader checks first: size, spacing, coverage and the HU range. */
-export function summarizeSeries(series: CtSeries): SeriesSummary {
+export function summarizeSeries(series: InMemorySeries): SeriesSummary {
   // A strided sample keeps this O(1 MB) on any series size.
   const step = Math.max(1, Math.floor(series.hu.length / 1_000_000));
   const sample = new Float32Array(Math.ceil(series.hu.length / step));

@@ -1,3 +1,5 @@
+import { planeOf, type ScratchPlanes } from '../util/planes';
+
 export type Vec3 = [number, number, number];
 export type Orientation = [number, number, number, number, number, number];
 
@@ -22,7 +24,12 @@ export interface SourceInstance {
 /** A naturalised dataset (dcmjs keyword -> value), restricted to the modules we copy. */
 export type DicomHeader = Record<string, unknown>;
 
-export interface CtSeries {
+/**
+ * A CT series: HU held whole in memory (`InMemorySeries`, what the readers and the phantom give)
+ * or, for an analysis of a long series, slice by slice in scratch planes (memory stays flat).
+ * Code that works a slice at a time takes a CtSeries and reads slices with `sliceView`.
+ */
+export interface CtSeries<V extends HuVolume = HuVolume> {
   studyInstanceUid: string;
   seriesInstanceUid: string;
   frameOfReferenceUid: string;
@@ -34,7 +41,7 @@ export interface CtSeries {
    * integers where every slice's HU are whole numbers that fit (most DICOM CT: half the memory of
    * float32), else float32 (fractional rescale, NIfTI floats, phantoms).
    */
-  hu: HuArray;
+  hu: V;
   geometry: SeriesGeometry;
   /** Per slice, for references from derived objects. */
   instances: SourceInstance[];
@@ -45,7 +52,10 @@ export interface CtSeries {
   warnings?: string[];
 }
 
-/** Index of voxel (slice, row, column) in CtSeries.hu. */
+/** A series whose HU volume is one array in memory. */
+export type InMemorySeries = CtSeries<HuArray>;
+
+/** Index of voxel (slice, row, column) in InMemorySeries.hu. */
 export function voxelIndex(series: CtSeries, slice: number, row: number, column: number): number {
   return (slice * series.rows + row) * series.columns + column;
 }
@@ -53,8 +63,10 @@ export function voxelIndex(series: CtSeries, slice: number, row: number, column:
 /** HU values as a series holds them. */
 export type HuArray = Float32Array | Int16Array;
 
-/** One slice of a series as a view (no copy). */
+/** A series' HU: one array, or slices in a scratch file. */
+export type HuVolume = HuArray | ScratchPlanes<Int16Array> | ScratchPlanes<Float32Array>;
+
+/** One slice of a series: a view (no copy) of an in-memory volume, else read now. */
 export function sliceView(series: CtSeries, slice: number): HuArray {
-  const size = series.rows * series.columns;
-  return series.hu.subarray(slice * size, (slice + 1) * size);
+  return planeOf<HuArray>(series.hu, series.rows * series.columns, slice);
 }

@@ -4,7 +4,7 @@ import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { InvalidInputError } from '../errors';
 import { SopClass } from './slice-record';
 import { TransferSyntax } from './transfer-syntax';
-import type { CtSeries, HuArray } from './types';
+import { sliceView, type CtSeries, type HuArray } from './types';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -64,10 +64,9 @@ export function ctSliceDatasets(
     );
   }
   const h = series.header;
-  const size = series.rows * series.columns;
   const thickness = Number(h.SliceThickness ?? series.geometry.sliceSpacing);
   return Array.from({ length: series.slices }, (_, s) => {
-    const stored = huToStored(series.hu.subarray(s * size, (s + 1) * size), encoding);
+    const stored = huToStored(sliceView(series, s), encoding);
     const ds: NaturalDataset = {
       SpecificCharacterSet: 'ISO_IR 100',
       ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],

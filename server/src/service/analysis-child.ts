@@ -35,6 +35,7 @@ async function handle(message: ParentMessage): Promise<void> {
       run = analysisRunner(model, message.pacsUrl, message.pacsAuth, {
         output: message.output,
         memoryMb: message.memoryMb,
+        scratch: message.scratch,
       });
       send({ kind: 'ready' });
     } catch (error) {

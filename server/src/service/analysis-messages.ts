@@ -3,6 +3,7 @@ import type { ErrorRecord } from '../errors';
 import type { PacsAuth } from '../dicomweb/client';
 import type { OutputSettings } from '../derived/output-settings';
 import type { AnalysisRequest, AnalysisResult, JobProgress } from './jobs';
+import type { ScratchSettings } from '../util/planes';
 
 export type ParentMessage =
   | {
@@ -13,6 +14,7 @@ export type ParentMessage =
       output: OutputSettings;
       /** The memory an analysis may use (checked from the headers before reading pixels). */
       memoryMb: number;
+      scratch: ScratchSettings;
     }
   | { kind: 'run'; id: string; request: AnalysisRequest; authorization?: string };
 

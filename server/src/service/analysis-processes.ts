@@ -11,6 +11,7 @@ import type { OutputSettings } from '../derived/output-settings';
 import { AnalysisCrashedError, PhaseLensError, reviveError } from '../errors';
 import type { ChildMessage, ParentMessage } from './analysis-messages';
 import type { ServiceConfig } from './config';
+import type { ScratchSettings } from '../util/planes';
 import type { AnalysisResult, Job, JobProgress, RunAnalysis } from './jobs';
 
 export interface AnalysisProcessOptions {
@@ -22,6 +23,7 @@ export interface AnalysisProcessOptions {
   processes: number;
   /** Heap limit of each process (MB). */
   memoryMb: number;
+  scratch: ScratchSettings;
 }
 
 interface Running {
@@ -102,6 +104,7 @@ class AnalysisProcess {
       pacsAuth: options.pacsAuth,
       output: options.output,
       memoryMb: options.memoryMb,
+      scratch: options.scratch,
     });
   }
 
@@ -239,7 +242,7 @@ export class AnalysisProcesses {
 
 /** The analysis processes a service, watcher or worker runs, from its configuration. */
 export function analysisProcessesFor(
-  config: Pick<ServiceConfig, 'pacsUrl' | 'pacsAuth' | 'output' | 'analysisMemoryMb'>,
+  config: Pick<ServiceConfig, 'pacsUrl' | 'pacsAuth' | 'output' | 'analysisMemoryMb' | 'scratch'>,
   modelDir: string,
   processes: number,
 ): AnalysisProcesses {
@@ -250,5 +253,6 @@ export function analysisProcessesFor(
     output: config.output,
     processes,
     memoryMb: config.analysisMemoryMb,
+    scratch: config.scratch,
   });
 }

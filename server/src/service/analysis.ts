@@ -9,6 +9,9 @@ import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import type { PhaseModel } from '../model/phase-model';
 import type { Phase } from '../domain/phase';
 import { readDicomWebSeries } from '../series/read-dicomweb';
+import type { AssembleOptions } from '../series/assemble';
+import { DEFAULT_SCRATCH_MB, ScratchSpace, type ScratchSettings } from '../util/planes';
+import os from 'node:os';
 import type { AnalysisResult, Job, JobProgress, RunAnalysis } from './jobs';
 
 /** PACS credentials for a job: the viewer's header in pass-through mode, else the service's. */
@@ -28,36 +31,21 @@ export function authFor(
 }
 
 /**
- * What an analysis needs, with some margin: a fixed part (Node, the model, the WebAssembly heap);
- * per voxel the HU volume (2 bytes for whole-number HU, 4 otherwise: counted by the reader) and
- * about 1 byte beside it for reading and writing; per slice and map a 128 x 128 float plane (maps
- * are kept on the network's input grid). Measured with float32 HU (bench/isolation.ts, five maps,
- * written back, 512 x 512): 509, 759 and 1213 MiB peak for 100, 300 and 600 slices, a
- * least-squares fit of about 355 MiB and 5.7 bytes a voxel.
+ * What an analysis needs in memory, with some margin: a fixed part (Node, the model, the
+ * WebAssembly heap, the batches being made and written) and, per slice being decoded, its HU
+ * and about 1 byte a voxel beside them. The HU volume and the maps' planes (64 KiB a slice and
+ * map on the network's input grid) go to scratch files, so memory does not grow with the series.
  */
 export const ANALYSIS_FIXED_MB = 384;
 export const BYTES_BESIDE_HU = 1;
 export const mapBytesPerSlice = (maps: number): number => maps * 128 * 128 * 4;
 
-function memoryBudget(
-  memoryMb: number,
-  maps: number,
-): {
-  budgetBytes: number;
-  fixedBytes: number;
-  bytesPerSlice: number;
-  bytesPerVoxel: number;
-  advice: string;
-} {
+function memoryBudget(memoryMb: number): NonNullable<AssembleOptions['memory']> {
   return {
     budgetBytes: memoryMb * 2 ** 20,
     fixedBytes: ANALYSIS_FIXED_MB * 2 ** 20,
-    bytesPerSlice: mapBytesPerSlice(maps),
     bytesPerVoxel: BYTES_BESIDE_HU,
-    advice:
-      maps > 1
-        ? 'raise PHASELENS_ANALYSIS_MEMORY_MB (fewer maps save little: 64 KiB a slice each)'
-        : 'raise PHASELENS_ANALYSIS_MEMORY_MB',
+    advice: 'raise PHASELENS_ANALYSIS_MEMORY_MB',
   };
 }
 
@@ -70,9 +58,23 @@ export function analysisRunner(
   model: PhaseModel,
   pacsUrl: string,
   pacsAuth: PacsAuth | undefined,
-  options: { output?: OutputSettings; memoryMb?: number } = {},
+  options: { output?: OutputSettings; memoryMb?: number; scratch?: ScratchSettings } = {},
 ): RunAnalysis {
   return async (job: Job, report: (p: JobProgress) => void): Promise<AnalysisResult> => {
+    const { dir, mb } = options.scratch ?? { dir: os.tmpdir(), mb: DEFAULT_SCRATCH_MB };
+    const scratch = new ScratchSpace(dir, mb * 2 ** 20);
+    try {
+      return await analyse(job, report, scratch);
+    } finally {
+      scratch.close();
+    }
+  };
+
+  async function analyse(
+    job: Job,
+    report: (p: JobProgress) => void,
+    scratch: ScratchSpace,
+  ): Promise<AnalysisResult> {
     const { request } = job;
     const auth = authFor(job.authorization, pacsAuth);
     const client = new DicomWebClient({ url: pacsUrl, auth });
@@ -86,14 +88,15 @@ export function analysisRunner(
         client,
         auth,
         onProgress: (done, total) => report({ stage: 'reading', fraction: 0.35 * (done / total) }),
-        ...(options.memoryMb
-          ? { memory: memoryBudget(options.memoryMb, request.maps.length) }
-          : {}),
+        scratch,
+        bytesPerSlice: mapBytesPerSlice(request.maps.length),
+        ...(options.memoryMb ? { memory: memoryBudget(options.memoryMb) } : {}),
       },
     );
     report({ stage: 'classifying', fraction: 0.35 });
     const { result, maps } = await explainSeries(model, series, {
       methods: request.maps.map((m) => METHODS[m]),
+      scratch,
       onProgress: (done, total) =>
         report({ stage: 'maps', fraction: 0.35 + 0.45 * (done / total) }),
     });
@@ -123,7 +126,7 @@ export function analysisRunner(
       model: result.model,
       derivedSeries,
     };
-  };
+  }
 }
 
 type MapKind = Exclude<DerivedKind, 'phase-report'>;

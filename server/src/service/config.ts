@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { DEFAULT_SCRATCH_MB, type ScratchSettings } from '../util/planes';
 import { parseJobKey } from './sealed';
 import { InvalidInputError } from '../errors';
 import { mapNamesFrom, PAPER_METHODS } from '../attribution/index';
@@ -40,6 +42,12 @@ export interface ServiceConfig {
    * so the estimate is the bound, and an analysis the kernel still kills fails only its job.
    */
   analysisMemoryMb: number;
+  /**
+   * Where each analysis keeps its series' HU and maps while it runs (files with no name, gone
+   * when it ends), and the most one analysis may keep there: a series that needs more, or more
+   * than the disk has free, is refused before its pixels are read.
+   */
+  scratch: ScratchSettings;
   queueSize: number;
   modelDir?: string;
   /** Request body limit in bytes. */
@@ -85,6 +93,21 @@ function configSource(env: Env): { get: Setting; problems: string[] } {
     return v === undefined || v === null || v === '' ? undefined : String(v);
   };
   return { get, problems };
+}
+
+/** The scratch folder, if it is a folder this process may write in. */
+function scratchDir(dir: string, problems: string[]): string {
+  try {
+    if (!statSync(dir).isDirectory())
+      problems.push(`PHASELENS_SCRATCH_DIR: ${dir} is not a folder`);
+    else accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problems.push(
+      `PHASELENS_SCRATCH_DIR: ${dir} ${code === 'ENOENT' ? 'does not exist' : 'is not writable'}`,
+    );
+  }
+  return dir;
 }
 
 /** How derived objects are written, read the same by the service and by the CLI. */
@@ -253,6 +276,10 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     writeBack: bool('PHASELENS_WRITE_BACK', 'writeBack', true),
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
     analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 8192, 512, 262144),
+    scratch: {
+      dir: scratchDir(get('PHASELENS_SCRATCH_DIR', 'scratchDir') ?? os.tmpdir(), problems),
+      mb: int('PHASELENS_SCRATCH_MB', 'scratchMb', DEFAULT_SCRATCH_MB, 64, 16777216),
+    },
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),

@@ -1,11 +1,11 @@
-import type { CtSeries, HuArray, Vec3 } from '../../src/series/types';
+import type { InMemorySeries, HuArray, Vec3 } from '../../src/series/types';
 import { deterministicUid } from '../../src/util/uid';
 
 /**
  * The series resampled along its slice normal to `spacing` mm (linear interpolation between
  * neighbouring slices), as a scanner reconstructing at another interval would give it.
  */
-export function resampleSlices(series: CtSeries, spacing: number): CtSeries {
+export function resampleSlices(series: InMemorySeries, spacing: number): InMemorySeries {
   const { rows, columns } = series;
   const plane = rows * columns;
   const p = series.geometry.positions;
@@ -33,7 +33,7 @@ export function resampleSlices(series: CtSeries, spacing: number): CtSeries {
 }
 
 /** The slices whose index lies in [from, to) (a partial scan range). */
-export function cropSlices(series: CtSeries, from: number, to: number): CtSeries {
+export function cropSlices(series: InMemorySeries, from: number, to: number): InMemorySeries {
   const plane = series.rows * series.columns;
   return derived(
     series,
@@ -45,12 +45,12 @@ export function cropSlices(series: CtSeries, from: number, to: number): CtSeries
 }
 
 function derived(
-  series: CtSeries,
+  series: InMemorySeries,
   tag: string,
   hu: HuArray,
   positions: Vec3[],
   spacing: number,
-): CtSeries {
+): InMemorySeries {
   const seriesInstanceUid = deterministicUid(series.seriesInstanceUid, tag);
   return {
     ...series,

@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
-import type { CtSeries } from '../../src/series/types';
+import type { InMemorySeries } from '../../src/series/types';
 
 /**
- * Volumes made in the tests for the scope check: a CtSeries whose HU come from `value(x, y, z)`
+ * Volumes made in the tests for the scope check: a InMemorySeries whose HU come from `value(x, y, z)`
  * (mm from the volume's centre, z along the slices).
  */
 export function volume(
   value: (x: number, y: number, z: number) => number,
   options: { size?: number; spacing?: number; slices?: number; sliceSpacing?: number } = {},
-): CtSeries {
+): InMemorySeries {
   const n = options.size ?? 128;
   const ps = options.spacing ?? 3.5;
   const slices = options.slices ?? 30;
@@ -46,7 +46,7 @@ const inEllipse = (x: number, y: number, a: number, b: number): boolean =>
   (x / a) ** 2 + (y / b) ** 2 <= 1;
 
 /** A head: brain in a 7 mm skull under thin scalp, air around; no fat, no abdomen. */
-export const head = (): CtSeries =>
+export const head = (): InMemorySeries =>
   volume((x, y) => {
     if (!inEllipse(x, y, 80, 95)) return -1000;
     if (!inEllipse(x, y, 76, 91)) return 40; // scalp
@@ -55,7 +55,7 @@ export const head = (): CtSeries =>
   });
 
 /** A chest with no abdomen: both lungs fill most of the body, under a fat rim. */
-export const chest = (): CtSeries =>
+export const chest = (): InMemorySeries =>
   volume((x, y) => {
     if (!inEllipse(x, y, 170, 120)) return -1000;
     if (!inEllipse(x, y, 160, 110)) return -100; // subcutaneous fat
@@ -64,7 +64,7 @@ export const chest = (): CtSeries =>
   });
 
 /** An abdomen: liver, a vertebra and bowel in visceral fat, under subcutaneous fat. */
-export const abdomen = (): CtSeries =>
+export const abdomen = (): InMemorySeries =>
   volume((x, y) => {
     if (!inEllipse(x, y, 170, 120)) return -1000;
     if (!inEllipse(x, y, 150, 100)) return -100;
@@ -80,7 +80,7 @@ export const abdomen = (): CtSeries =>
  * air at their ends; with `rails`, dense edges seal the table's core. The body's lowest point is
  * at y = 120 mm.
  */
-export const onMattress = (body: CtSeries, rails = false): CtSeries => {
+export const onMattress = (body: InMemorySeries, rails = false): InMemorySeries => {
   const { rows: n, columns, slices } = body;
   const [ps] = body.geometry.pixelSpacing;
   const out = { ...body, hu: Float32Array.from(body.hu) };
@@ -103,7 +103,7 @@ export const onMattress = (body: CtSeries, rails = false): CtSeries => {
  * An abdominal MR volume as it arrives in NIfTI: signal intensities, zero outside the body,
  * nothing near -1000.
  */
-export const abdominalMr = (): CtSeries =>
+export const abdominalMr = (): InMemorySeries =>
   volume((x, y) => {
     if (!inEllipse(x, y, 170, 120)) return 0;
     if (!inEllipse(x, y, 150, 100)) return 900; // fat is bright on T1
@@ -112,7 +112,7 @@ export const abdominalMr = (): CtSeries =>
   });
 
 /** Writes a series' values as a NIfTI-1 file of int16 voxels with an sform (as MR exports come). */
-export async function writeNiftiVolume(file: string, series: CtSeries): Promise<void> {
+export async function writeNiftiVolume(file: string, series: InMemorySeries): Promise<void> {
   const { columns, rows, slices } = series;
   const [ps] = series.geometry.pixelSpacing;
   const h = new DataView(new ArrayBuffer(352));
