@@ -16,11 +16,11 @@ import { promisify } from 'node:util';
 import { deriveObjects, inWriteOrder, storeDerived } from '../server/src/derived/derive';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
-import type { AttributionMap } from '../server/src/attribution/explain-series';
 import { VolumeMap } from '../server/src/attribution/series-map';
-import type { PhaseResult } from '../server/src/model/classify';
 import { startOrthanc } from '../test/fixtures/orthanc';
 import { timeMedian, writeResult } from './common';
+import type { AttributionMap } from '../server/src/domain/attribution-map';
+import type { PhaseResult } from '../server/src/domain/phase-result';
 
 const GOAL_MS = 3000;
 const GOAL_RATIO = 1.2;

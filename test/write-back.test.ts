@@ -15,12 +15,12 @@ import type { DerivedSeries } from '../server/src/derived/derived-series';
 import { PhaseReport } from '../server/src/derived/phase-report';
 import { PacsError } from '../server/src/errors';
 import type { NaturalDataset } from 'dcmjs';
-import type { AttributionMap } from '../server/src/attribution/explain-series';
 import { VolumeMap } from '../server/src/attribution/series-map';
-import type { PhaseResult } from '../server/src/model/classify';
 import { makeDemoSeries } from '../server/src/series/demo-series';
 import { decodePng } from '../server/src/render/png';
 import { rleFrame } from '../server/src/derived/rle';
+import type { AttributionMap } from '../server/src/domain/attribution-map';
+import type { PhaseResult } from '../server/src/domain/phase-result';
 
 const result: PhaseResult = {
   phase: 'arterial',

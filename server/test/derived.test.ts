@@ -5,13 +5,11 @@ import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { PhaseReport } from '../src/derived/phase-report';
 import { MapParametricMap } from '../src/derived/parametric-map';
 import { labelLines, MapSecondaryCapture } from '../src/derived/secondary-capture';
-import type { AttributionMap } from '../src/attribution/explain-series';
 import { VolumeMap } from '../src/attribution/series-map';
 import type { EncodedObject } from '../src/derived/encoded';
 import type { CtSeries } from '../src/series/types';
 import { derivedUids } from '../src/derived/common';
 import { InvalidInputError } from '../src/errors';
-import type { PhaseResult } from '../src/model/classify';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { encodePart10 } from '../src/series/write-ct';
 import { existsSync } from 'node:fs';
@@ -22,6 +20,8 @@ import { deriveObjects } from '../src/derived/derive';
 import { COPIED_FROM_SOURCE } from '../src/derived/source-modules';
 import { pickHeader } from '../src/series/assemble';
 import { dciodvfy, REAL_CT, tempDir } from './helpers/series';
+import type { AttributionMap } from '../src/domain/attribution-map';
+import type { PhaseResult } from '../src/domain/phase-result';
 
 const result: PhaseResult = {
   phase: 'portal-venous',

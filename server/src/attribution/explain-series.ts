@@ -5,7 +5,6 @@ import {
   decisionSlices,
   explainingMember,
   graphOf,
-  type PhaseResult,
 } from '../model/classify';
 import { membersOf, type PhaseModel } from '../model/phase-model';
 import { INPUT_SIZE, preprocessSlice, type PreprocessedSlice } from '../model/preprocess';
@@ -14,10 +13,10 @@ import type { CtSeries } from '../series/types';
 import type { MapLayer } from '../model/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
-import { InputGridMap, type AttributionMap } from './series-map';
+import { InputGridMap } from './series-map';
 import type { ScratchSpace } from '../util/planes';
-
-export type { AttributionMap } from './series-map';
+import type { PhaseResult } from '../domain/phase-result';
+import type { AttributionMap } from '../domain/attribution-map';
 
 export interface ExplainSeriesOptions {
   methods: AttributionMethod[];

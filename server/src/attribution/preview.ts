@@ -1,10 +1,10 @@
-import type { PhaseResult } from '../model/classify';
 import type { PreprocessedSlice } from '../model/preprocess';
 import { informativeSlices } from '../model/preprocess';
 import { Canvas } from '../render/canvas';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';
-import type { AttributionMap } from './explain-series';
+import type { PhaseResult } from '../domain/phase-result';
+import type { AttributionMap } from '../domain/attribution-map';
 
 const TILE = 256;
 

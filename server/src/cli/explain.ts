@@ -3,7 +3,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseLayer, parseMethods, PAPER_METHODS } from '../attribution/index';
 import { explainSeries } from '../attribution/explain-series';
-import { mapKey } from '../attribution/series-map';
 import { deriveObjects, storeDerived, writeDerivedFolder } from '../derived/derive';
 import { loadOutputSettings } from '../service/config';
 import { DicomWebClient } from '../dicomweb/client';
@@ -13,6 +12,7 @@ import { UsageError, parseArgs, stringFlag } from './args';
 import { pacsAuthFromEnv } from './pacs-auth';
 import { progressBar } from './progress';
 import { modelAndSeries } from './source';
+import { mapKey } from '../domain/attribution-map';
 
 /** Classifies a series and writes its attribution maps as PNG previews (map over CT). */
 export async function explain(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -5,7 +5,7 @@ import type { NaturalDataset } from 'dcmjs';
 import { deterministicUid } from '../util/uid';
 import { COPIED_FROM_SOURCE } from './source-modules';
 import type { CtSeries } from '../series/types';
-import type { PhaseResult } from '../model/classify';
+import type { PhaseResult } from '../domain/phase-result';
 
 export const SOFTWARE_NAME = 'PhaseLens';
 /** The server package's version (one place: server/package.json), from src and from dist alike. */

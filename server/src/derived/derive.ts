@@ -1,9 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { NaturalDataset } from 'dcmjs';
-import type { AttributionMap } from '../attribution/explain-series';
 import type { DicomWebClient } from '../dicomweb/client';
-import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
 import type { DerivedSeries } from './derived-series';
 import type { EncodedObject } from './encoded';
@@ -11,6 +9,8 @@ import { MapParametricMap } from './parametric-map';
 import type { OutputSettings } from './output-settings';
 import { PhaseReport } from './phase-report';
 import { MapSecondaryCapture } from './secondary-capture';
+import type { AttributionMap } from '../domain/attribution-map';
+import type { PhaseResult } from '../domain/phase-result';
 
 /**
  * Every kind of series an analysis writes back, by the name the API and the lists use. A new

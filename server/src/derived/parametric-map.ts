@@ -1,8 +1,6 @@
 import type { NaturalDataset } from 'dcmjs';
-import { mapKey, type AttributionMap } from '../attribution/series-map';
 import type { DerivedSeries } from './derived-series';
 import { InvalidInputError } from '../errors';
-import type { PhaseResult } from '../model/classify';
 import type { CtSeries } from '../series/types';
 import { TransferSyntax } from '../series/transfer-syntax';
 import { encodePart10 } from '../series/write-ct';
@@ -20,6 +18,8 @@ import {
   type OutputSettings,
   type PixelFormat,
 } from './output-settings';
+import { mapKey, type AttributionMap } from '../domain/attribution-map';
+import type { PhaseResult } from '../domain/phase-result';
 
 export const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';
 

@@ -2,7 +2,6 @@ import type { DerivedSeries } from './derived-series';
 import { encodedWhole, type EncodedObject } from './encoded';
 import type { NaturalDataset } from 'dcmjs';
 import { InvalidInputError } from '../errors';
-import type { PhaseResult } from '../model/classify';
 import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
 import { deterministicUid } from '../util/uid';
@@ -18,6 +17,7 @@ import {
   SOURCE_IMAGE,
   type Code,
 } from './phase-codes';
+import type { PhaseResult } from '../domain/phase-result';
 
 export const COMPREHENSIVE_SR = '1.2.840.10008.5.1.4.1.1.88.33';
 const PARAMETRIC_MAP = '1.2.840.10008.5.1.4.1.1.30';

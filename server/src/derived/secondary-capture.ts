@@ -1,7 +1,5 @@
 import type { NaturalDataset } from 'dcmjs';
-import { mapKey, type AttributionMap } from '../attribution/series-map';
 import { InvalidInputError } from '../errors';
-import type { PhaseResult } from '../model/classify';
 import { Canvas } from '../render/canvas';
 import { heat } from '../render/colormap';
 import { fuseSlice } from '../render/overlay';
@@ -17,6 +15,8 @@ import {
   lossyCompressionOf,
   patientOrientationOf,
 } from './common';
+import { mapKey, type AttributionMap } from '../domain/attribution-map';
+import type { PhaseResult } from '../domain/phase-result';
 
 export const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { PHASES, type Phase, type PhaseCall } from '../domain/phase';
+import { PHASES, type Phase } from '../domain/phase';
+import type { PhaseResult, SliceProbabilities } from '../domain/phase-result';
 import { OutOfScopeError } from '../errors';
 import type { CtSeries } from '../series/types';
 import { decisionRuleOf, membersOf, type PhaseModel } from './phase-model';
@@ -16,40 +17,11 @@ import {
   type PreprocessedSlice,
 } from './preprocess';
 
-export interface SliceProbabilities {
-  index: number;
-  probabilities: Record<Phase, number>;
-}
-
 export interface PhaseDecision {
   phase: Phase;
   confidence: number;
   probabilities: Record<Phase, number>;
   slices: SliceProbabilities[];
-}
-
-/**
- * What the architecture document calls PhaseResult: the call for a series, the evidence behind
- * it and the model that made it.
- */
-export interface PhaseResult {
-  /** A phase, or `indeterminate` with `reason` when the evidence disagrees. */
-  phase: Exclude<PhaseCall, 'out-of-scope'>;
-  /** The most probable phase (the phase itself unless the call is indeterminate). */
-  leading: Phase;
-  /** Calibrated probability of the leading phase. */
-  confidence: number;
-  probabilities: Record<Phase, number>;
-  /** Per slice: the members' mean probabilities. */
-  slices: SliceProbabilities[];
-  /** Mean probability of the leading phase over every member's slices (before calibration). */
-  agreement: number;
-  /** Each ensemble member's own leading phase. */
-  members: Phase[];
-  reason?: string;
-  /** What a reader should know about the input (blank UIDs, ...). */
-  warnings: string[];
-  model: { name: string; version: string };
 }
 
 const asRecord = (p: ArrayLike<number>): Record<Phase, number> =>
