@@ -11,6 +11,7 @@ const benchmarks = [
   'service-load.ts',
   'scale-out.ts',
   'isolation.ts',
+  'scratch.ts',
   'extension-bundle.ts',
 ];
 for (const b of benchmarks) {

@@ -52,7 +52,10 @@ export class InconsistentGeometryError extends InvalidInputError {
   override readonly code = 'inconsistent-geometry';
 }
 
-/** The series needs more memory than the configured budget allows (checked before reading). */
+/**
+ * The series needs more than an analysis may use (scratch space or memory, from its headers,
+ * before any pixel is read).
+ */
 export class SeriesTooLargeError extends InvalidInputError {
   override readonly code = 'too-large';
 }
@@ -94,6 +97,14 @@ export class SeriesNotFoundError extends PacsError {
 /** An analysis process stopped before it answered: out of memory, or a crash in native code. */
 export class AnalysisCrashedError extends PhaseLensError {
   readonly code = 'analysis-crashed';
+}
+
+/**
+ * The service's scratch folder failed it (full, removed, not writable): a fault of the
+ * installation, not of the series.
+ */
+export class ScratchSpaceError extends PhaseLensError {
+  readonly code = 'scratch-unavailable';
 }
 
 /** A typed error raised in another process whose kind has no class here. */
@@ -157,6 +168,7 @@ export function reviveError(record: ErrorRecord): PhaseLensError {
   const pacs = PACS_ERRORS[record.code];
   if (pacs) return new pacs(record.message, record.status);
   if (record.code === 'analysis-crashed') return new AnalysisCrashedError(record.message);
+  if (record.code === 'scratch-unavailable') return new ScratchSpaceError(record.message);
   return new RemoteError(record.code, record.message, record.exitCode);
 }
 

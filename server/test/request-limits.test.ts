@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { parseAnalysisRequest } from '../src/service/app';
 import { ConfigError, loadConfig } from '../src/service/config';
@@ -130,6 +131,25 @@ describe('where analyses keep a long series (scratch space)', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([`PHASELENS_SCRATCH_DIR: ${dir} ${what}`]);
+  });
+
+  it('names the default when the system temporary folder is missing', () => {
+    expect(() => loadConfig({ ...env, TMPDIR: '/nonexistent-phaselens-tmp' })).toThrow(
+      'PHASELENS_SCRATCH_DIR: not set, and the default /nonexistent-phaselens-tmp does not exist',
+    );
+  });
+
+  // /dev/shm is a tmpfs on Linux (Debian mounts it so): a scratch folder in memory would put a
+  // long series back in RAM.
+  it('refuses a scratch folder in memory (tmpfs) when set, and warns when it is the default', () => {
+    expect(statfsSync('/dev/shm').type).toBe(0x01021994);
+    expect(() => loadConfig({ ...env, PHASELENS_SCRATCH_DIR: '/dev/shm' })).toThrow(
+      'PHASELENS_SCRATCH_DIR: /dev/shm is in memory (tmpfs)',
+    );
+    expect(loadConfig({ ...env, TMPDIR: '/dev/shm/' }).warnings).toEqual([
+      "PHASELENS_SCRATCH_DIR: not set, and the default /dev/shm is in memory (tmpfs): a long series' HU and maps would take RAM; set a folder on disk",
+    ]);
+    expect(loadConfig({ ...env, PHASELENS_SCRATCH_DIR: __dirname }).warnings).toEqual([]);
   });
 
   it('refuses a scratch limit below 64 MB', () => {

@@ -19,6 +19,7 @@ export async function watch(argv: string[], out: NodeJS.WritableStream): Promise
     PHASELENS_HOST: '127.0.0.1',
     ...process.env,
   });
+  for (const warning of config.warnings) jsonLogger().warn('configuration', { warning });
   const qido = args.flags.get('qido') === true;
   const days = Number(stringFlag(args, 'days') ?? 2);
   if (!Number.isInteger(days) || days < 0 || days > 365)

@@ -26,6 +26,7 @@ export async function worker(argv: string[], out: NodeJS.WritableStream): Promis
   const processes = analysisProcessesFor(config, modelDir, config.concurrency);
   await processes.warm();
   const log = jsonLogger();
+  for (const warning of config.warnings) log.warn('configuration', { warning });
   const name = `${os.hostname()}-${process.pid}`;
   const lock = Number(process.env.PHASELENS_WORKER_LOCK_MS ?? 30000);
   const w = startWorker(config.redisUrl, processes.run, {

@@ -66,7 +66,12 @@ export function analysisRunner(
     try {
       return await analyse(job, report, scratch);
     } finally {
-      scratch.close();
+      try {
+        scratch.close();
+      } catch {
+        // The files are unlinked: a close that fails leaves nothing to clean, and must not
+        // hide the analysis's own result or error.
+      }
     }
   };
 

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { DEFAULT_SCRATCH_MB, type ScratchSettings } from '../util/planes';
 import { parseJobKey } from './sealed';
@@ -48,6 +48,8 @@ export interface ServiceConfig {
    * than the disk has free, is refused before its pixels are read.
    */
   scratch: ScratchSettings;
+  /** What the configuration allows but an administrator should hear of (logged at start). */
+  warnings: string[];
   queueSize: number;
   modelDir?: string;
   /** Request body limit in bytes. */
@@ -95,19 +97,42 @@ function configSource(env: Env): { get: Setting; problems: string[] } {
   return { get, problems };
 }
 
-/** The scratch folder, if it is a folder this process may write in. */
-function scratchDir(dir: string, problems: string[]): string {
+/** Filesystems that keep files in memory (statfs f_type: tmpfs, ramfs). */
+const IN_MEMORY_FILESYSTEMS = new Set([0x01021994, 0x858458f6]);
+
+/**
+ * The scratch folder: one this process may write in, on disk. A folder in memory (tmpfs) would
+ * put the series back in RAM where no budget sees it: refused when set, a warning when it is
+ * the system's temporary folder by default.
+ */
+function scratchDir(
+  set: string | undefined,
+  env: Env,
+  problems: string[],
+  warnings: string[],
+): { dir: string } {
+  // os.tmpdir() of the environment given (the process's, unless a test gives another).
+  const dir = set ?? (env.TMPDIR ? env.TMPDIR.replace(/(.)\/+$/, '$1') : os.tmpdir());
+  const name = set === undefined ? `not set, and the default ${dir}` : dir;
   try {
-    if (!statSync(dir).isDirectory())
-      problems.push(`PHASELENS_SCRATCH_DIR: ${dir} is not a folder`);
-    else accessSync(dir, constants.W_OK | constants.X_OK);
+    if (!statSync(dir).isDirectory()) {
+      problems.push(`PHASELENS_SCRATCH_DIR: ${name} is not a folder`);
+      return { dir };
+    }
+    accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     problems.push(
-      `PHASELENS_SCRATCH_DIR: ${dir} ${code === 'ENOENT' ? 'does not exist' : 'is not writable'}`,
+      `PHASELENS_SCRATCH_DIR: ${name} ${code === 'ENOENT' ? 'does not exist' : 'is not writable'}`,
     );
+    return { dir };
   }
-  return dir;
+  if (IN_MEMORY_FILESYSTEMS.has(statfsSync(dir).type)) {
+    const line = `${name} is in memory (tmpfs): a long series' HU and maps would take RAM; set a folder on disk`;
+    if (set === undefined) warnings.push(`PHASELENS_SCRATCH_DIR: ${line}`);
+    else problems.push(`PHASELENS_SCRATCH_DIR: ${line}`);
+  }
+  return { dir };
 }
 
 /** How derived objects are written, read the same by the service and by the CLI. */
@@ -258,6 +283,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     problems.push(
       "PHASELENS_JOB_KEY is required with REDIS_URL in passthrough mode: the viewer's credentials are sealed with it in Redis (openssl rand -hex 32; the workers need the same key)",
     );
+  const warnings: string[] = [];
   const config: ServiceConfig = {
     port: int('PHASELENS_PORT', 'port', 3000, 0, 65535),
     host,
@@ -277,9 +303,10 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     concurrency: int('PHASELENS_CONCURRENCY', 'concurrency', 1, 1, 64),
     analysisMemoryMb: int('PHASELENS_ANALYSIS_MEMORY_MB', 'analysisMemoryMb', 8192, 512, 262144),
     scratch: {
-      dir: scratchDir(get('PHASELENS_SCRATCH_DIR', 'scratchDir') ?? os.tmpdir(), problems),
+      ...scratchDir(get('PHASELENS_SCRATCH_DIR', 'scratchDir'), env, problems, warnings),
       mb: int('PHASELENS_SCRATCH_MB', 'scratchMb', DEFAULT_SCRATCH_MB, 64, 16777216),
     },
+    warnings,
     queueSize: int('PHASELENS_QUEUE_SIZE', 'queueSize', 100, 1, 100000),
     modelDir: get('PHASELENS_MODEL_DIR', 'modelDir'),
     bodyLimit: int('PHASELENS_BODY_LIMIT', 'bodyLimit', 16384, 256, 1048576),

@@ -73,6 +73,7 @@ export async function startService(
     concurrency: config.concurrency,
     queue: config.redisUrl ? 'redis' : 'in-process',
   });
+  for (const warning of config.warnings) log.warn('configuration', { warning });
   return {
     url,
     queue,

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SeriesTooLargeError } from '../errors';
+import { ScratchSpaceError, SeriesTooLargeError } from '../errors';
 
 /** The element types planes are kept in: 16-bit HU, float HU and maps. */
 export type PlaneArray = Int16Array | Float32Array;
@@ -39,7 +39,7 @@ export class ScratchPlanes<T extends PlaneArray> {
    * a copy, so `values` may be reused at once.
    */
   write(index: number, values: PlaneArray): void {
-    if (values.BYTES_PER_ELEMENT !== this.type.BYTES_PER_ELEMENT)
+    if (!(values instanceof this.type))
       throw new TypeError(`planes of ${this.type.name} written with ${values.constructor.name}`);
     const count = values.length / this.planeLength;
     this.check(index, Number.isInteger(count) && count > 0 ? this.planeLength : values.length);
@@ -63,8 +63,9 @@ export class ScratchPlanes<T extends PlaneArray> {
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    const fd = this.fd;
+    this.fd = undefined; // never closed twice, even if this close fails
+    if (fd !== undefined) closeSync(fd);
   }
 
   private open(): number {
@@ -105,7 +106,7 @@ export interface ScratchSettings {
   mb: number;
 }
 
-/** Default of PHASELENS_SCRATCH_MB: 16 GB, about 10,000 slices of 512 x 512 with five maps. */
+/** Default of PHASELENS_SCRATCH_MB: 16 GB, about 20,000 slices of 512 x 512 with five maps. */
 export const DEFAULT_SCRATCH_MB = 16384;
 
 /** Free space a scratch folder must keep beyond what is written to it. */
@@ -154,17 +155,17 @@ export class ScratchSpace {
       const s = statfsSync(this.dir);
       free = s.bavail * s.bsize;
     } catch (error) {
-      throw new SeriesTooLargeError(
-        `scratch folder ${this.dir} is not usable (${(error as Error).message}); set PHASELENS_SCRATCH_DIR`,
-      );
+      throw unusable(error);
     }
     if (this.reserved + bytes > this.limitBytes)
       throw new SeriesTooLargeError(
         `${what} needs ${mb(bytes)} MB of scratch space, over what is left of the ${mb(this.limitBytes)} MB one analysis may use (${mb(this.limitBytes - this.reserved)} MB); raise PHASELENS_SCRATCH_MB`,
       );
+    // Free space is checked, not set aside: analyses running at once each see the same free
+    // space, so the folder needs room for PHASELENS_CONCURRENCY of them (README).
     if (bytes + RESERVE_BYTES > free)
       throw new SeriesTooLargeError(
-        `${what} needs ${mb(bytes)} MB of scratch space in ${this.dir}, which has ${mb(free)} MB free (${mb(RESERVE_BYTES)} MB kept in reserve); free space there or set PHASELENS_SCRATCH_DIR`,
+        `${what} needs ${mb(bytes)} MB of scratch space, and the scratch folder (PHASELENS_SCRATCH_DIR) has ${mb(free)} MB free, ${mb(RESERVE_BYTES)} MB of which stay in reserve`,
       );
     this.reserved += bytes;
   }
@@ -176,20 +177,40 @@ export class ScratchSpace {
     try {
       fd = openSync(file, 'wx+', 0o600);
     } catch (error) {
-      throw new SeriesTooLargeError(
-        `scratch folder ${this.dir} is not usable (${(error as Error).message}); set PHASELENS_SCRATCH_DIR`,
-      );
+      throw unusable(error);
     }
-    unlinkSync(file);
+    try {
+      unlinkSync(file);
+    } catch (error) {
+      closeSync(fd);
+      throw unusable(error);
+    }
     return fd;
   }
 
   /** Closes every file opened here (their space is given back). */
   close(): void {
-    for (const planes of this.opened.splice(0)) planes.close();
+    // Every file is closed even if one close fails (the first failure is thrown after).
+    let failure: unknown;
+    for (const planes of this.opened.splice(0)) {
+      try {
+        planes.close();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
     this.reserved = 0;
     this.used = 0;
+    if (failure !== undefined) throw failure;
   }
+}
+
+/** The folder failed the service (removed, not writable, out of file handles). */
+function unusable(error: unknown): ScratchSpaceError {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new ScratchSpaceError(
+    `the scratch folder (PHASELENS_SCRATCH_DIR) is not usable (${code}); the service's administrator must check it`,
+  );
 }
 
 const mb = (bytes: number): string => String(Math.round(bytes / 2 ** 20));
