@@ -6,7 +6,9 @@ import {
   PacsError,
   RemoteError,
   reviveError,
+  ScratchSpaceError,
   SeriesNotFoundError,
+  SeriesTooLargeError,
 } from '../src/errors';
 
 describe('typed errors across a process boundary', () => {
@@ -16,6 +18,8 @@ describe('typed errors across a process boundary', () => {
       new SeriesNotFoundError('series 1.2.3 is not in the PACS', 404),
       new OutOfScopeError('no abdomen on any slice'),
       new AnalysisCrashedError('the analysis stopped'),
+      new ScratchSpaceError('the scratch folder is not usable (ENOENT)'),
+      new SeriesTooLargeError('needs 900 MB of scratch space'),
     ];
     for (const original of cases) {
       // Structured clone, as the IPC channel carries it.
