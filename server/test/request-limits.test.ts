@@ -9,6 +9,17 @@ const env = {
 };
 const uids = { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4' };
 
+/** The problems a configuration is refused with (none: it loads). */
+function problemsOf(over: Record<string, string>): string[] {
+  try {
+    loadConfig({ ...env, ...over });
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+}
+
 describe('what an analysis request may ask for', () => {
   const config = loadConfig(env);
 
@@ -102,14 +113,7 @@ describe('the device serial number the Parametric Maps carry', () => {
     ['x'.repeat(65), 'PHASELENS_DEVICE_SERIAL_NUMBER: it has 65 characters; DICOM allows 64'],
     ['   ', 'PHASELENS_DEVICE_SERIAL_NUMBER: it is empty'],
   ])('%j is refused at start with one line', (value, problem) => {
-    let error: unknown;
-    try {
-      loadConfig({ ...env, PHASELENS_DEVICE_SERIAL_NUMBER: value });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([problem]);
+    expect(problemsOf({ PHASELENS_DEVICE_SERIAL_NUMBER: value })).toEqual([problem]);
   });
 });
 
@@ -123,14 +127,9 @@ describe('where analyses keep a long series (scratch space)', () => {
     ['/nonexistent-phaselens-scratch', 'does not exist'],
     [__filename, 'is not a folder'],
   ])('refuses %s at start with one line', (dir, what) => {
-    let error: unknown;
-    try {
-      loadConfig({ ...env, PHASELENS_SCRATCH_DIR: dir });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([`PHASELENS_SCRATCH_DIR: ${dir} ${what}`]);
+    expect(problemsOf({ PHASELENS_SCRATCH_DIR: dir })).toEqual([
+      `PHASELENS_SCRATCH_DIR: ${dir} ${what}`,
+    ]);
   });
 
   it('names the default when the system temporary folder is missing', () => {
