@@ -1,4 +1,6 @@
-import { promises as fs, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { promises as fs, readdirSync, statfsSync } from 'node:fs';
+import path from 'node:path';
 import { ScratchSpaceError, SeriesTooLargeError } from '../src/errors';
 import { ScratchSpace, planeOf } from '../src/util/planes';
 import { positiveQuantile, positiveQuantileOfPlanes } from '../src/render/colormap';
@@ -31,7 +33,7 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     // The files have no name: nothing to clean up, whatever way the process ends.
     expect(readdirSync(dir)).toEqual([]);
     space.close();
-    expect(() => ints.read(0)).toThrow(/after close/);
+    expect(() => ints.read(0)).toThrow(/read or written after their analysis ended/);
   });
 
   it('refuses writes and reads outside the stack, and the wrong element type', async () => {
@@ -63,7 +65,7 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     })();
     expect(error).toBeInstanceOf(SeriesTooLargeError);
     expect((error as Error).message).toMatch(
-      /^a huge series needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, 256 MB of which stay in reserve$/,
+      /^a huge series needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, of which analyses running now have reserved \d+ MB and 256 MB stay in reserve$/,
     );
     // A folder that fails the service is its administrator's matter, not the series' size.
     const gone = new ScratchSpace(`${dir}/missing`);
@@ -73,6 +75,45 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     );
     space.close();
   });
+
+  it('counts what analyses running beside it (other processes too) have reserved and not written', async () => {
+    const dir = await tempDir();
+    const free = (): number => {
+      const s = statfsSync(dir);
+      return s.bavail * s.bsize;
+    };
+    const share = Math.floor(free() * 0.6);
+    // Another analysis, in its own process, reserves 60% of the free space (a sparse file: no
+    // block is taken until written) and holds it until its input ends.
+    const other = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const { ScratchSpace } = require(${JSON.stringify(path.resolve(__dirname, '../src/util/planes'))});
+         const space = new ScratchSpace(${JSON.stringify(dir)});
+         space.reserve(${share}, 'the other analysis');
+         process.stdout.write('reserved\\n');
+         process.stdin.on('end', () => space.close()).resume();`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      other.stdout.on('data', (d: Buffer) => d.toString().includes('reserved') && resolve());
+      other.once('exit', (code) => reject(new Error(`the other analysis exited with ${code}`)));
+    });
+    const mine = new ScratchSpace(dir);
+    expect(() => mine.reserve(share, 'this analysis')).toThrow(
+      /this analysis needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, of which analyses running now have reserved \d+ MB/,
+    );
+    // A little fits beside it; all of it once the other analysis has ended.
+    mine.reserve(2 ** 20, 'a small series');
+    other.stdin.end();
+    await new Promise((resolve) => other.once('exit', resolve));
+    mine.reserve(share, 'this analysis');
+    mine.close();
+  }, 60_000);
 
   it('gives the same map colour scale read plane by plane as from one array', () => {
     const random = seededRandom('11');

@@ -1,4 +1,16 @@
-import { closeSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statfsSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,26 +24,24 @@ type PlaneConstructor<T extends PlaneArray> = {
 };
 
 /**
- * A stack of equal-sized planes (a series' slices, a map's slices) kept in a scratch file
- * rather than in memory, so that what a long series needs grows on disk while the process's
- * memory stays flat. The file is unlinked as soon as it is open: nothing is left behind,
- * whichever way the process ends; `close` gives the space back at once.
+ * A stack of equal-sized planes (a series' slices, a map's slices) kept in a region of its
+ * analysis's scratch file rather than in memory, so that what a long series needs grows on disk
+ * while the process's memory stays flat. Made by ScratchSpace.planes; closed with its space.
  */
 export class ScratchPlanes<T extends PlaneArray> {
   readonly length: number;
-  private fd: number | undefined;
   private readonly planeBytes: number;
 
-  /** Made by ScratchSpace.planes, which checks the space and closes them all at the end. */
   constructor(
     private readonly type: PlaneConstructor<T>,
     readonly planes: number,
     readonly planeLength: number,
-    fd: number,
+    private readonly file: ScratchFile,
+    /** Where the stack starts in the file (bytes). */
+    private readonly base: number,
   ) {
     this.length = planes * planeLength;
     this.planeBytes = planeLength * type.BYTES_PER_ELEMENT;
-    this.fd = fd;
   }
 
   /**
@@ -45,32 +55,15 @@ export class ScratchPlanes<T extends PlaneArray> {
     this.check(index, Number.isInteger(count) && count > 0 ? this.planeLength : values.length);
     this.check(index + count - 1, this.planeLength);
     const bytes = new Uint8Array(values.buffer, values.byteOffset, count * this.planeBytes);
-    for (let at = 0; at < bytes.length;)
-      at += writeSync(this.open(), bytes, at, bytes.length - at, index * this.planeBytes + at);
+    this.file.write(bytes, this.base + index * this.planeBytes);
   }
 
   /** Plane `index`, read now into a fresh array. */
   read(index: number): T {
     this.check(index, this.planeLength);
     const out = new this.type(this.planeLength);
-    const bytes = new Uint8Array(out.buffer);
-    for (let at = 0; at < bytes.length;) {
-      const n = readSync(this.open(), bytes, at, bytes.length - at, index * this.planeBytes + at);
-      if (n === 0) throw new Error(`scratch plane ${index} ends after ${at} bytes`);
-      at += n;
-    }
+    this.file.read(new Uint8Array(out.buffer), this.base + index * this.planeBytes);
     return out;
-  }
-
-  close(): void {
-    const fd = this.fd;
-    this.fd = undefined; // never closed twice, even if this close fails
-    if (fd !== undefined) closeSync(fd);
-  }
-
-  private open(): number {
-    if (this.fd === undefined) throw new Error('scratch planes read or written after close');
-    return this.fd;
   }
 
   private check(index: number, length: number): void {
@@ -112,24 +105,133 @@ export const DEFAULT_SCRATCH_MB = 16384;
 /** Free space a scratch folder must keep beyond what is written to it. */
 const RESERVE_BYTES = 256 * 2 ** 20;
 
+/** Scratch files are named `phaselens-<pid>-<random>` for the instant before they are unlinked. */
+const PREFIX = 'phaselens-';
+
 /**
- * Where an analysis keeps its scratch planes, and everything it opened there, to close at the
- * end. Space is checked before a file is made: a series that would fill the disk is refused
- * (SeriesTooLargeError) before any pixel is read.
+ * One analysis's scratch file: made with no name (unlinked as soon as it is open), so it goes
+ * when it is closed or its process ends, however that happens. Its length is what the analysis
+ * reserved (a sparse file: blocks are taken only as planes are written), which is how analyses
+ * in other processes see that reservation (`reservedBeside`).
+ */
+class ScratchFile {
+  private fd: number | undefined;
+
+  constructor(dir: string) {
+    const file = path.join(dir, `${PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      this.fd = openSync(file, 'wx+', 0o600);
+    } catch (error) {
+      throw unusable(error);
+    }
+    try {
+      unlinkSync(file);
+    } catch (error) {
+      this.close();
+      throw unusable(error);
+    }
+  }
+
+  /** Sets the file's length (what is reserved). */
+  resize(bytes: number): void {
+    try {
+      ftruncateSync(this.open(), bytes);
+    } catch (error) {
+      throw unusable(error);
+    }
+  }
+
+  write(bytes: Uint8Array, position: number): void {
+    try {
+      for (let at = 0; at < bytes.length;)
+        at += writeSync(this.open(), bytes, at, bytes.length - at, position + at);
+    } catch (error) {
+      // A disk that fills anyway (another program, the PACS) is the installation's fault.
+      if (error instanceof ScratchSpaceError) throw error;
+      throw unusable(error);
+    }
+  }
+
+  read(into: Uint8Array, position: number): void {
+    for (let at = 0; at < into.length;) {
+      const n = readSync(this.open(), into, at, into.length - at, position + at);
+      if (n === 0) throw new Error(`scratch file ends ${position + at} bytes in`);
+      at += n;
+    }
+  }
+
+  close(): void {
+    const fd = this.fd;
+    this.fd = undefined; // never closed twice, even if this close fails
+    if (fd !== undefined) closeSync(fd);
+  }
+
+  private open(): number {
+    if (this.fd === undefined)
+      throw new ScratchSpaceError('scratch planes read or written after their analysis ended');
+    return this.fd;
+  }
+}
+
+/**
+ * What the scratch files in `dir` (this process's and every other's it may look at, through
+ * /proc) have reserved and not yet written: their length less the blocks they hold.
+ */
+function reservedBeside(dir: string): number {
+  let outstanding = 0;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return 0; // no /proc: nothing to see
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // ended, or another user's
+    }
+    for (const fd of fds) {
+      try {
+        const link = `/proc/${pid}/fd/${fd}`;
+        if (!readlinkSync(link).startsWith(`${dir}/${PREFIX}`)) continue;
+        const s = statSync(link);
+        outstanding += Math.max(0, s.size - s.blocks * 512);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return outstanding;
+}
+
+/**
+ * Where an analysis keeps its scratch planes: one file, reserved before the series' pixels are
+ * read. A reservation fits only within the limit and within the folder's free space less what
+ * the analyses beside it (other processes included) have reserved and not yet written, and less
+ * a reserve: a series that would not fit is refused (SeriesTooLargeError) before any pixel is read.
  */
 export class ScratchSpace {
-  private readonly opened: ScratchPlanes<PlaneArray>[] = [];
-  /** Bytes checked for (reserved ahead, or made); bytes made in files. */
+  private file: ScratchFile | undefined;
+  /** Bytes reserved (the file's length); bytes given to planes. */
   private reserved = 0;
   private used = 0;
+  private readonly real: string;
 
   /** `limitBytes`: the most this space may hold (besides what the disk has free). */
   constructor(
     readonly dir: string = os.tmpdir(),
     readonly limitBytes: number = Infinity,
-  ) {}
+  ) {
+    try {
+      this.real = realpathSync(dir); // as /proc shows open files
+    } catch {
+      this.real = path.resolve(dir);
+    }
+  }
 
-  /** A stack of `planes` planes of `planeLength` values, in a file of its own. */
+  /** A stack of `planes` planes of `planeLength` values, in this space's file. */
   planes<T extends PlaneArray>(
     type: PlaneConstructor<T>,
     planes: number,
@@ -137,19 +239,25 @@ export class ScratchSpace {
     what: string,
   ): ScratchPlanes<T> {
     const bytes = planes * planeLength * type.BYTES_PER_ELEMENT;
-    if (this.used + bytes > this.reserved) this.reserve(this.used + bytes - this.reserved, what);
+    if (this.used + bytes > this.reserved || !this.file)
+      this.reserve(Math.max(0, this.used + bytes - this.reserved), what);
+    const file = this.file;
+    if (!file) throw new ScratchSpaceError('scratch space without a file after reserving');
+    const made = new ScratchPlanes(type, planes, planeLength, file, this.used);
     this.used += bytes;
-    const made = new ScratchPlanes(type, planes, planeLength, this.open());
-    this.opened.push(made);
     return made;
   }
 
   /**
-   * Checks that `bytes` more fit (within the limit, and on the disk with a reserve left over) and
-   * counts them as taken: what a whole analysis will need is reserved before its pixels are read,
-   * and the planes made later use that reservation. Throws SeriesTooLargeError if not.
+   * Reserves `bytes` more: what a whole analysis will need is reserved before its pixels are
+   * read, and the planes made later use that reservation. Throws SeriesTooLargeError if it does
+   * not fit, ScratchSpaceError if the folder fails.
    */
   reserve(bytes: number, what: string): void {
+    if (this.reserved + bytes > this.limitBytes)
+      throw new SeriesTooLargeError(
+        `${what} needs ${mb(bytes)} MB of scratch space, over what is left of the ${mb(this.limitBytes)} MB one analysis may use (${mb(this.limitBytes - this.reserved)} MB); raise PHASELENS_SCRATCH_MB`,
+      );
     let free: number;
     try {
       const s = statfsSync(this.dir);
@@ -157,55 +265,27 @@ export class ScratchSpace {
     } catch (error) {
       throw unusable(error);
     }
-    if (this.reserved + bytes > this.limitBytes)
+    const beside = reservedBeside(this.real);
+    if (bytes + beside + RESERVE_BYTES > free)
       throw new SeriesTooLargeError(
-        `${what} needs ${mb(bytes)} MB of scratch space, over what is left of the ${mb(this.limitBytes)} MB one analysis may use (${mb(this.limitBytes - this.reserved)} MB); raise PHASELENS_SCRATCH_MB`,
+        `${what} needs ${mb(bytes)} MB of scratch space, and the scratch folder (PHASELENS_SCRATCH_DIR) has ${mb(free)} MB free, of which analyses running now have reserved ${mb(beside)} MB and ${mb(RESERVE_BYTES)} MB stay in reserve`,
       );
-    // Free space is checked, not set aside: analyses running at once each see the same free
-    // space, so the folder needs room for PHASELENS_CONCURRENCY of them (README).
-    if (bytes + RESERVE_BYTES > free)
-      throw new SeriesTooLargeError(
-        `${what} needs ${mb(bytes)} MB of scratch space, and the scratch folder (PHASELENS_SCRATCH_DIR) has ${mb(free)} MB free, ${mb(RESERVE_BYTES)} MB of which stay in reserve`,
-      );
+    this.file ??= new ScratchFile(this.dir);
+    this.file.resize(this.reserved + bytes);
     this.reserved += bytes;
   }
 
-  /** Opens a file with no name: it goes when it is closed or the process ends. */
-  private open(): number {
-    const file = path.join(this.dir, `phaselens-${process.pid}-${randomBytes(6).toString('hex')}`);
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx+', 0o600);
-    } catch (error) {
-      throw unusable(error);
-    }
-    try {
-      unlinkSync(file);
-    } catch (error) {
-      closeSync(fd);
-      throw unusable(error);
-    }
-    return fd;
-  }
-
-  /** Closes every file opened here (their space is given back). */
+  /** Closes the file (its space is given back at once); planes made here can no longer be read. */
   close(): void {
-    // Every file is closed even if one close fails (the first failure is thrown after).
-    let failure: unknown;
-    for (const planes of this.opened.splice(0)) {
-      try {
-        planes.close();
-      } catch (error) {
-        failure ??= error;
-      }
-    }
+    const file = this.file;
+    this.file = undefined;
     this.reserved = 0;
     this.used = 0;
-    if (failure !== undefined) throw failure;
+    file?.close();
   }
 }
 
-/** The folder failed the service (removed, not writable, out of file handles). */
+/** The folder failed the service (removed, not writable, full, out of file handles). */
 function unusable(error: unknown): ScratchSpaceError {
   const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   return new ScratchSpaceError(
