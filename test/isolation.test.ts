@@ -1,7 +1,7 @@
 import { generateCase } from '../server/src/phantom/render';
 import type { CtSeries } from '../server/src/series/types';
 import type { RunningService } from '../server/src/service/server';
-import { promises as fs, readdirSync, readlinkSync } from 'node:fs';
+import { promises as fs, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mapBytesPerSlice } from '../server/src/service/analysis';
@@ -20,7 +20,8 @@ interface JobView {
 }
 
 /** Files under `dir` the analysis processes hold open (deleted ones included). */
-function scratchFilesOpen(dir: string): number {
+function scratchFilesOpen(folder: string): number {
+  const dir = realpathSync(folder); // as /proc names open files
   let open = 0;
   for (const pid of analysisProcessPids()) {
     let fds: string[] = [];

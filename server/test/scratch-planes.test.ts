@@ -28,12 +28,17 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     for (let p = 2; p < 5; p++) ints.write(p, i16.subarray(p * 7, (p + 1) * 7));
     floats.write(0, f32);
     for (let p = 0; p < 5; p++) expect(ints.read(p)).toEqual(i16.subarray(p * 7, (p + 1) * 7));
+    // A plane never written is a fault, not a plane of zeros.
+    const unwritten = space.planes(Float32Array, 2, 3, 'test');
+    unwritten.write(0, new Float32Array(3));
+    expect(() => unwritten.read(1)).toThrow(/plane 1 read before it was written/);
     for (let p = 0; p < 4; p++)
       expect(planeOf(floats, 3, p)).toEqual(f32.subarray(p * 3, p * 3 + 3));
     // The files have no name: nothing to clean up, whatever way the process ends.
     expect(readdirSync(dir)).toEqual([]);
     space.close();
     expect(() => ints.read(0)).toThrow(/read or written after their analysis ended/);
+    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('refuses writes and reads outside the stack, and the wrong element type', async () => {
@@ -65,7 +70,7 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     })();
     expect(error).toBeInstanceOf(SeriesTooLargeError);
     expect((error as Error).message).toMatch(
-      /^a huge series needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, of which analyses running now have reserved \d+ MB and 256 MB stay in reserve$/,
+      /^a huge series needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, 256 MB of which stay in reserve$/,
     );
     // A folder that fails the service is its administrator's matter, not the series' size.
     const gone = new ScratchSpace(`${dir}/missing`);
@@ -76,8 +81,9 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
     space.close();
   });
 
-  it('counts what analyses running beside it (other processes too) have reserved and not written', async () => {
+  it('counts what analyses running beside it (other processes, other folders of the same disk) have reserved and not written', async () => {
     const dir = await tempDir();
+    const sibling = await tempDir();
     const free = (): number => {
       const s = statfsSync(dir);
       return s.bavail * s.bsize;
@@ -99,20 +105,43 @@ describe('scratch planes (a long series kept on disk, memory flat)', () => {
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    await new Promise<void>((resolve, reject) => {
-      other.stdout.on('data', (d: Buffer) => d.toString().includes('reserved') && resolve());
-      other.once('exit', (code) => reject(new Error(`the other analysis exited with ${code}`)));
-    });
     const mine = new ScratchSpace(dir);
-    expect(() => mine.reserve(share, 'this analysis')).toThrow(
-      /this analysis needs \d+ MB of scratch space, and the scratch folder \(PHASELENS_SCRATCH_DIR\) has \d+ MB free, of which analyses running now have reserved \d+ MB/,
-    );
-    // A little fits beside it; all of it once the other analysis has ended.
-    mine.reserve(2 ** 20, 'a small series');
-    other.stdin.end();
-    await new Promise((resolve) => other.once('exit', resolve));
-    mine.reserve(share, 'this analysis');
-    mine.close();
+    const elsewhere = new ScratchSpace(sibling);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        other.stdout.on('data', (d: Buffer) => d.toString().includes('reserved') && resolve());
+        other.once('exit', (code) => reject(new Error(`the other analysis exited with ${code}`)));
+      });
+      for (const [space, what] of [
+        [mine, 'this analysis'],
+        [elsewhere, 'one in another folder'],
+      ] as const) {
+        let refused: unknown;
+        try {
+          space.reserve(share, what);
+        } catch (error) {
+          refused = error;
+        }
+        // Not the series' fault: a retry once the other analysis ends succeeds.
+        expect(refused).toBeInstanceOf(ScratchSpaceError);
+        expect((refused as Error).message).toMatch(
+          new RegExp(
+            `^${what} needs \\d+ MB of scratch space, and of the \\d+ MB free in the scratch folder \\(PHASELENS_SCRATCH_DIR\\) analyses running now hold \\d+ MB; try again when they have finished$`,
+          ),
+        );
+      }
+      // A little fits beside it; all of it once the other analysis has ended.
+      mine.reserve(2 ** 20, 'a small series');
+      other.stdin.end();
+      await new Promise((resolve) => other.once('exit', resolve));
+      mine.reserve(share, 'this analysis');
+    } finally {
+      other.kill();
+      mine.close();
+      elsewhere.close();
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.rm(sibling, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('gives the same map colour scale read plane by plane as from one array', () => {

@@ -5,7 +5,6 @@ import {
   readdirSync,
   readlinkSync,
   readSync,
-  realpathSync,
   statfsSync,
   statSync,
   unlinkSync,
@@ -31,6 +30,8 @@ type PlaneConstructor<T extends PlaneArray> = {
 export class ScratchPlanes<T extends PlaneArray> {
   readonly length: number;
   private readonly planeBytes: number;
+  /** Which planes were written: reading another is a fault, never a plane of zeros. */
+  private readonly written: Uint8Array;
 
   constructor(
     private readonly type: PlaneConstructor<T>,
@@ -42,6 +43,7 @@ export class ScratchPlanes<T extends PlaneArray> {
   ) {
     this.length = planes * planeLength;
     this.planeBytes = planeLength * type.BYTES_PER_ELEMENT;
+    this.written = new Uint8Array(planes);
   }
 
   /**
@@ -56,11 +58,13 @@ export class ScratchPlanes<T extends PlaneArray> {
     this.check(index + count - 1, this.planeLength);
     const bytes = new Uint8Array(values.buffer, values.byteOffset, count * this.planeBytes);
     this.file.write(bytes, this.base + index * this.planeBytes);
+    this.written.fill(1, index, index + count);
   }
 
   /** Plane `index`, read now into a fresh array. */
   read(index: number): T {
     this.check(index, this.planeLength);
+    if (!this.written[index]) throw new Error(`scratch plane ${index} read before it was written`);
     const out = new this.type(this.planeLength);
     this.file.read(new Uint8Array(out.buffer), this.base + index * this.planeBytes);
     return out;
@@ -147,16 +151,19 @@ class ScratchFile {
         at += writeSync(this.open(), bytes, at, bytes.length - at, position + at);
     } catch (error) {
       // A disk that fills anyway (another program, the PACS) is the installation's fault.
-      if (error instanceof ScratchSpaceError) throw error;
-      throw unusable(error);
+      throw diskFault(error);
     }
   }
 
   read(into: Uint8Array, position: number): void {
-    for (let at = 0; at < into.length;) {
-      const n = readSync(this.open(), into, at, into.length - at, position + at);
-      if (n === 0) throw new Error(`scratch file ends ${position + at} bytes in`);
-      at += n;
+    try {
+      for (let at = 0; at < into.length;) {
+        const n = readSync(this.open(), into, at, into.length - at, position + at);
+        if (n === 0) throw new Error(`scratch file ends ${position + at} bytes in`);
+        at += n;
+      }
+    } catch (error) {
+      throw diskFault(error);
     }
   }
 
@@ -168,16 +175,17 @@ class ScratchFile {
 
   private open(): number {
     if (this.fd === undefined)
-      throw new ScratchSpaceError('scratch planes read or written after their analysis ended');
+      throw new Error('scratch planes read or written after their analysis ended');
     return this.fd;
   }
 }
 
 /**
- * What the scratch files in `dir` (this process's and every other's it may look at, through
- * /proc) have reserved and not yet written: their length less the blocks they hold.
+ * What the scratch files on the filesystem `device` (this process's and those of every other
+ * process this one may look at, through /proc: the same host and container, the same user or
+ * root) have reserved and not yet written: their length less the blocks they hold.
  */
-function reservedBeside(dir: string): number {
+function reservedOnDevice(device: number): number {
   let outstanding = 0;
   let pids: string[];
   try {
@@ -195,9 +203,9 @@ function reservedBeside(dir: string): number {
     for (const fd of fds) {
       try {
         const link = `/proc/${pid}/fd/${fd}`;
-        if (!readlinkSync(link).startsWith(`${dir}/${PREFIX}`)) continue;
+        if (!path.basename(readlinkSync(link)).startsWith(PREFIX)) continue;
         const s = statSync(link);
-        outstanding += Math.max(0, s.size - s.blocks * 512);
+        if (s.dev === device && s.isFile()) outstanding += Math.max(0, s.size - s.blocks * 512);
       } catch {
         // closed meanwhile
       }
@@ -217,19 +225,12 @@ export class ScratchSpace {
   /** Bytes reserved (the file's length); bytes given to planes. */
   private reserved = 0;
   private used = 0;
-  private readonly real: string;
 
   /** `limitBytes`: the most this space may hold (besides what the disk has free). */
   constructor(
     readonly dir: string = os.tmpdir(),
     readonly limitBytes: number = Infinity,
-  ) {
-    try {
-      this.real = realpathSync(dir); // as /proc shows open files
-    } catch {
-      this.real = path.resolve(dir);
-    }
-  }
+  ) {}
 
   /** A stack of `planes` planes of `planeLength` values, in this space's file. */
   planes<T extends PlaneArray>(
@@ -259,19 +260,30 @@ export class ScratchSpace {
         `${what} needs ${mb(bytes)} MB of scratch space, over what is left of the ${mb(this.limitBytes)} MB one analysis may use (${mb(this.limitBytes - this.reserved)} MB); raise PHASELENS_SCRATCH_MB`,
       );
     let free: number;
+    let device: number;
     try {
       const s = statfsSync(this.dir);
       free = s.bavail * s.bsize;
+      device = statSync(this.dir).dev;
     } catch (error) {
       throw unusable(error);
     }
-    const beside = reservedBeside(this.real);
-    if (bytes + beside + RESERVE_BYTES > free)
+    if (bytes + RESERVE_BYTES > free)
       throw new SeriesTooLargeError(
-        `${what} needs ${mb(bytes)} MB of scratch space, and the scratch folder (PHASELENS_SCRATCH_DIR) has ${mb(free)} MB free, of which analyses running now have reserved ${mb(beside)} MB and ${mb(RESERVE_BYTES)} MB stay in reserve`,
+        `${what} needs ${mb(bytes)} MB of scratch space, and the scratch folder (PHASELENS_SCRATCH_DIR) has ${mb(free)} MB free, ${mb(RESERVE_BYTES)} MB of which stay in reserve`,
       );
+    // The reservation is made visible first (the file's new length), then checked against all
+    // reservations on the disk, this one included: of two analyses reserving at the same moment
+    // the later check sees the earlier one, so they never both take the same space.
     this.file ??= new ScratchFile(this.dir);
     this.file.resize(this.reserved + bytes);
+    const held = reservedOnDevice(device);
+    if (held + RESERVE_BYTES > free) {
+      this.file.resize(this.reserved);
+      throw new ScratchSpaceError(
+        `${what} needs ${mb(bytes)} MB of scratch space, and of the ${mb(free)} MB free in the scratch folder (PHASELENS_SCRATCH_DIR) analyses running now hold ${mb(Math.max(0, held - bytes))} MB; try again when they have finished`,
+      );
+    }
     this.reserved += bytes;
   }
 
@@ -283,6 +295,14 @@ export class ScratchSpace {
     this.used = 0;
     file?.close();
   }
+}
+
+/** A failed read or write: a full or failing disk is the installation's fault; others are bugs. */
+function diskFault(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && ['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG', 'EROFS'].includes(code)
+    ? unusable(error)
+    : error;
 }
 
 /** The folder failed the service (removed, not writable, full, out of file handles). */
