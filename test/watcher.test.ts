@@ -214,4 +214,64 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       /^(non-contrast|arterial|portal-venous|delayed|indeterminate)$/,
     );
   }, 150_000);
+
+  it('retries a series while its scratch folder fails, never tagging it failed, and tags it once the folder is back', async () => {
+    const last = (
+      (await (await orthanc.rest('GET', '/changes?limit=1&last')).json()) as { Last: number }
+    ).Last;
+    const c = await generateCase('watch-scratch', 0, { matrix: 64, slices: 12 });
+    const dir = path.join(work, 'ct-scratch');
+    await writeCtSeries(c.series, dir);
+    await new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    }).storeInstances(await filesOf(dir));
+    const cursorFile = path.join(work, 'cursor-scratch.json');
+    await fs.writeFile(cursorFile, JSON.stringify({ last }));
+    // The scratch folder is gone (a tmp cleaner, an unmounted disk): every analysis fails.
+    const scratchDir = path.join(work, 'scratch-gone');
+    const warnings: string[] = [];
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 90_000);
+    const watching = watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 100,
+        scratch: { dir: scratchDir, mb: 1024 },
+        signal: stop.signal,
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === c.series.seriesInstanceUid) stop.abort();
+        },
+      },
+      model,
+      jsonLogger((line) => {
+        const entry = JSON.parse(line) as { message: string; error?: string };
+        if (entry.message === 'series not decided; will retry' && entry.error)
+          warnings.push(entry.error);
+      }),
+    );
+    // Well past the five tries a series that fails on its own gets.
+    while (warnings.length < 8 && !stop.signal.aborted) await new Promise((r) => setTimeout(r, 50));
+    expect(warnings.slice(0, 8)).toEqual(
+      Array(8).fill(
+        "the scratch folder (PHASELENS_SCRATCH_DIR) is not usable (ENOENT); the service's administrator must check it",
+      ),
+    );
+    expect(events.filter((e) => e.seriesInstanceUid === c.series.seriesInstanceUid)).toEqual([]);
+    await fs.mkdir(scratchDir);
+    await watching;
+    clearTimeout(timer);
+    const decided = events.find((e) => e.seriesInstanceUid === c.series.seriesInstanceUid);
+    expect(decided?.action).toBe('analysed');
+    const [id] = await orthanc.find('Series', { SeriesInstanceUID: c.series.seriesInstanceUid });
+    expect(await (await orthanc.rest('GET', `/series/${id}/metadata/PhaseLensPhase`)).text()).toBe(
+      decided?.phase,
+    );
+  }, 150_000);
 });

@@ -1,13 +1,20 @@
 import { existsSync, promises as fs } from 'node:fs';
 import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
+import type { ScratchSettings } from '../util/planes';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
 import { MAX_SERIES_TRIES } from './watcher';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import { analyseForWatcher, Outage, sleep, writeJsonAtomically } from './watch-common';
+import {
+  analyseForWatcher,
+  installationFault,
+  Outage,
+  sleep,
+  writeJsonAtomically,
+} from './watch-common';
 import type { WatchEvent } from './watcher';
 
 export interface QidoWatcherOptions {
@@ -21,6 +28,8 @@ export interface QidoWatcherOptions {
   output?: OutputSettings;
   /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
   run?: RunAnalysis;
+  /** Where analyses run in this process keep a series' HU and maps (default: the temporary folder). */
+  scratch?: ScratchSettings;
   /** Studies dated within this many days before today are watched (default 2). */
   days?: number;
   pollMs?: number;
@@ -73,6 +82,7 @@ export async function watchQido(
     options.run ??
     analysisRunner(model, options.pacsUrl, options.auth, {
       output: options.output,
+      ...(options.scratch ? { scratch: options.scratch } : {}),
     });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const pollMs = options.pollMs ?? 10000;
@@ -130,9 +140,10 @@ export async function watchQido(
         // The archive answered this poll's query, so a series that keeps failing is poison:
         // after MAX_SERIES_TRIES it is recorded as decided (failed) and passed over.
         const message = (error as Error).message;
-        const tries = (failures.get(uid) ?? 0) + 1;
+        const counts = !installationFault(error);
+        const tries = counts ? (failures.get(uid) ?? 0) + 1 : 0;
         if (tries < MAX_SERIES_TRIES) {
-          failures.set(uid, tries);
+          if (counts) failures.set(uid, tries);
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
           break;
         }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AnalysisCrashedError, OutOfScopeError, PacsError } from '../errors';
+import { AnalysisCrashedError, OutOfScopeError, PacsError, ScratchSpaceError } from '../errors';
 import type { RunAnalysis } from './jobs';
 import type { Logger } from './log';
 
@@ -43,11 +43,24 @@ export async function analyseForWatcher(
     // The PACS went away, or the analysis process died (out of memory, a crash): not the
     // series' verdict. Thrown, so the watcher retries it and passes it over only after
     // MAX_SERIES_TRIES.
-    if (error instanceof PacsError || error instanceof AnalysisCrashedError) throw error;
+    if (
+      error instanceof PacsError ||
+      error instanceof AnalysisCrashedError ||
+      error instanceof ScratchSpaceError
+    )
+      throw error;
     // Checked and not abdominal CT: tagged as such, so nobody waits for a phase.
     if (error instanceof OutOfScopeError) return { phase: 'out-of-scope' };
     return { failed: `analysis failed: ${(error as Error).message}` };
   }
+}
+
+/**
+ * A fault of the installation, not of the series (the scratch folder failing or held by other
+ * analyses): retried like an absent PACS, never counted against the series.
+ */
+export function installationFault(error: unknown): boolean {
+  return error instanceof ScratchSpaceError;
 }
 
 /**

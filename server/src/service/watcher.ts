@@ -3,12 +3,19 @@ import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { OrthancRest } from './orthanc-rest';
 import { isUid } from '../domain/uid';
+import type { ScratchSettings } from '../util/planes';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import { analyseForWatcher, Outage, sleep, writeJsonAtomically } from './watch-common';
+import {
+  analyseForWatcher,
+  installationFault,
+  Outage,
+  sleep,
+  writeJsonAtomically,
+} from './watch-common';
 
 export interface WatcherOptions {
   /** Orthanc REST root (the /changes feed, series details, user metadata). */
@@ -24,6 +31,8 @@ export interface WatcherOptions {
   output?: OutputSettings;
   /** Runs the analyses (default: in this process); the CLI isolates them in their own process. */
   run?: RunAnalysis;
+  /** Where analyses run in this process keep a series' HU and maps (default: the temporary folder). */
+  scratch?: ScratchSettings;
   pollMs?: number;
   /** Orthanc user metadata key set to the phase on each analysed series. */
   metadataKey?: string;
@@ -79,6 +88,7 @@ export async function watchOrthanc(
     options.run ??
     analysisRunner(model, options.pacsUrl, options.auth, {
       output: options.output,
+      ...(options.scratch ? { scratch: options.scratch } : {}),
     });
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
@@ -112,9 +122,10 @@ export async function watchOrthanc(
             () => true,
             () => false,
           );
-          const tries = reachable ? (failures.get(change.ID) ?? 0) + 1 : 0;
+          const counts = reachable && !installationFault(error);
+          const tries = counts ? (failures.get(change.ID) ?? 0) + 1 : 0;
           if (tries < MAX_SERIES_TRIES) {
-            if (reachable) failures.set(change.ID, tries);
+            if (counts) failures.set(change.ID, tries);
             log.warn('series not decided; will retry', { orthancId: change.ID, error: message });
             interrupted = true;
             break;
