@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   const alsoMembers = also ? membersOf(also) : [];
   // "4" or "4 without gains": the generator and the parts its phantoms left out.
   const generatorOf = (m: PhaseModel): string =>
-    /generator (\d+(?: without [a-z ]+?)?),/.exec(String(m.metadata.training.source))?.[1] ??
+    /generator (\d+(?: without [a-z -]+?)?),/.exec(String(m.metadata.training.source))?.[1] ??
     /generator (\d+)/.exec(String(m.metadata.training.source))?.[1] ??
     '?';
   // Where a network's recipe differs from the shipped one (constant rate, 8 epochs), the
