@@ -130,4 +130,50 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     const state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as { pending: object };
     expect(state.pending).toEqual({});
   }, 90_000);
+
+  it('retries a series while its scratch folder fails, never recording it failed, and tags it once the folder is back', async () => {
+    const uid = await storeCt(3);
+    const stateFile = path.join(work, 'state-scratch.json');
+    const scratchDir = path.join(work, 'scratch-gone');
+    const retries: string[] = [];
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 120_000);
+    const watching = watchQido(
+      {
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        stateFile,
+        maps: [],
+        pollMs: 100,
+        now: () => STUDY_DAY,
+        scratch: { dir: scratchDir, mb: 1024 },
+        signal: stop.signal,
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === uid) stop.abort();
+        },
+      },
+      model,
+      jsonLogger((line) => {
+        // Whichever series it meets first (a series before this one may be waiting too).
+        const entry = JSON.parse(line) as { message: string };
+        if (entry.message === 'series not decided; will retry') retries.push(line);
+      }),
+    );
+    // Well past the five tries a series that fails on its own gets.
+    while (retries.length < 8 && !stop.signal.aborted) await new Promise((r) => setTimeout(r, 50));
+    expect(retries.length).toBeGreaterThanOrEqual(8);
+    expect(retries[0]).toContain(
+      'the scratch folder (PHASELENS_SCRATCH_DIR) is not usable (ENOENT)',
+    );
+    // Nothing decided while the folder is gone: no series recorded failed and passed over.
+    expect(
+      events.filter((e) => e.action !== 'skipped' || !/^already tagged/.test(e.reason ?? '')),
+    ).toEqual([]);
+    await fs.mkdir(scratchDir);
+    await watching;
+    clearTimeout(deadline);
+    expect(events.find((e) => e.seriesInstanceUid === uid)?.action).toBe('analysed');
+  }, 180_000);
 });
