@@ -15,6 +15,8 @@ describe('the study report, rewritten from its results', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  // Rewriting the report recomputes every interval (protocol 2: 40,000 resamples for each
+  // equivalence test): about a minute on a 2-core machine with other suites beside it.
   it("is the committed report, and says where an arm's patients are too few to show anything", async () => {
     await fs.copyFile(path.join(committed, 'results.json'), path.join(dir, 'results.json'));
     await rewriteStudyReport(dir);
@@ -26,7 +28,7 @@ describe('the study report, rewritten from its results', () => {
     );
     const syntheticVerdict = report.split('\n').findIndex((l) => l.startsWith('- **synthetic**'));
     expect(report.split('\n')[syntheticVerdict + 1]).not.toMatch(/cannot show/);
-  });
+  }, 240_000);
 
   it('refuses results without the context of their run, writing nothing', async () => {
     const bare = path.join(dir, 'bare');
