@@ -2,6 +2,7 @@ import {
   augmentFor,
   augmentSlice,
   DEFAULT_AUGMENT,
+  DENSE_FROM_HU,
   type AugmentOptions,
 } from '../src/model/augment';
 import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/preprocess';
@@ -105,6 +106,43 @@ describe('training augmentation', () => {
     expect(scannerMoved).toBeGreaterThan(3);
     expect(augmentFor('none')).toBeNull();
     expect(augmentFor('all')).toBe(DEFAULT_AUGMENT);
+  });
+
+  it('makes dense material denser or lighter by the dense gain, and leaves soft tissue alone', () => {
+    // Shape only (no noise, offset or kernel), so HU inside the disk are exactly the source's.
+    const shape = augmentFor('shape') as AugmentOptions;
+    const dense = { ...shape, maxDenseGain: 2 };
+    const centreHu = (img: Float32Array): number => {
+      const p = (N / 2) * N + N / 2;
+      return img[p * CHANNELS + 2] * WINDOWS[2][1] + WINDOWS[2][0] - WINDOWS[2][1] / 2;
+    };
+    const bone = disk(900, 40);
+    const gains: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const g =
+        (centreHu(augmentSlice(bone, new Random(`dense-${i}`), dense)) - DENSE_FROM_HU) / 600;
+      expect(g).toBeGreaterThan(0.5 - 1e-3);
+      expect(g).toBeLessThan(2 + 1e-3);
+      gains.push(g);
+    }
+    // Log-uniform in [1/2, 2]: about half the slices lighter, half denser, some by over 1.5x.
+    expect(gains.filter((g) => g < 1).length).toBeGreaterThan(10);
+    expect(gains.filter((g) => g > 1).length).toBeGreaterThan(10);
+    expect(gains.some((g) => g > 1.5) && gains.some((g) => g < 1 / 1.5)).toBe(true);
+    // Enhanced parenchyma (150 HU) is below the dense threshold: unchanged.
+    const liver = disk(150, 40);
+    const out = augmentSlice(liver, new Random('dense-liver'), dense);
+    const p = (N / 2) * N + N / 2;
+    expect(out[p * CHANNELS] * WINDOWS[0][1] + WINDOWS[0][0] - WINDOWS[0][1] / 2).toBeCloseTo(
+      150,
+      3,
+    );
+    // Off (absent or 1), the random stream and the output are those of the recipe without it.
+    const plain = augmentSlice(bone, new Random('same'), shape);
+    expect(
+      Array.from(augmentSlice(bone, new Random('same'), { ...shape, maxDenseGain: 1 })),
+    ).toEqual(Array.from(plain));
+    expect(centreHu(plain)).toBeCloseTo(900, 2);
   });
 
   it('leaves air outside the body black in every window', () => {

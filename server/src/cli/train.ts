@@ -43,6 +43,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'augment',
       'phantom-without',
       'patience',
+      'dense-gain',
     ],
     booleans: ['no-augment'],
   });
@@ -73,6 +74,13 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
   const augment = args.flags.has('no-augment') ? 'none' : (stringFlag(args, 'augment') ?? 'all');
   if (!isAugmentParts(augment))
     throw new UsageError(`--augment must be one of ${AUGMENT_PARTS.join(', ')}, got "${augment}"`);
+  const denseGain = Number(stringFlag(args, 'dense-gain') ?? '1');
+  if (!(denseGain >= 1 && denseGain <= 4))
+    throw new UsageError('--dense-gain must be a number from 1 (off) to 4');
+  if (denseGain > 1 && augment === 'none')
+    throw new UsageError(
+      '--dense-gain is part of the augmentation: it needs --augment other than none',
+    );
   const without = [
     ...new Set((stringFlag(args, 'phantom-without') ?? '').split(',').filter((w) => w)),
   ];
@@ -96,6 +104,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       matrix,
       validationFraction,
       augment,
+      ...(denseGain > 1 ? { denseGain } : {}),
       schedule,
       patience,
       phantomWithout: without.filter(isPhantomLever),

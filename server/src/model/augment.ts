@@ -7,7 +7,8 @@ const { abs, floor, min } = Math;
 /**
  * Training-time augmentation on preprocessed slices, for what phantoms cannot vary enough:
  * body shape and organ layout (a random affine and a smooth elastic warp), scanner calibration
- * (a small HU offset), reconstruction kernel (blur or sharpen) and noise level (added in HU).
+ * (a small HU offset), reconstruction kernel (blur or sharpen), noise level (added in HU) and,
+ * where a recipe asks, the density of dense material (`maxDenseGain`).
  * Every change keeps the phase signal: vessel and organ enhancement differ between phases by
  * tens to hundreds of HU, the offset by at most `maxOffsetHu`.
  */
@@ -25,7 +26,18 @@ export interface AugmentOptions {
   mirror: number;
   /** Blur or sharpening, as reconstruction kernels differ (absent: on). */
   kernel?: boolean;
+  /**
+   * Dense material (above DENSE_FROM_HU: bone, oral contrast, lipiodol, calcium, excreted
+   * contrast) made denser or lighter by a gain drawn log-uniformly in [1/g, g] per slice; absent
+   * or 1: off. Real bone and dense non-vascular material vary far more between patients and
+   * scanners than the phantoms', and a network that reads their density as a phase cue calls
+   * a portal-venous series delayed when its bone is denser (`phaselens train --dense-gain`).
+   */
+  maxDenseGain?: number;
 }
+
+/** HU above which the dense-material gain applies: above enhanced parenchyma and most vessels. */
+export const DENSE_FROM_HU = 300;
 
 export const DEFAULT_AUGMENT: AugmentOptions = {
   maxRotationDeg: 12,
@@ -192,6 +204,14 @@ export function augmentSlice(
   // Intensities in HU (the windows clip, so changes are made before re-windowing): kernel,
   // calibration offset and noise, inside the body only (air stays air).
   const hu = toHu(out);
+  // Drawn only when on, so the random stream of recipes without it is unchanged.
+  const denseGain =
+    options.maxDenseGain !== undefined && options.maxDenseGain > 1
+      ? Math.exp(random.uniform(-1, 1) * Math.log(options.maxDenseGain) * scale)
+      : 1;
+  if (denseGain !== 1)
+    for (let p = 0; p < N * N; p++)
+      if (hu[p] > DENSE_FROM_HU) hu[p] = DENSE_FROM_HU + (hu[p] - DENSE_FROM_HU) * denseGain;
   const filter = random.uniform(-0.4, 0.8) * scale;
   if (options.kernel !== false && abs(filter) > 0.05) kernelFilter(hu, filter);
   const offsetHu = random.uniform(-1, 1) * options.maxOffsetHu * scale;

@@ -30,6 +30,8 @@ export interface RecipeOptions {
   matrix: number;
   validationFraction: number;
   augment: AugmentParts;
+  /** The augmentation's dense-material gain bound (`maxDenseGain`); absent or 1: off. */
+  denseGain?: number;
   schedule: LearningRateSchedule;
   /** Epochs without a better validation loss before training stops; 0: never early. */
   patience?: number;
@@ -236,7 +238,11 @@ export async function trainModel(
   progress.line?.(
     `Training on ${trainSet.size} slices of ${trainSeries.length} series, validating on ${validationSet.size} slices of ${validationSeries.length} series (${backend})`,
   );
-  const augment = augmentFor(options.augment);
+  const parts = augmentFor(options.augment);
+  const augment =
+    parts && options.denseGain !== undefined && options.denseGain > 1
+      ? { ...parts, maxDenseGain: options.denseGain }
+      : parts;
   const patience = options.patience ?? DEFAULT_TRAIN.patience;
   const result = await trainPhaseNetwork(trainSet, validationSet, {
     ...DEFAULT_TRAIN,
