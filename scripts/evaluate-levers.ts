@@ -19,6 +19,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { AugmentOptions } from '../server/src/model/augment';
 import { selectBackend } from '../server/src/model/backend';
 import { graphOf, preprocessSeries, sliceProbabilities } from '../server/src/model/classify';
 import { meanProbabilities, reliability, temperProbabilities } from '../server/src/model/calibrate';
@@ -123,9 +124,12 @@ async function main(): Promise<void> {
   const recipeDifference = (m: PhaseModel): string => {
     const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
     const epochs = /--epochs[= ](\d+)/.exec(String(m.metadata.training.command))?.[1];
+    const dense = (m.metadata.training as { augmentation?: AugmentOptions | null }).augmentation
+      ?.maxDenseGain;
     return (
       (rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '') +
-      (epochs && epochs !== '8' ? `, ${epochs} epochs` : '')
+      (epochs && epochs !== '8' ? `, ${epochs} epochs` : '') +
+      (dense !== undefined && dense > 1 ? `, dense gain ${dense}` : '')
     );
   };
   const named = (m: PhaseModel): string =>

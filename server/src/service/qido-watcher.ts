@@ -4,17 +4,10 @@ import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/clien
 import type { ScratchSettings } from '../util/planes';
 import type { PhaseModel } from '../model/phase-model';
 import type { RunAnalysis } from './jobs';
-import { MAX_SERIES_TRIES } from './watcher';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import {
-  analyseForWatcher,
-  installationFault,
-  Outage,
-  sleep,
-  writeJsonAtomically,
-} from './watch-common';
+import { analyseForWatcher, Outage, SeriesTries, sleep, writeJsonAtomically } from './watch-common';
 import type { WatchEvent } from './watcher';
 
 export interface QidoWatcherOptions {
@@ -87,7 +80,7 @@ export async function watchQido(
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const pollMs = options.pollMs ?? 10000;
   const state = await readState(options.stateFile);
-  const failures = new Map<string, number>();
+  const tries = new SeriesTries();
   log.info('QIDO-RS watcher started', { pacs: options.pacsUrl, days: options.days ?? 2 });
   const outage = new Outage(log, 'PACS', { pacs: options.pacsUrl });
   while (!options.signal?.aborted) {
@@ -135,23 +128,20 @@ export async function watchQido(
       let event: WatchEvent;
       try {
         event = await decide(study, uid);
-        failures.delete(uid);
+        tries.decided(uid);
       } catch (error) {
         // The archive answered this poll's query, so a series that keeps failing is poison:
         // after MAX_SERIES_TRIES it is recorded as decided (failed) and passed over.
         const message = (error as Error).message;
-        const counts = !installationFault(error);
-        const tries = counts ? (failures.get(uid) ?? 0) + 1 : 0;
-        if (tries < MAX_SERIES_TRIES) {
-          if (counts) failures.set(uid, tries);
+        const outcome = tries.failed(uid, error);
+        if (outcome === 'retry') {
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
           break;
         }
-        failures.delete(uid);
         event = {
           seriesInstanceUid: uid,
           action: 'skipped',
-          reason: `failed ${tries} times, passed over: ${message}`,
+          reason: `failed ${outcome} times, passed over: ${message}`,
         };
       }
       delete state.pending[uid];

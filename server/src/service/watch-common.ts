@@ -55,12 +55,44 @@ export async function analyseForWatcher(
   }
 }
 
+/** Tries of one series, while the PACS itself answers, before it is passed over as failed. */
+export const MAX_SERIES_TRIES = 5;
+
 /**
  * A fault of the installation, not of the series (the scratch folder failing or held by other
  * analyses): retried like an absent PACS, never counted against the series.
  */
 export function installationFault(error: unknown): boolean {
   return error instanceof ScratchSpaceError;
+}
+
+/**
+ * The watchers' rule for a series that fails: a series that keeps failing while the PACS
+ * answers is poison, and after MAX_SERIES_TRIES it is passed over so the feed moves on; a PACS
+ * that does not answer, or a fault of the installation, is retried without counting.
+ */
+export class SeriesTries {
+  private readonly failures = new Map<string, number>();
+
+  /**
+   * Records a failure of `key`: 'retry', or the number of tries once it is to be passed over.
+   * `pacsAnswers` false: the PACS went away mid-series, which is not the series' fault.
+   */
+  failed(key: string, error: unknown, pacsAnswers = true): 'retry' | number {
+    if (!pacsAnswers || installationFault(error)) return 'retry';
+    const tries = (this.failures.get(key) ?? 0) + 1;
+    if (tries < MAX_SERIES_TRIES) {
+      this.failures.set(key, tries);
+      return 'retry';
+    }
+    this.failures.delete(key);
+    return tries;
+  }
+
+  /** The series was decided: its count starts again should it ever fail. */
+  decided(key: string): void {
+    this.failures.delete(key);
+  }
 }
 
 /**

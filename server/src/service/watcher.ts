@@ -9,13 +9,7 @@ import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import {
-  analyseForWatcher,
-  installationFault,
-  Outage,
-  sleep,
-  writeJsonAtomically,
-} from './watch-common';
+import { analyseForWatcher, Outage, SeriesTries, sleep, writeJsonAtomically } from './watch-common';
 
 export interface WatcherOptions {
   /** Orthanc REST root (the /changes feed, series details, user metadata). */
@@ -49,9 +43,6 @@ export interface WatchEvent {
   reason?: string;
   phase?: string;
 }
-
-/** Tries of one series, while Orthanc itself answers, before it is tagged 'failed'. */
-export const MAX_SERIES_TRIES = 5;
 
 interface OrthancChange {
   ChangeType: string;
@@ -93,7 +84,7 @@ export async function watchOrthanc(
   const modelId = { name: model.metadata.name, version: model.metadata.version };
   const key = options.metadataKey ?? 'PhaseLensPhase';
   let cursor = await readCursor(options.cursorFile);
-  const failures = new Map<string, number>();
+  const tries = new SeriesTries();
   log.info('watcher started', { orthanc: options.orthancUrl, cursor });
   const outage = new Outage(log, 'Orthanc', { orthanc: options.orthancUrl });
   while (!options.signal?.aborted) {
@@ -112,7 +103,7 @@ export async function watchOrthanc(
         let event: WatchEvent;
         try {
           event = await decide(change.ID);
-          failures.delete(change.ID);
+          tries.decided(change.ID);
         } catch (error) {
           const message = (error as Error).message;
           // Orthanc went away mid-series: keep the cursor before it and try again later. While
@@ -122,22 +113,19 @@ export async function watchOrthanc(
             () => true,
             () => false,
           );
-          const counts = reachable && !installationFault(error);
-          const tries = counts ? (failures.get(change.ID) ?? 0) + 1 : 0;
-          if (tries < MAX_SERIES_TRIES) {
-            if (counts) failures.set(change.ID, tries);
+          const outcome = tries.failed(change.ID, error, reachable);
+          if (outcome === 'retry') {
             log.warn('series not decided; will retry', { orthancId: change.ID, error: message });
             interrupted = true;
             break;
           }
-          failures.delete(change.ID);
           await rest
             .call('PUT', `/series/${change.ID}/metadata/${key}`, 'failed')
             .catch(() => undefined);
           event = {
             orthancId: change.ID,
             action: 'skipped',
-            reason: `failed ${tries} times, passed over: ${message}`,
+            reason: `failed ${outcome} times, passed over: ${message}`,
           };
         }
         options.onSeries?.(event);
