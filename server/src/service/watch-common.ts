@@ -11,14 +11,20 @@ export async function writeJsonAtomically(file: string, value: unknown): Promise
   await fs.rename(`${file}.tmp`, file);
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
+/**
+ * Waits `ms`, or less when `signal` aborts. The abort listener goes with the wait: a watcher
+ * sleeps once a poll for as long as it runs, and listeners left behind would pile up.
+ */
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**
