@@ -10,7 +10,7 @@ import { mapLimit } from '../util/limit';
 import { decodeFrameToHu } from './decode-frame';
 import { stringOf } from './pixel-module';
 import type { SliceRecord } from './slice-record';
-import type { ScratchSpace } from '../util/planes';
+import { ScratchPlanes, type ScratchSpace } from '../util/planes';
 import type {
   CtSeries,
   DicomHeader,
@@ -310,16 +310,18 @@ export async function assembleSeries(
     : whole
       ? new Int16Array(size * picked.length)
       : new Float32Array(size * picked.length);
+  // Scratch planes take each slice once decoded; a volume in memory is decoded into directly.
+  const inScratch = hu instanceof ScratchPlanes ? hu : undefined;
+  const inMemory = inScratch ? undefined : (hu as HuArray);
   const spare: Float32Array[] = []; // decoding buffers, one per slice in flight
   const spare16: Int16Array[] = []; // 16-bit slices on their way to scratch
   let done = 0;
   await mapLimit(picked, concurrency, async (r, i) => {
-    const target: HuArray =
-      hu instanceof Float32Array || hu instanceof Int16Array
-        ? hu.subarray(i * size, (i + 1) * size)
-        : whole
-          ? (spare16.pop() ?? new Int16Array(size))
-          : (spare.pop() ?? new Float32Array(size));
+    const target: HuArray = inMemory
+      ? inMemory.subarray(i * size, (i + 1) * size)
+      : whole
+        ? (spare16.pop() ?? new Int16Array(size))
+        : (spare.pop() ?? new Float32Array(size));
     const out = target instanceof Float32Array ? target : (spare.pop() ?? new Float32Array(size));
     if (r.loadInto) await r.loadInto(out);
     else await decodeFrameToHu(await r.load(), r.pixel, out, r.location);
@@ -327,8 +329,8 @@ export async function assembleSeries(
       saturateInto(out, target);
       spare.push(out);
     }
-    if (!(hu instanceof Float32Array || hu instanceof Int16Array)) {
-      hu.write(i, target);
+    if (inScratch) {
+      inScratch.write(i, target);
       if (target instanceof Int16Array) spare16.push(target);
       else spare.push(target);
     }
