@@ -9,7 +9,7 @@
  *   analyses back to back through the library in this process (goal: concurrency 2 at least
  *   1.5x concurrency 1 on two cores).
  */
-import { loadPhaseModel } from '../server/src/model/phase-model';
+import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { analysisRunner } from '../server/src/service/analysis';
 import type { Job } from '../server/src/service/jobs';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS, PAPER_METHODS, PhaseGraph } from '../server/src/attribution/index';
 import { explainSeries } from '../server/src/attribution/explain-series';
-import { selectBackend } from '../server/src/model/backend';
+import { selectBackend } from '../server/src/model/inference/backend';
 import { generateCase } from '../server/src/phantom/render';
 import { PYTHON, timeMedian, writeResult } from './common';
 import { benchModel } from './model-fixture';

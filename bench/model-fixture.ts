@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { buildPhaseNetwork } from '../server/src/model/network';
+import { buildPhaseNetwork } from '../server/src/model/inference/network';
 import {
   DEFAULT_MODEL_DIR,
   inputDescription,
   loadPhaseModel,
   type PhaseModel,
-} from '../server/src/model/phase-model';
+} from '../server/src/model/inference/phase-model';
 
 /** The shipped model when present; else an untrained one (timings do not depend on weights). */
 export async function benchModel(): Promise<{ model: PhaseModel; shipped: boolean }> {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DicomWebClient } from '../server/src/dicomweb/client';
-import { loadPhaseModel } from '../server/src/model/phase-model';
+import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { RedisJobQueue } from '../server/src/service/redis-queue';

@@ -6,8 +6,8 @@
  * for each of five maps' Secondary Captures. Goal: at most 1.2x the in-memory time.
  */
 import os from 'node:os';
-import { checkScope } from '../server/src/model/scope';
-import { preprocessSlice } from '../server/src/model/preprocess';
+import { checkScope } from '../server/src/model/inference/scope';
+import { preprocessSlice } from '../server/src/model/inference/preprocess';
 import { makeDemoSeries } from '../server/src/series/demo-series';
 import { sliceView, type CtSeries, type InMemorySeries } from '../server/src/series/types';
 import { ScratchSpace } from '../server/src/util/planes';

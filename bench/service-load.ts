@@ -10,7 +10,7 @@ import { buffersOf } from '../test/fixtures/files';
 import os from 'node:os';
 import path from 'node:path';
 import { DicomWebClient } from '../server/src/dicomweb/client';
-import { loadPhaseModel } from '../server/src/model/phase-model';
+import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { analysisRunner } from '../server/src/service/analysis';

@@ -8,11 +8,11 @@
  * Run: npx tsx scripts/dense-probe.ts --out FILE.json [--model DIR] [--seed probe-1] [--phantoms 40]
  */
 import { promises as fs } from 'node:fs';
-import { selectBackend } from '../server/src/model/backend';
-import { classifyWithModel } from '../server/src/model/classify';
-import { phantomSeries } from '../server/src/model/dataset';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../server/src/model/phase-model';
-import { DENSE_FROM_HU } from '../server/src/model/augment';
+import { selectBackend } from '../server/src/model/inference/backend';
+import { classifyWithModel } from '../server/src/model/inference/classify';
+import { phantomSeries } from '../server/src/model/training/dataset';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../server/src/model/inference/phase-model';
+import { DENSE_FROM_HU } from '../server/src/model/training/augment';
 import { PHASES, type Phase } from '../server/src/domain/phase';
 import type { InMemorySeries } from '../server/src/series/types';
 

@@ -19,25 +19,25 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { AugmentOptions } from '../server/src/model/augment';
-import { selectBackend } from '../server/src/model/backend';
-import { graphOf, preprocessSeries, sliceProbabilities } from '../server/src/model/classify';
-import { meanProbabilities, reliability, temperProbabilities } from '../server/src/model/calibrate';
+import type { AugmentOptions } from '../server/src/model/training/augment';
+import { selectBackend } from '../server/src/model/inference/backend';
+import { graphOf, preprocessSeries, sliceProbabilities } from '../server/src/model/inference/classify';
+import { meanProbabilities, reliability, temperProbabilities } from '../server/src/model/inference/calibrate';
 import {
   labelledFolder,
   phantomSeries,
   SliceSet,
   type LabelledSeries,
-} from '../server/src/model/dataset';
-import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/model/decision';
-import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/phase-model';
-import { informativeSlices } from '../server/src/model/preprocess';
-import { phantomCacheKey, phantomRecipeOf } from '../server/src/model/recipe';
+} from '../server/src/model/training/dataset';
+import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/model/inference/decision';
+import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/inference/phase-model';
+import { informativeSlices } from '../server/src/model/inference/preprocess';
+import { phantomCacheKey, phantomRecipeOf } from '../server/src/model/training/recipe';
 import { PHANTOM_GENERATOR_VERSION } from '../server/src/phantom/patient';
-import { checkScope } from '../server/src/model/scope';
-import { predictSet } from '../server/src/model/train';
+import { checkScope } from '../server/src/model/inference/scope';
+import { predictSet } from '../server/src/model/training/train';
 import { PHASES } from '../server/src/domain/phase';
-import { writeEvaluation, type SeriesOutcome } from '../server/src/model/report';
+import { writeEvaluation, type SeriesOutcome } from '../server/src/model/reports/report';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)

@@ -6,15 +6,15 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../server/src/model/backend';
-import { buildPhaseNetwork } from '../server/src/model/network';
+import { selectBackend } from '../server/src/model/inference/backend';
+import { buildPhaseNetwork } from '../server/src/model/inference/network';
 import {
   informativeSlices,
   preprocessSlice,
   type PreprocessedSlice,
-} from '../server/src/model/preprocess';
-import { batchOf, classifyPreprocessed, classifySeries } from '../server/src/model/classify';
-import { saveModel } from '../server/src/model/weights-io';
+} from '../server/src/model/inference/preprocess';
+import { batchOf, classifyPreprocessed, classifySeries } from '../server/src/model/inference/classify';
+import { saveModel } from '../server/src/model/inference/weights-io';
 import { generateCase } from '../server/src/phantom/render';
 import { PHASES } from '../server/src/domain/phase';
 import { readSeries } from '../server/src/series/read-series';

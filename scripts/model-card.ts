@@ -6,10 +6,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeModelCard } from '../server/src/model/model-card';
-import type { ModelMetadata } from '../server/src/model/phase-model';
-import { writeTrainingCurve } from '../server/src/model/report';
-import type { EpochRecord } from '../server/src/model/train';
+import { writeModelCard } from '../server/src/model/reports/model-card';
+import type { ModelMetadata } from '../server/src/model/inference/phase-model';
+import { writeTrainingCurve } from '../server/src/model/reports/report';
+import type { EpochRecord } from '../server/src/model/training/train';
 
 async function main(): Promise<void> {
   const dir = process.argv[2] ?? path.join(__dirname, '..', 'server', 'models', 'phaselens-phase');

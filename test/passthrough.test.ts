@@ -5,7 +5,7 @@ import { filesOf } from './fixtures/files';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startTestService } from './fixtures/service';
 import { DicomWebClient } from '../server/src/dicomweb/client';
-import { selectBackend } from '../server/src/model/backend';
+import { selectBackend } from '../server/src/model/inference/backend';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import type { RunningService } from '../server/src/service/server';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { DicomWebClient } from '../server/src/dicomweb/client';
-import { loadPhaseModel } from '../server/src/model/phase-model';
+import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { RedisJobQueue } from '../server/src/service/redis-queue';

@@ -6,7 +6,7 @@ import Ajv from 'ajv';
 import { startOrthanc, type OrthancServer } from './fixtures/orthanc';
 import { startProxy } from './fixtures/proxy';
 import { derivedUids } from '../server/src/derived/common';
-import { loadPhaseModel } from '../server/src/model/phase-model';
+import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/model/backend';
-import { buildPhaseNetwork, CONV_LAYERS } from '../src/model/network';
-import { CHANNELS, INPUT_SIZE } from '../src/model/preprocess';
-import { guidedRelu, PhaseGraph, type MapLayer } from '../src/model/phase-graph';
+import { selectBackend } from '../src/model/inference/backend';
+import { buildPhaseNetwork, CONV_LAYERS } from '../src/model/inference/network';
+import { CHANNELS, INPUT_SIZE } from '../src/model/inference/preprocess';
+import { guidedRelu, PhaseGraph, type MapLayer } from '../src/model/inference/phase-graph';
 import { METHODS } from '../src/attribution/index';
 import { integratedGradientsRaw } from '../src/attribution/integrated-gradients';
 import { CONTROL_MAPS } from '../src/study/controls';

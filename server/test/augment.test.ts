@@ -4,8 +4,8 @@ import {
   DEFAULT_AUGMENT,
   DENSE_FROM_HU,
   type AugmentOptions,
-} from '../src/model/augment';
-import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/preprocess';
+} from '../src/model/training/augment';
+import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/inference/preprocess';
 import { Random } from '../src/phantom/random';
 
 const N = INPUT_SIZE;

@@ -3,7 +3,7 @@ import {
   fitTemperature,
   reliability,
   seriesProbabilities,
-} from '../src/model/calibrate';
+} from '../src/model/inference/calibrate';
 import { Random } from '../src/phantom/random';
 
 const softmax = (z: number[], t = 1): number[] => {

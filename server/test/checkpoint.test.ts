@@ -2,11 +2,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PHASES } from '../src/domain/phase';
-import { selectBackend } from '../src/model/backend';
-import { CheckpointMismatchError, loadCheckpoint, removeCheckpoint } from '../src/model/checkpoint';
-import { SliceSet } from '../src/model/dataset';
-import { CHANNELS, INPUT_SIZE } from '../src/model/preprocess';
-import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainOptions } from '../src/model/train';
+import { selectBackend } from '../src/model/inference/backend';
+import { CheckpointMismatchError, loadCheckpoint, removeCheckpoint } from '../src/model/training/checkpoint';
+import { SliceSet } from '../src/model/training/dataset';
+import { CHANNELS, INPUT_SIZE } from '../src/model/inference/preprocess';
+import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainOptions } from '../src/model/training/train';
 import { Random } from '../src/phantom/random';
 
 /** Slices whose mean brightness says their phase, so a few steps of training move the weights. */

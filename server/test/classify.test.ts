@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { selectBackend } from '../src/model/backend';
-import { buildPhaseNetwork } from '../src/model/network';
-import { classifySeries, classifyPreprocessed } from '../src/model/classify';
-import { loadModel, saveModel } from '../src/model/weights-io';
-import { preprocessSlice } from '../src/model/preprocess';
+import { selectBackend } from '../src/model/inference/backend';
+import { buildPhaseNetwork } from '../src/model/inference/network';
+import { classifySeries, classifyPreprocessed } from '../src/model/inference/classify';
+import { loadModel, saveModel } from '../src/model/inference/weights-io';
+import { preprocessSlice } from '../src/model/inference/preprocess';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { tempDir } from './helpers/series';
 

@@ -7,7 +7,7 @@ import { generateCase } from '../src/phantom/render';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';
 import { tempDir } from './helpers/series';
-import { loadPhaseModel } from '../src/model/phase-model';
+import { loadPhaseModel } from '../src/model/inference/phase-model';
 import { modelKey, savePartialStudy, studyRun } from '../src/study/partial';
 import type { SeriesRecord } from '../src/study/run-study';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { labelledFolder, SliceSet } from '../src/model/dataset';
+import { labelledFolder, SliceSet } from '../src/model/training/dataset';
 import { InvalidInputError } from '../src/errors';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { writeCtSeries } from '../src/series/write-ct';

@@ -1,4 +1,4 @@
-import { decideSeries, fitDecisionRule, INDETERMINATE_RATE } from '../src/model/decision';
+import { decideSeries, fitDecisionRule, INDETERMINATE_RATE } from '../src/model/inference/decision';
 import { Random } from '../src/phantom/random';
 
 /** `n` slices, each with probability `p` on class `k` and the rest spread evenly. */

@@ -4,17 +4,17 @@ import { METHODS } from '../src/attribution/index';
 import { mapToSourceSlice } from '../src/attribution/series-map';
 import { MapSecondaryCapture } from '../src/derived/secondary-capture';
 import { PHASES } from '../src/domain/phase';
-import { selectBackend } from '../src/model/backend';
+import { selectBackend } from '../src/model/inference/backend';
 import {
   batchOf,
   classifySlicesByMember,
   decisionSlices,
   explainingMember,
   graphOf,
-} from '../src/model/classify';
-import { buildPhaseNetwork } from '../src/model/network';
-import type { ModelMetadata, PhaseModel } from '../src/model/phase-model';
-import { FOV_MM, INPUT_SIZE, WINDOWS } from '../src/model/preprocess';
+} from '../src/model/inference/classify';
+import { buildPhaseNetwork } from '../src/model/inference/network';
+import type { ModelMetadata, PhaseModel } from '../src/model/inference/phase-model';
+import { FOV_MM, INPUT_SIZE, WINDOWS } from '../src/model/inference/preprocess';
 import { generateCase } from '../src/phantom/render';
 
 function tinyModel(seed: number, name: string): PhaseModel {

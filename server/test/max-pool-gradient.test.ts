@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/model/backend';
-import { guidedReluPool2, maxPool2, reluPool2 } from '../src/model/phase-graph';
+import { selectBackend } from '../src/model/inference/backend';
+import { guidedReluPool2, maxPool2, reluPool2 } from '../src/model/inference/phase-graph';
 import { poolGradientStats } from '../src/model/kernels/max-pool-gradient';
 
 /** Whether the one-pass wasm kernel takes this pooling (else whole-tensor tfjs kernels do). */

@@ -9,8 +9,8 @@ import {
   type PhantomLever,
 } from '../src/phantom/patient';
 import { generateCase } from '../src/phantom/render';
-import type { ModelMetadata } from '../src/model/phase-model';
-import { partsLeftOut, phantomRecipeOf, withoutText } from '../src/model/recipe';
+import type { ModelMetadata } from '../src/model/inference/phase-model';
+import { partsLeftOut, phantomRecipeOf, withoutText } from '../src/model/training/recipe';
 import { S } from '../src/phantom/structures';
 
 /** The first case index of a seed whose draw satisfies `want`. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/preprocess';
-import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/network';
-import { selectBackend } from '../src/model/backend';
+import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/inference/preprocess';
+import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/inference/network';
+import { selectBackend } from '../src/model/inference/backend';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { mapToSourceSlice } from '../src/attribution/series-map';
 import type { InMemorySeries, Orientation, Vec3 } from '../src/series/types';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/model/backend';
-import { COSINE_FLOOR, learningRateAt, ScheduledAdam } from '../src/model/schedule';
+import { selectBackend } from '../src/model/inference/backend';
+import { COSINE_FLOOR, learningRateAt, ScheduledAdam } from '../src/model/training/schedule';
 
 describe('learning-rate schedule', () => {
   it('cosine starts at the base rate, halves at mid-run, ends at the floor and never rises', () => {

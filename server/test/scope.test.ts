@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../src/cli/main';
-import { checkScope } from '../src/model/scope';
+import { checkScope } from '../src/model/inference/scope';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';
 import { tempDir } from './helpers/series';
 import { abdomen, abdominalMr, chest, head, onMattress, writeNiftiVolume } from './helpers/volumes';
-import { sliceBody } from '../src/model/preprocess';
+import { sliceBody } from '../src/model/inference/preprocess';
 
 const REAL = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'real-ct');
 

@@ -5,7 +5,7 @@ import { ScratchSpaceError, SeriesTooLargeError } from '../src/errors';
 import { ScratchSpace, planeOf } from '../src/util/planes';
 import { positiveQuantile, positiveQuantileOfPlanes } from '../src/render/colormap';
 import { InputGridMap } from '../src/attribution/series-map';
-import { INPUT_SIZE } from '../src/model/preprocess';
+import { INPUT_SIZE } from '../src/model/inference/preprocess';
 import { assembleSeries } from '../src/series/assemble';
 import { parseDicomFile } from '../src/series/dicom-file';
 import { sliceRecordsOf } from '../src/series/slice-record';

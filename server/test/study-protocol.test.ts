@@ -1,4 +1,4 @@
-import { INPUT_SIZE, CHANNELS } from '../src/model/preprocess';
+import { INPUT_SIZE, CHANNELS } from '../src/model/inference/preprocess';
 import { S } from '../src/phantom/structures';
 import { phaseMaskStructures } from '../src/study/masks';
 import { groundTruth, orderByMap, tissueMean, topMask } from '../src/study/metrics';

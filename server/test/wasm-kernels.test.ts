@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { checkBackendInternals } from '../src/model/kernels/instance';
 import { winogradApplies } from '../src/model/kernels/winograd';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../src/model/wasm-kernels';
-import { selectBackend } from '../src/model/backend';
-import { batchNormTraining } from '../src/model/batch-norm';
+import { registerWasmTrainingKernels } from '../src/model/kernels/wasm-kernels';
+import { selectBackend } from '../src/model/inference/backend';
+import { batchNormTraining } from '../src/model/kernels/batch-norm-layer';
 import { poolGradientStats } from '../src/model/kernels/max-pool-gradient';
 import { batchNormStats } from '../src/model/kernels/batch-norm';
-import { buildPhaseNetwork } from '../src/model/network';
+import { buildPhaseNetwork } from '../src/model/inference/network';
 
 /** Runs `f` on a backend with fresh copies of the inputs; returns the outputs' values. */
 async function on(

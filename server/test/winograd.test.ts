@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { selectBackend } from '../src/model/backend';
+import { selectBackend } from '../src/model/inference/backend';
 import { winogradApplies, winogradStats } from '../src/model/kernels/winograd';
 
 /** Deterministic values in [-1, 1). */

@@ -5,12 +5,12 @@ import {
   decisionSlices,
   explainingMember,
   graphOf,
-} from '../model/classify';
-import { membersOf, type PhaseModel } from '../model/phase-model';
-import { INPUT_SIZE, preprocessSlice, type PreprocessedSlice } from '../model/preprocess';
+} from '../model/inference/classify';
+import { membersOf, type PhaseModel } from '../model/inference/phase-model';
+import { INPUT_SIZE, preprocessSlice, type PreprocessedSlice } from '../model/inference/preprocess';
 import { PHASES, type Phase } from '../domain/phase';
 import type { CtSeries } from '../series/types';
-import type { MapLayer } from '../model/phase-graph';
+import type { MapLayer } from '../model/inference/phase-graph';
 import { layerFor } from './index';
 import type { AttributionMethod } from './types';
 import { InputGridMap } from './series-map';

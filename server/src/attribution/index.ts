@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { cam } from './cam';
-import { MAP_LAYERS, type MapLayer } from '../model/phase-graph';
+import { MAP_LAYERS, type MapLayer } from '../model/inference/phase-graph';
 import { gradcam } from './gradcam';
 import { guided } from './guided';
 import { integratedGradients } from './integrated-gradients';
@@ -76,4 +76,4 @@ export function layerFor(method: AttributionMethod, requested?: MapLayer): MapLa
 }
 
 export type { AttributionMethod } from './types';
-export { PhaseGraph, MAP_LAYERS, type MapLayer } from '../model/phase-graph';
+export { PhaseGraph, MAP_LAYERS, type MapLayer } from '../model/inference/phase-graph';

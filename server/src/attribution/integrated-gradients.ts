@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PhaseGraph } from '../model/phase-graph';
+import type { PhaseGraph } from '../model/inference/phase-graph';
 import type { AttributionMethod } from './types';
 
 const STEPS = 16;

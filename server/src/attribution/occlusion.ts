@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { INPUT_SIZE } from '../model/preprocess';
+import { INPUT_SIZE } from '../model/inference/preprocess';
 import type { AttributionMethod } from './types';
 import { toInputGrid } from './upsample';
 

@@ -1,5 +1,5 @@
-import type { PreprocessedSlice } from '../model/preprocess';
-import { informativeSlices } from '../model/preprocess';
+import type { PreprocessedSlice } from '../model/inference/preprocess';
+import { informativeSlices } from '../model/inference/preprocess';
 import { Canvas } from '../render/canvas';
 import { fuseSlice } from '../render/overlay';
 import type { CtSeries } from '../series/types';

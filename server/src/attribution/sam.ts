@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { MAP_LAYERS } from '../model/phase-graph';
+import { MAP_LAYERS } from '../model/inference/phase-graph';
 import type { AttributionMethod } from './types';
 import { toInputGrid } from './upsample';
 

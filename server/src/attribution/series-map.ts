@@ -1,7 +1,7 @@
 import type { Phase } from '../domain/phase';
 import type { AttributionMap } from '../domain/attribution-map';
 import { InvalidInputError } from '../errors';
-import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
+import { INPUT_SIZE, type PreprocessedSlice } from '../model/inference/preprocess';
 import { positiveQuantile, positiveQuantileOfPlanes } from '../render/colormap';
 import { planeOf, type Planes } from '../util/planes';
 import type { CtSeries } from '../series/types';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { MapLayer, PhaseGraph } from '../model/phase-graph';
+import type { MapLayer, PhaseGraph } from '../model/inference/phase-graph';
 
 export interface ExplainOptions {
   /** For layer-wise methods (Grad-CAM, SAM): where the map is taken. */

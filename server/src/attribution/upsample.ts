@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { INPUT_SIZE } from '../model/preprocess';
+import { INPUT_SIZE } from '../model/inference/preprocess';
 
 /**
  * A layer map [n, h, w] or [n, h, w, 1] brought to the input grid with bilinear interpolation

@@ -1,5 +1,5 @@
 import { classifyUsage } from './usages';
-import { classifyWithModel } from '../model/classify';
+import { classifyWithModel } from '../model/inference/classify';
 import { PHASES } from '../domain/phase';
 import { OutOfScopeError } from '../errors';
 import { parseArgs, UsageError } from './args';

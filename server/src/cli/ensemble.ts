@@ -1,6 +1,6 @@
 import { ensembleUsage } from './usages';
-import { assembleEnsemble } from '../model/ensemble';
-import { selectBackend } from '../model/backend';
+import { assembleEnsemble } from '../model/training/ensemble';
+import { selectBackend } from '../model/inference/backend';
 import { parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
 

@@ -1,10 +1,10 @@
 import { PHANTOM_GENERATOR_VERSION } from '../phantom/patient';
 import { evaluateUsage } from './usages';
-import { classifyWithModel } from '../model/classify';
-import { labelledFolder, phantomSeries, type LabelledSeries } from '../model/dataset';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
-import { selectBackend } from '../model/backend';
-import { writeEvaluation, type SeriesOutcome } from '../model/report';
+import { classifyWithModel } from '../model/inference/classify';
+import { labelledFolder, phantomSeries, type LabelledSeries } from '../model/training/dataset';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/inference/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { writeEvaluation, type SeriesOutcome } from '../model/reports/report';
 import { PHASES } from '../domain/phase';
 import { OutOfScopeError } from '../errors';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';

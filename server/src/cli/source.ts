@@ -1,5 +1,5 @@
-import { selectBackend } from '../model/backend';
-import { DEFAULT_MODEL_DIR, loadPhaseModel, type PhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel, type PhaseModel } from '../model/inference/phase-model';
 import { readSeries } from '../series/read-series';
 import type { CtSeries } from '../series/types';
 import { intFlag, stringFlag, type ParsedArgs } from './args';

@@ -1,10 +1,10 @@
 import { studyUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { selectBackend } from '../model/backend';
-import { classifyWithModel } from '../model/classify';
-import { labelledFolder } from '../model/dataset';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { classifyWithModel } from '../model/inference/classify';
+import { labelledFolder } from '../model/training/dataset';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/inference/phase-model';
 import { PHASES } from '../domain/phase';
 import { generateCase } from '../phantom/render';
 import { exampleMontage } from '../study/examples';

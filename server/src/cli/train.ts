@@ -1,16 +1,16 @@
 import { trainUsage } from './usages';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { savePhaseModel } from '../model/phase-model';
-import { trainModel } from '../model/recipe';
-import { DEFAULT_TRAIN } from '../model/train';
-import { writeTrainingCurve } from '../model/report';
-import { writeModelCard } from '../model/model-card';
-import { removeCheckpoint } from '../model/checkpoint';
+import { savePhaseModel } from '../model/inference/phase-model';
+import { trainModel } from '../model/training/recipe';
+import { DEFAULT_TRAIN } from '../model/training/train';
+import { writeTrainingCurve } from '../model/reports/report';
+import { writeModelCard } from '../model/reports/model-card';
+import { removeCheckpoint } from '../model/training/checkpoint';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args';
 import { progressBar } from './progress';
-import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/schedule';
-import { AUGMENT_PARTS, type AugmentParts } from '../model/augment';
+import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '../model/training/schedule';
+import { AUGMENT_PARTS, type AugmentParts } from '../model/training/augment';
 import { isPhantomLever, PHANTOM_LEVERS } from '../phantom/patient';
 
 function isSchedule(name: string): name is LearningRateSchedule {

@@ -1,6 +1,6 @@
 import { watchUsage } from './usages';
-import { selectBackend } from '../model/backend';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/inference/phase-model';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';
 import { analysisProcessesFor } from '../service/analysis-processes';

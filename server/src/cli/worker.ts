@@ -1,7 +1,7 @@
 import { workerUsage } from './usages';
 import os from 'node:os';
-import { selectBackend } from '../model/backend';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/inference/phase-model';
 import { analysisProcessesFor } from '../service/analysis-processes';
 import { loadConfig } from '../service/config';
 import { jsonLogger } from '../service/log';

@@ -3,9 +3,9 @@
  * a time, and reports progress, the result or a typed error. It exits with its parent.
  */
 import { describeError, errorRecord } from '../errors';
-import { selectBackend } from '../model/backend';
-import { warmUp } from '../model/classify';
-import { loadPhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { warmUp } from '../model/inference/classify';
+import { loadPhaseModel } from '../model/inference/phase-model';
 import { analysisRunner } from './analysis';
 import type { ChildMessage, ParentMessage } from './analysis-messages';
 import type { Job, RunAnalysis } from './jobs';

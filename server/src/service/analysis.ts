@@ -6,7 +6,7 @@ import { deriveObjects, storeDerived, type DerivedKind } from '../derived/derive
 import type { OutputSettings } from '../derived/output-settings';
 import { PhaseReport } from '../derived/phase-report';
 import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
-import type { PhaseModel } from '../model/phase-model';
+import type { PhaseModel } from '../model/inference/phase-model';
 import type { Phase } from '../domain/phase';
 import { readDicomWebSeries } from '../series/read-dicomweb';
 import type { AssembleOptions } from '../series/assemble';

@@ -5,7 +5,7 @@ import { isMapName, METHODS } from '../attribution/index';
 import { DicomWebClient } from '../dicomweb/client';
 import { PacsAuthError, PacsError, PhaseLensError } from '../errors';
 import { isUid } from '../domain/uid';
-import type { PhaseModel } from '../model/phase-model';
+import type { PhaseModel } from '../model/inference/phase-model';
 import { authFor, phaseFromPacs } from './analysis';
 import type { ServiceConfig } from './config';
 import { QueueFullError, type AnalysisQueue, type AnalysisRequest, type JobView } from './jobs';

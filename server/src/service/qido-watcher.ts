@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import type { OutputSettings } from '../derived/output-settings';
 import { DicomWebClient, type DicomJson, type PacsAuth } from '../dicomweb/client';
 import type { ScratchSettings } from '../util/planes';
-import type { PhaseModel } from '../model/phase-model';
+import type { PhaseModel } from '../model/inference/phase-model';
 import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';

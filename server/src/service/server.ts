@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { selectBackend } from '../model/backend';
-import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/phase-model';
+import { selectBackend } from '../model/inference/backend';
+import { DEFAULT_MODEL_DIR, loadPhaseModel } from '../model/inference/phase-model';
 import { analysisProcessesFor } from './analysis-processes';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';

@@ -4,7 +4,7 @@ import { DicomWebClient, type PacsAuth } from '../dicomweb/client';
 import { OrthancRest } from './orthanc-rest';
 import { isUid } from '../domain/uid';
 import type { ScratchSettings } from '../util/planes';
-import type { PhaseModel } from '../model/phase-model';
+import type { PhaseModel } from '../model/inference/phase-model';
 import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';

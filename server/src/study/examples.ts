@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { graphOf, preprocessSeries } from '../model/classify';
-import type { PhaseModel } from '../model/phase-model';
-import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/preprocess';
+import { graphOf, preprocessSeries } from '../model/inference/classify';
+import type { PhaseModel } from '../model/inference/phase-model';
+import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/inference/preprocess';
 import { PHASES } from '../domain/phase';
 import { Canvas } from '../render/canvas';
 import { heat, positiveQuantile } from '../render/colormap';

@@ -1,4 +1,4 @@
-import { INPUT_SIZE, type PreprocessedSlice } from '../model/preprocess';
+import { INPUT_SIZE, type PreprocessedSlice } from '../model/inference/preprocess';
 import type { CtSeries } from '../series/types';
 
 /**

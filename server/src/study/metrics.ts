@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PhaseGraph } from '../model/phase-graph';
-import { CHANNELS, INPUT_SIZE } from '../model/preprocess';
+import type { PhaseGraph } from '../model/inference/phase-graph';
+import { CHANNELS, INPUT_SIZE } from '../model/inference/preprocess';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
 const { max, min, round } = Math;

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError } from '../errors';
 import { removeWithPartials, writeFileDurably } from '../util/atomic-file';
-import { membersOf, type PhaseModel } from '../model/phase-model';
+import { membersOf, type PhaseModel } from '../model/inference/phase-model';
 import type { SeriesRecord } from './run-study';
 
 /**

@@ -1,4 +1,4 @@
-import { sliceView, type CtSeries } from '../series/types';
+import { sliceView, type CtSeries } from '../../series/types';
 import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 /**

@@ -1,14 +1,14 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { markdownTable } from '../render/markdown';
+import { markdownTable } from '../../render/markdown';
 import path from 'node:path';
-import { PHASES } from '../domain/phase';
-import type { AugmentOptions } from './augment';
-import type { ModelMetadata } from './phase-model';
-import { COSINE_FLOOR } from './schedule';
+import { PHASES } from '../../domain/phase';
+import type { AugmentOptions } from '../training/augment';
+import type { ModelMetadata } from '../inference/phase-model';
+import { COSINE_FLOOR } from '../training/schedule';
 import type { EvaluationSummary } from './report';
-import { PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
-import { INDETERMINATE_RATE } from './decision';
-import { partsLeftOut } from './recipe';
+import { PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../../phantom/patient';
+import { INDETERMINATE_RATE } from '../inference/decision';
+import { partsLeftOut } from '../training/recipe';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   return existsSync(file) ? (JSON.parse(await fs.readFile(file, 'utf8')) as T) : undefined;

@@ -1,4 +1,4 @@
-import { PHASES, type Phase } from '../domain/phase';
+import { PHASES, type Phase } from '../../domain/phase';
 import { fitTemperature, meanProbabilities, temperProbabilities } from './calibrate';
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { PHASES, type Phase } from '../domain/phase';
-import type { PhaseResult, SliceProbabilities } from '../domain/phase-result';
-import { OutOfScopeError } from '../errors';
-import type { CtSeries } from '../series/types';
+import { PHASES, type Phase } from '../../domain/phase';
+import type { PhaseResult, SliceProbabilities } from '../../domain/phase-result';
+import { OutOfScopeError } from '../../errors';
+import type { CtSeries } from '../../series/types';
 import { decisionRuleOf, membersOf, type PhaseModel } from './phase-model';
 import { decideSeries } from './decision';
 import { checkScope } from './scope';

@@ -1,13 +1,13 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { InvalidInputError } from '../errors';
+import { InvalidInputError } from '../../errors';
 import type { DecisionRule } from './decision';
 import { FOV_MM, INPUT_SIZE, WINDOWS } from './preprocess';
 import { loadModel, saveModel } from './weights-io';
 
 /** The shipped model's folder: server/models/phaselens-phase (weights, metadata, model card). */
-export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', 'models', 'phaselens-phase');
+export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', '..', 'models', 'phaselens-phase');
 
 export interface ModelMetadata {
   name: string;

@@ -1,5 +1,5 @@
-import type { Random } from '../phantom/random';
-import { CHANNELS, INPUT_SIZE, WINDOWS } from './preprocess';
+import type { Random } from '../../phantom/random';
+import { CHANNELS, INPUT_SIZE, WINDOWS } from '../inference/preprocess';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).
 const { abs, floor, min } = Math;

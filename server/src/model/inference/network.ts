@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
-import { PHASES } from '../domain/phase';
-import { batchNormalization } from './batch-norm';
-import { conv2dLayer } from './conv-layer';
+import { PHASES } from '../../domain/phase';
+import { batchNormalization } from '../kernels/batch-norm-layer';
+import { conv2dLayer } from '../kernels/conv-layer';
 
 export const CONV_LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'] as const;
 export const LOGITS_LAYER = 'logits';

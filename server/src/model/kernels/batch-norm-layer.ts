@@ -4,7 +4,7 @@ import {
   channelMoments,
   normalise,
   normaliseGradient,
-} from './kernels/batch-norm';
+} from './batch-norm';
 
 /**
  * Batch normalisation with a closed-form training gradient.
@@ -104,7 +104,7 @@ export function batchNormTraining(
 }
 
 /**
- * The same on wasm with the kernels of `kernels/batch-norm.c`: moments in two passes,
+ * The same on wasm with the kernels of `batch-norm.c` beside it: moments in two passes,
  * normalisation in one, the gradient in two (about ten element-wise kernels each before).
  */
 function batchNormTrainingInKernels(

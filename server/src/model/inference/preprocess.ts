@@ -1,6 +1,6 @@
-import { InvalidInputError } from '../errors';
-import { sliceNormal } from '../series/assemble';
-import { sliceView, type CtSeries, type HuArray, type Vec3 } from '../series/types';
+import { InvalidInputError } from '../../errors';
+import { sliceNormal } from '../../series/assemble';
+import { sliceView, type CtSeries, type HuArray, type Vec3 } from '../../series/types';
 import { BODY_HU, enclosedLowDensity, MAX_LUNG_WIDTH_MM } from './enclosed';
 
 // Bound once: global lookups in per-pixel loops are slow in some runtimes (jest's vm).

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { InvalidInputError } from '../errors';
-import { removeWithPartials, writeFileDurably } from '../util/atomic-file';
+import { InvalidInputError } from '../../errors';
+import { removeWithPartials, writeFileDurably } from '../../util/atomic-file';
 
 /**
  * Where a training run stands after an epoch, enough to carry on as if it had never stopped:

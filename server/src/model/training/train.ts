@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { PHASES } from '../domain/phase';
-import { Random } from '../phantom/random';
+import { PHASES } from '../../domain/phase';
+import { Random } from '../../phantom/random';
 import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
-import { fitTemperature, seriesProbabilities } from './calibrate';
+import { fitTemperature, seriesProbabilities } from '../inference/calibrate';
 import type { SliceSet } from './dataset';
 import {
   CheckpointMismatchError,
@@ -10,8 +10,8 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint';
-import { buildPhaseNetwork } from './network';
-import { CHANNELS, INPUT_SIZE } from './preprocess';
+import { buildPhaseNetwork } from '../inference/network';
+import { CHANNELS, INPUT_SIZE } from '../inference/preprocess';
 import { learningRateAt, ScheduledAdam, type LearningRateSchedule } from './schedule';
 
 export interface TrainOptions {

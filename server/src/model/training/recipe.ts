@@ -1,8 +1,8 @@
-import { InvalidInputError } from '../errors';
-import { isPhantomLever, PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../phantom/patient';
-import { Random } from '../phantom/random';
+import { InvalidInputError } from '../../errors';
+import { isPhantomLever, PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../../phantom/patient';
+import { Random } from '../../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
-import { selectBackend } from './backend';
+import { selectBackend } from '../inference/backend';
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import {
   SliceSet,
   type LabelledSeries,
 } from './dataset';
-import { inputDescription, type ModelMetadata } from './phase-model';
+import { inputDescription, type ModelMetadata } from '../inference/phase-model';
 import type { LearningRateSchedule } from './schedule';
 import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainResult } from './train';
 

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PHASES } from '../domain/phase';
-import { confusionChart, lineChart, reliabilityChart } from '../render/chart';
-import { confusionMatrix, reliability } from './calibrate';
-import type { EpochRecord } from './train';
+import { PHASES } from '../../domain/phase';
+import { confusionChart, lineChart, reliabilityChart } from '../../render/chart';
+import { confusionMatrix, reliability } from '../inference/calibrate';
+import type { EpochRecord } from '../training/train';
 
 /** Loss and accuracy per epoch, training against validation. */
 export async function writeTrainingCurve(history: EpochRecord[], file: string): Promise<void> {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './wasm-kernels';
-import { checkBackendInternals } from './kernels/instance';
+import { registerWasmTrainingKernels } from '../kernels/wasm-kernels';
+import { checkBackendInternals } from '../kernels/instance';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 

@@ -1,4 +1,4 @@
-import { PHASES } from '../domain/phase';
+import { PHASES } from '../../domain/phase';
 
 /**
  * Series-level probabilities: the mean of the slices' probabilities (a slice that is sure of

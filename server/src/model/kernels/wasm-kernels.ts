@@ -5,9 +5,9 @@ import {
   fusedConv2DViaWinograd,
   winogradFilterGradient,
   winogradFilterGradientApplies,
-} from './kernels/winograd';
-import { runWasmKernel } from './kernels/instance';
-import { maxPoolGradInOnePass } from './kernels/max-pool-gradient';
+} from './winograd';
+import { runWasmKernel } from './instance';
+import { maxPoolGradInOnePass } from './max-pool-gradient';
 
 /**
  * Training kernels the tfjs wasm backend lacks, built from kernels it has.

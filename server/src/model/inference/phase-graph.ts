@@ -3,8 +3,8 @@ import {
   maxPoolGradient,
   poolGradientApplies,
   type PoolGradientRule,
-} from './kernels/max-pool-gradient';
-import { inWasmMemory } from './kernels/instance';
+} from '../kernels/max-pool-gradient';
+import { inWasmMemory } from '../kernels/instance';
 import { CONV_LAYERS, LOGITS_LAYER } from './network';
 
 /** Where a map can be taken: the input, a block's rectified convolution, or the pooled features. */

@@ -1,4 +1,4 @@
-import type { HuArray } from '../series/types';
+import type { HuArray } from '../../series/types';
 
 /** Pixels above this are body (soft tissue, bone, and whatever lies on the table). */
 export const BODY_HU = -500;

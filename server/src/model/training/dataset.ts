@@ -1,12 +1,12 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../errors';
-import { PHASES, type Phase } from '../domain/phase';
-import { drawCase, type PhantomLever } from '../phantom/patient';
-import { generateCase } from '../phantom/render';
-import { readSeries } from '../series/read-series';
-import type { CtSeries } from '../series/types';
-import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from './preprocess';
+import { InvalidInputError } from '../../errors';
+import { PHASES, type Phase } from '../../domain/phase';
+import { drawCase, type PhantomLever } from '../../phantom/patient';
+import { generateCase } from '../../phantom/render';
+import { readSeries } from '../../series/read-series';
+import type { CtSeries } from '../../series/types';
+import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../inference/preprocess';
 
 /** A series with a known phase, loaded on demand (datasets are larger than memory as CT). */
 export interface LabelledSeries {

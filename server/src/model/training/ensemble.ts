@@ -1,20 +1,20 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError } from '../errors';
-import { PHASES } from '../domain/phase';
-import { meanProbabilities } from './calibrate';
+import { InvalidInputError } from '../../errors';
+import { PHASES } from '../../domain/phase';
+import { meanProbabilities } from '../inference/calibrate';
 import { collectSlices, SliceSet } from './dataset';
-import { decideSeries, fitDecisionRule, INDETERMINATE_RATE, type DecisionRule } from './decision';
+import { decideSeries, fitDecisionRule, INDETERMINATE_RATE, type DecisionRule } from '../inference/decision';
 import {
   inputDescription,
   loadPhaseModel,
   saveEnsembleMetadata,
   type ModelMetadata,
   type PhaseModel,
-} from './phase-model';
+} from '../inference/phase-model';
 import { phantomCacheKey, phantomRecipeOf, validationPhantoms } from './recipe';
 import { predictSet } from './train';
-import { writeModelCard } from './model-card';
+import { writeModelCard } from '../reports/model-card';
 
 /** What a phantom-trained member recorded about its recipe (phaselens train's metadata). */
 export interface EnsembleSummary {
