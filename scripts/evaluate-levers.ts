@@ -21,16 +21,32 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AugmentOptions } from '../server/src/model/training/augment';
 import { selectBackend } from '../server/src/model/inference/backend';
-import { graphOf, preprocessSeries, sliceProbabilities } from '../server/src/model/inference/classify';
-import { meanProbabilities, reliability, temperProbabilities } from '../server/src/model/inference/calibrate';
+import {
+  graphOf,
+  preprocessSeries,
+  sliceProbabilities,
+} from '../server/src/model/inference/classify';
+import {
+  meanProbabilities,
+  reliability,
+  temperProbabilities,
+} from '../server/src/model/inference/calibrate';
 import {
   labelledFolder,
   phantomSeries,
   SliceSet,
   type LabelledSeries,
 } from '../server/src/model/training/dataset';
-import { decideSeries, fitDecisionRule, type DecisionRule } from '../server/src/model/inference/decision';
-import { loadPhaseModel, membersOf, type PhaseModel } from '../server/src/model/inference/phase-model';
+import {
+  decideSeries,
+  fitDecisionRule,
+  type DecisionRule,
+} from '../server/src/model/inference/decision';
+import {
+  loadPhaseModel,
+  membersOf,
+  type PhaseModel,
+} from '../server/src/model/inference/phase-model';
 import { informativeSlices } from '../server/src/model/inference/preprocess';
 import { phantomCacheKey, phantomRecipeOf } from '../server/src/model/training/recipe';
 import { PHANTOM_GENERATOR_VERSION } from '../server/src/phantom/patient';

@@ -13,7 +13,11 @@ import {
   preprocessSlice,
   type PreprocessedSlice,
 } from '../server/src/model/inference/preprocess';
-import { batchOf, classifyPreprocessed, classifySeries } from '../server/src/model/inference/classify';
+import {
+  batchOf,
+  classifyPreprocessed,
+  classifySeries,
+} from '../server/src/model/inference/classify';
 import { saveModel } from '../server/src/model/inference/weights-io';
 import { generateCase } from '../server/src/phantom/render';
 import { PHASES } from '../server/src/domain/phase';

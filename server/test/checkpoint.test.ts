@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { PHASES } from '../src/domain/phase';
 import { selectBackend } from '../src/model/inference/backend';
-import { CheckpointMismatchError, loadCheckpoint, removeCheckpoint } from '../src/model/training/checkpoint';
+import {
+  CheckpointMismatchError,
+  loadCheckpoint,
+  removeCheckpoint,
+} from '../src/model/training/checkpoint';
 import { SliceSet } from '../src/model/training/dataset';
 import { CHANNELS, INPUT_SIZE } from '../src/model/inference/preprocess';
 import { DEFAULT_TRAIN, trainPhaseNetwork, type TrainOptions } from '../src/model/training/train';

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/inference/preprocess';
+import {
+  CHANNELS,
+  INPUT_SIZE,
+  informativeSlices,
+  preprocessSlice,
+} from '../src/model/inference/preprocess';
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/inference/network';
 import { selectBackend } from '../src/model/inference/backend';
 import { makeDemoSeries } from '../src/series/demo-series';

@@ -8,7 +8,12 @@ import { selectBackend } from '../src/model/inference/backend';
 import { classifyWithModel, graphOf, preprocessSeries } from '../src/model/inference/classify';
 import { loadPhaseModel, type PhaseModel } from '../src/model/inference/phase-model';
 import { csvFields } from '../src/model/reports/model-card';
-import { CHANNELS, INPUT_SIZE, informativeSlices, preprocessSlice } from '../src/model/inference/preprocess';
+import {
+  CHANNELS,
+  INPUT_SIZE,
+  informativeSlices,
+  preprocessSlice,
+} from '../src/model/inference/preprocess';
 import { PHASES, type Phase } from '../src/domain/phase';
 import { generateCase } from '../src/phantom/render';
 import { readSeries } from '../src/series/read-series';

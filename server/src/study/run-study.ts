@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../attribution/index';
 import type { AttributionMethod } from '../attribution/types';
-import { classifyWithModel, graphOf, preprocessSeries, stackSlices } from '../model/inference/classify';
+import {
+  classifyWithModel,
+  graphOf,
+  preprocessSeries,
+  stackSlices,
+} from '../model/inference/classify';
 import { preprocessSlice } from '../model/inference/preprocess';
 import { seriesProbabilities } from '../model/inference/calibrate';
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../model/inference/network';

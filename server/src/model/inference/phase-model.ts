@@ -7,7 +7,14 @@ import { FOV_MM, INPUT_SIZE, WINDOWS } from './preprocess';
 import { loadModel, saveModel } from './weights-io';
 
 /** The shipped model's folder: server/models/phaselens-phase (weights, metadata, model card). */
-export const DEFAULT_MODEL_DIR = path.join(__dirname, '..', '..', '..', 'models', 'phaselens-phase');
+export const DEFAULT_MODEL_DIR = path.join(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  'models',
+  'phaselens-phase',
+);
 
 export interface ModelMetadata {
   name: string;

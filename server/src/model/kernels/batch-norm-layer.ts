@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  batchNormKernelsApply,
-  channelMoments,
-  normalise,
-  normaliseGradient,
-} from './batch-norm';
+import { batchNormKernelsApply, channelMoments, normalise, normaliseGradient } from './batch-norm';
 
 /**
  * Batch normalisation with a closed-form training gradient.

@@ -4,7 +4,12 @@ import { InvalidInputError } from '../../errors';
 import { PHASES } from '../../domain/phase';
 import { meanProbabilities } from '../inference/calibrate';
 import { collectSlices, SliceSet } from './dataset';
-import { decideSeries, fitDecisionRule, INDETERMINATE_RATE, type DecisionRule } from '../inference/decision';
+import {
+  decideSeries,
+  fitDecisionRule,
+  INDETERMINATE_RATE,
+  type DecisionRule,
+} from '../inference/decision';
 import {
   inputDescription,
   loadPhaseModel,

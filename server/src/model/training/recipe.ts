@@ -1,5 +1,9 @@
 import { InvalidInputError } from '../../errors';
-import { isPhantomLever, PHANTOM_GENERATOR_VERSION, type PhantomLever } from '../../phantom/patient';
+import {
+  isPhantomLever,
+  PHANTOM_GENERATOR_VERSION,
+  type PhantomLever,
+} from '../../phantom/patient';
 import { Random } from '../../phantom/random';
 import { augmentFor, type AugmentParts } from './augment';
 import { selectBackend } from '../inference/backend';
