@@ -11,6 +11,8 @@ import { generateCase } from '../server/src/phantom/render';
 import { ctSliceDatasets, encodePart10, writeCtSeries } from '../server/src/series/write-ct';
 import { jsonLogger } from '../server/src/service/log';
 import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
+import type { RunAnalysis } from '../server/src/service/jobs';
+import { AnalysisCrashedError } from '../server/src/errors';
 
 describe('the watcher (auto-tagging) against a real Orthanc', () => {
   let orthanc: OrthancServer;
@@ -274,4 +276,69 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       decided?.phase,
     );
   }, 150_000);
+
+  it('passes over a series whose analysis keeps crashing after five tries, tagging it failed, and goes on', async () => {
+    const last = (
+      (await (await orthanc.rest('GET', '/changes?limit=1&last')).json()) as { Last: number }
+    ).Last;
+    const pacs = new DicomWebClient({
+      url: orthanc.dicomWeb,
+      auth: { username: orthanc.username, password: orthanc.password },
+    });
+    const poison = await generateCase('watch-poison', 0, { matrix: 64, slices: 12 });
+    const after = await generateCase('watch-poison', 1, { matrix: 64, slices: 12 });
+    for (const [c, name] of [
+      [poison, 'ct-poison'],
+      [after, 'ct-after-poison'],
+    ] as const) {
+      await writeCtSeries(c.series, path.join(work, name));
+      await pacs.storeInstances(await filesOf(path.join(work, name)));
+    }
+    const cursorFile = path.join(work, 'cursor-poison.json');
+    await fs.writeFile(cursorFile, JSON.stringify({ last }));
+    const poisonUid = poison.series.seriesInstanceUid;
+    let tries = 0;
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 60_000);
+    await watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 100,
+        signal: stop.signal,
+        // The analysis process dies on the poison series only (out of memory, say).
+        run: async (job) => {
+          if (job.request.seriesInstanceUid === poisonUid) {
+            tries++;
+            throw new AnalysisCrashedError('the analysis process ended with signal SIGKILL');
+          }
+          return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
+        },
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === after.series.seriesInstanceUid) stop.abort();
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(timer);
+    expect(tries).toBe(5);
+    const passed = events.find((e) => e.orthancId && e.reason?.includes('passed over'));
+    expect(passed?.action).toBe('skipped');
+    expect(passed?.reason).toBe(
+      'failed 5 times, passed over: the analysis process ended with signal SIGKILL',
+    );
+    const [id] = await orthanc.find('Series', { SeriesInstanceUID: poisonUid });
+    expect(passed?.orthancId).toBe(id);
+    expect(await (await orthanc.rest('GET', `/series/${id}/metadata/PhaseLensPhase`)).text()).toBe(
+      'failed',
+    );
+    // The feed moved on: the series stored after it was decided.
+    expect(events.at(-1)?.seriesInstanceUid).toBe(after.series.seriesInstanceUid);
+  }, 90_000);
 });

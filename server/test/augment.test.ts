@@ -6,6 +6,7 @@ import {
   type AugmentOptions,
 } from '../src/model/training/augment';
 import { CHANNELS, INPUT_SIZE, WINDOWS } from '../src/model/inference/preprocess';
+import { describeAugmentation } from '../src/model/reports/model-card';
 import { Random } from '../src/phantom/random';
 
 const N = INPUT_SIZE;
@@ -148,5 +149,18 @@ describe('training augmentation', () => {
   it('leaves air outside the body black in every window', () => {
     const out = augmentSlice(disk(60, 30), new Random('air'));
     for (let k = 0; k < CHANNELS; k++) expect(out[k]).toBe(0); // corner pixel
+  });
+});
+
+describe("the model card's line on augmentation", () => {
+  it('names the dense-material gain where a run used it, and only then', () => {
+    const shape = augmentFor('shape') as AugmentOptions;
+    expect(describeAugmentation(DEFAULT_AUGMENT)).not.toContain('denser or lighter');
+    expect(describeAugmentation({ ...shape, maxDenseGain: 1 })).not.toContain('denser or lighter');
+    const line = describeAugmentation({ ...DEFAULT_AUGMENT, maxDenseGain: 2 });
+    expect(line).toContain(`above ${DENSE_FROM_HU} HU`);
+    expect(line).toContain('1/2 to 2');
+    expect(line).toContain('--dense-gain 2');
+    expect(describeAugmentation(null)).toBe('- No augmentation during training.');
   });
 });

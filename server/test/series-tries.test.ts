@@ -6,34 +6,36 @@ describe("the watchers' rule for a failing series", () => {
     const tries = new SeriesTries();
     const bad = new InvalidInputError('broken pixel data');
     for (let i = 1; i < MAX_SERIES_TRIES; i++) {
-      expect(tries.failed('a', bad)).toBe('retry');
-      expect(tries.failed('b', bad)).toBe('retry');
+      expect(tries.failed('a', bad, true)).toBe('retry');
+      expect(tries.failed('b', bad, true)).toBe('retry');
     }
-    expect(tries.failed('a', bad)).toBe(MAX_SERIES_TRIES);
+    expect(tries.failed('a', bad, true)).toBe(MAX_SERIES_TRIES);
     // Passed over: a later failure of the same series starts a fresh count.
-    expect(tries.failed('a', bad)).toBe('retry');
-    expect(tries.failed('b', bad)).toBe(MAX_SERIES_TRIES);
+    expect(tries.failed('a', bad, true)).toBe('retry');
+    expect(tries.failed('b', bad, true)).toBe(MAX_SERIES_TRIES);
   });
 
   it('never counts a PACS that does not answer or a fault of the installation', () => {
     const tries = new SeriesTries();
     for (let i = 0; i < 3 * MAX_SERIES_TRIES; i++) {
       expect(tries.failed('a', new Error('socket hang up'), false)).toBe('retry');
-      expect(tries.failed('a', new ScratchSpaceError('scratch folder is full'))).toBe('retry');
+      expect(tries.failed('a', new ScratchSpaceError('scratch folder is full'), true)).toBe(
+        'retry',
+      );
     }
     // None of those counted: the series still has all its own tries.
     for (let i = 1; i < MAX_SERIES_TRIES; i++)
-      expect(tries.failed('a', new Error('x'))).toBe('retry');
-    expect(tries.failed('a', new Error('x'))).toBe(MAX_SERIES_TRIES);
+      expect(tries.failed('a', new Error('x'), true)).toBe('retry');
+    expect(tries.failed('a', new Error('x'), true)).toBe(MAX_SERIES_TRIES);
   });
 
   it('forgets the failures of a series once it is decided', () => {
     const tries = new SeriesTries();
-    for (let i = 1; i < MAX_SERIES_TRIES; i++) tries.failed('a', new Error('x'));
+    for (let i = 1; i < MAX_SERIES_TRIES; i++) tries.failed('a', new Error('x'), true);
     tries.decided('a');
     for (let i = 1; i < MAX_SERIES_TRIES; i++)
-      expect(tries.failed('a', new Error('x'))).toBe('retry');
-    expect(tries.failed('a', new Error('x'))).toBe(MAX_SERIES_TRIES);
+      expect(tries.failed('a', new Error('x'), true)).toBe('retry');
+    expect(tries.failed('a', new Error('x'), true)).toBe(MAX_SERIES_TRIES);
   });
 });
 

@@ -133,7 +133,7 @@ export async function watchQido(
         // The archive answered this poll's query, so a series that keeps failing is poison:
         // after MAX_SERIES_TRIES it is recorded as decided (failed) and passed over.
         const message = (error as Error).message;
-        const outcome = tries.failed(uid, error);
+        const outcome = tries.failed(uid, error, true);
         if (outcome === 'retry') {
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
           break;

@@ -75,16 +75,19 @@ export function installationFault(error: unknown): boolean {
 /**
  * The watchers' rule for a series that fails: a series that keeps failing while the PACS
  * answers is poison, and after MAX_SERIES_TRIES it is passed over so the feed moves on; a PACS
- * that does not answer, or a fault of the installation, is retried without counting.
+ * that the caller found not answering, or a fault of the installation, is retried without
+ * counting.
  */
 export class SeriesTries {
   private readonly failures = new Map<string, number>();
 
   /**
    * Records a failure of `key`: 'retry', or the number of tries once it is to be passed over.
-   * `pacsAnswers` false: the PACS went away mid-series, which is not the series' fault.
+   * `pacsAnswers`: whether the PACS answered after the failure (false: it went away mid-series,
+   * not the series' fault). The caller decides how it knows: the Orthanc watcher asks it again,
+   * the QIDO watcher counts on the poll's query that found the series.
    */
-  failed(key: string, error: unknown, pacsAnswers = true): 'retry' | number {
+  failed(key: string, error: unknown, pacsAnswers: boolean): 'retry' | number {
     if (!pacsAnswers || installationFault(error)) return 'retry';
     const tries = (this.failures.get(key) ?? 0) + 1;
     if (tries < MAX_SERIES_TRIES) {

@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { markdownTable } from '../../render/markdown';
 import path from 'node:path';
 import { PHASES } from '../../domain/phase';
-import type { AugmentOptions } from '../training/augment';
+import { DENSE_FROM_HU, type AugmentOptions } from '../training/augment';
 import type { ModelMetadata } from '../inference/phase-model';
 import { COSINE_FLOOR } from '../training/schedule';
 import type { EvaluationSummary } from './report';
@@ -56,6 +56,10 @@ export function describeAugmentation(a: AugmentOptions | null | undefined): stri
       `HU offset of at most ${a.maxOffsetHu} HU, ${a.kernel === false ? 'no kernel change' : 'blur or sharpening (reconstruction kernel)'}, added noise up to ${a.maxNoiseHu} HU`,
     );
   else parts.push('no scanner augmentation');
+  if (a.maxDenseGain !== undefined && a.maxDenseGain > 1)
+    parts.push(
+      `everything above ${DENSE_FROM_HU} HU (bone, oral contrast, lipiodol, calcium, excreted contrast, and the brightest arterial blood) made denser or lighter by a gain of 1/${a.maxDenseGain} to ${a.maxDenseGain} per slice (\`--dense-gain ${a.maxDenseGain}\`)`,
+    );
   return `- Augmentation during training: ${parts.join('; ')}.`;
 }
 

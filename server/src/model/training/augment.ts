@@ -9,8 +9,8 @@ const { abs, floor, min } = Math;
  * body shape and organ layout (a random affine and a smooth elastic warp), scanner calibration
  * (a small HU offset), reconstruction kernel (blur or sharpen), noise level (added in HU) and,
  * where a recipe asks, the density of dense material (`maxDenseGain`).
- * Every change keeps the phase signal: vessel and organ enhancement differ between phases by
- * tens to hundreds of HU, the offset by at most `maxOffsetHu`.
+ * The shape and scanner changes keep the phase signal: vessel and organ enhancement differ
+ * between phases by tens to hundreds of HU, the offset by at most `maxOffsetHu`.
  */
 export interface AugmentOptions {
   maxRotationDeg: number;
@@ -32,11 +32,18 @@ export interface AugmentOptions {
    * or 1: off. Real bone and dense non-vascular material vary far more between patients and
    * scanners than the phantoms', and a network that reads their density as a phase cue calls
    * a portal-venous series delayed when its bone is denser (`phaselens train --dense-gain`).
+   * The brightest arterial blood (an aorta of 300-450 HU) is above the threshold too, so the
+   * arterial cue's level moves with it (by at most about a third at g = 2). Pixels saturated in
+   * the widest window (1600 HU and above) come back as 1600 HU, so with a gain below 1 they
+   * become one flat level.
    */
   maxDenseGain?: number;
 }
 
-/** HU above which the dense-material gain applies: above enhanced parenchyma and most vessels. */
+/**
+ * HU above which the dense-material gain applies: above enhanced parenchyma and portal-venous
+ * and delayed blood, below bone cortex and excreted contrast; arterial aortas reach above it.
+ */
 export const DENSE_FROM_HU = 300;
 
 export const DEFAULT_AUGMENT: AugmentOptions = {
