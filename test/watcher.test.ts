@@ -10,7 +10,7 @@ import { loadPhaseModel, type PhaseModel } from '../server/src/model/inference/p
 import { generateCase } from '../server/src/phantom/render';
 import { ctSliceDatasets, encodePart10, writeCtSeries } from '../server/src/series/write-ct';
 import { jsonLogger } from '../server/src/service/log';
-import { watchOrthanc, type WatchEvent } from '../server/src/service/watcher';
+import { watchOrthanc, type WatchEvent, type WatcherOptions } from '../server/src/service/watcher';
 import type { RunAnalysis } from '../server/src/service/jobs';
 import { AnalysisCrashedError } from '../server/src/errors';
 
@@ -44,6 +44,40 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
     await orthanc?.stop();
     if (work) await fs.rm(work, { recursive: true, force: true });
   });
+
+  /**
+   * Runs the watcher from `cursorFile` until a series with `uid` is decided (or a minute),
+   * returning every event; `extra` options (an analysis runner, say) replace the defaults.
+   */
+  const watchUntil = async (
+    cursorFile: string,
+    uid: string,
+    extra: Partial<WatcherOptions> = {},
+  ): Promise<WatchEvent[]> => {
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 60_000);
+    await watchOrthanc(
+      {
+        orthancUrl: orthanc.url,
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        cursorFile,
+        maps: [],
+        pollMs: 150,
+        signal: stop.signal,
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === uid) stop.abort();
+        },
+        ...extra,
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(timer);
+    return events;
+  };
 
   it('tags each new CT series once, skips the rest, and survives a crash without losing or repeating', async () => {
     const options = {
@@ -175,32 +209,7 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
       );
     const cursorFile = path.join(work, 'cursor-trick.json');
     await fs.writeFile(cursorFile, JSON.stringify({ last }));
-    // Runs the watcher from the cursor until a series with `uid` is decided (or a minute).
-    const watchUntil = async (uid: string): Promise<WatchEvent[]> => {
-      const events: WatchEvent[] = [];
-      const stop = new AbortController();
-      const timer = setTimeout(() => stop.abort(), 60_000);
-      await watchOrthanc(
-        {
-          orthancUrl: orthanc.url,
-          pacsUrl: orthanc.dicomWeb,
-          auth: { username: orthanc.username, password: orthanc.password },
-          cursorFile,
-          maps: [],
-          pollMs: 200,
-          signal: stop.signal,
-          onSeries: (e) => {
-            events.push(e);
-            if (e.seriesInstanceUid === uid) stop.abort();
-          },
-        },
-        model,
-        jsonLogger(() => undefined),
-      );
-      clearTimeout(timer);
-      return events;
-    };
-    const events = await watchUntil(trick);
+    const events = await watchUntil(cursorFile, trick);
     expect(events.find((e) => e.seriesInstanceUid === trick)?.reason).toBe(
       'SeriesInstanceUID "1.2.3/../../../../tools/now" is not a DICOM UID',
     );
@@ -208,7 +217,7 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
     expect(JSON.parse(await fs.readFile(cursorFile, 'utf8')).last).toBeGreaterThan(last);
     // From the start of the feed again: the lost tag is set back from the report in the PACS.
     await fs.writeFile(cursorFile, JSON.stringify({ last: 0 }));
-    const seen = await watchUntil(ctUids[0]);
+    const seen = await watchUntil(cursorFile, ctUids[0]);
     expect(seen.find((e) => e.seriesInstanceUid === ctUids[0])?.reason).toMatch(/^already tagged /);
     const tag = await orthanc.rest('GET', `/series/${someSeries}/metadata/PhaseLensPhase`);
     expect(tag.status).toBe(200);
@@ -298,35 +307,16 @@ describe('the watcher (auto-tagging) against a real Orthanc', () => {
     await fs.writeFile(cursorFile, JSON.stringify({ last }));
     const poisonUid = poison.series.seriesInstanceUid;
     let tries = 0;
-    const events: WatchEvent[] = [];
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(), 60_000);
-    await watchOrthanc(
-      {
-        orthancUrl: orthanc.url,
-        pacsUrl: orthanc.dicomWeb,
-        auth: { username: orthanc.username, password: orthanc.password },
-        cursorFile,
-        maps: [],
-        pollMs: 100,
-        signal: stop.signal,
-        // The analysis process dies on the poison series only (out of memory, say).
-        run: async (job) => {
-          if (job.request.seriesInstanceUid === poisonUid) {
-            tries++;
-            throw new AnalysisCrashedError('the analysis process ended with signal SIGKILL');
-          }
-          return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
-        },
-        onSeries: (e) => {
-          events.push(e);
-          if (e.seriesInstanceUid === after.series.seriesInstanceUid) stop.abort();
-        },
+    const events = await watchUntil(cursorFile, after.series.seriesInstanceUid, {
+      // The analysis process dies on the poison series only (out of memory, say).
+      run: async (job) => {
+        if (job.request.seriesInstanceUid === poisonUid) {
+          tries++;
+          throw new AnalysisCrashedError('the analysis process ended with signal SIGKILL');
+        }
+        return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
       },
-      model,
-      jsonLogger(() => undefined),
-    );
-    clearTimeout(timer);
+    });
     expect(tries).toBe(5);
     const passed = events.find((e) => e.orthancId && e.reason?.includes('passed over'));
     expect(passed?.action).toBe('skipped');
