@@ -140,12 +140,15 @@ async function main(): Promise<void> {
   const recipeDifference = (m: PhaseModel): string => {
     const rate = (m.metadata.training as { learningRate?: { schedule?: string } }).learningRate;
     const epochs = /--epochs[= ](\d+)/.exec(String(m.metadata.training.command))?.[1];
-    const dense = (m.metadata.training as { augmentation?: AugmentOptions | null }).augmentation
-      ?.maxDenseGain;
+    const augmentation = (m.metadata.training as { augmentation?: AugmentOptions | null })
+      .augmentation;
+    const dense = augmentation?.maxDenseGain;
+    const denseFrom = augmentation?.denseFromHu;
     return (
       (rate?.schedule && rate.schedule !== 'constant' ? `, ${rate.schedule}` : '') +
       (epochs && epochs !== '8' ? `, ${epochs} epochs` : '') +
-      (dense !== undefined && dense > 1 ? `, dense gain ${dense}` : '')
+      (dense !== undefined && dense > 1 ? `, dense gain ${dense}` : '') +
+      (denseFrom !== undefined ? ` from ${denseFrom} HU` : '')
     );
   };
   const named = (m: PhaseModel): string =>

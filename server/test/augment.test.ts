@@ -146,6 +146,29 @@ describe('training augmentation', () => {
     expect(centreHu(plain)).toBeCloseTo(900, 2);
   });
 
+  it('applies the dense gain only above its threshold where a recipe moves it', () => {
+    const shape = augmentFor('shape') as AugmentOptions;
+    const from500 = { ...shape, maxDenseGain: 2, denseFromHu: 500 };
+    const centre = (img: Float32Array): number => {
+      const p = (N / 2) * N + N / 2;
+      return img[p * CHANNELS + 2] * WINDOWS[2][1] + WINDOWS[2][0] - WINDOWS[2][1] / 2;
+    };
+    // An arterial aorta of 450 HU: moved by the default threshold (300), left alone at 500.
+    let movedAt300 = 0;
+    for (let i = 0; i < 20; i++) {
+      const seed = `from-${i}`;
+      const aorta = disk(450, 40);
+      expect(centre(augmentSlice(aorta, new Random(seed), from500))).toBeCloseTo(450, 2);
+      const at300 = centre(augmentSlice(aorta, new Random(seed), { ...from500, denseFromHu: 300 }));
+      if (Math.abs(at300 - 450) > 5) movedAt300++;
+      // Bone at 900 HU still moves, by the same gain measured from the new threshold.
+      const g = (centre(augmentSlice(disk(900, 40), new Random(seed), from500)) - 500) / 400;
+      expect(g).toBeGreaterThan(0.5 - 1e-3);
+      expect(g).toBeLessThan(2 + 1e-3);
+    }
+    expect(movedAt300).toBeGreaterThan(15);
+  });
+
   it('leaves air outside the body black in every window', () => {
     const out = augmentSlice(disk(60, 30), new Random('air'));
     for (let k = 0; k < CHANNELS; k++) expect(out[k]).toBe(0); // corner pixel
@@ -161,6 +184,11 @@ describe("the model card's line on augmentation", () => {
     expect(line).toContain(`above ${DENSE_FROM_HU} HU`);
     expect(line).toContain('1/2 to 2');
     expect(line).toContain('--dense-gain 2');
+    expect(line).toContain('brightest arterial blood');
+    const from500 = describeAugmentation({ ...DEFAULT_AUGMENT, maxDenseGain: 2, denseFromHu: 500 });
+    expect(from500).toContain('above 500 HU');
+    expect(from500).toContain('--dense-gain 2 --dense-from 500');
+    expect(from500).not.toContain('arterial');
     expect(describeAugmentation(null)).toBe('- No augmentation during training.');
   });
 });

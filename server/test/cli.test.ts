@@ -163,6 +163,14 @@ describe('phaselens CLI', () => {
     expect(bad.err).toBe(
       'phaselens train: --schedule must be one of constant, cosine, got "linear"\n',
     );
+    // Where the dense gain applies means nothing without the gain, and must be a plausible HU.
+    const orphan = await run(['train', '--phantoms', '8', '--dense-from', '500', '--out', dir]);
+    expect(orphan.code).toBe(2);
+    expect(orphan.err).toMatch(/^phaselens train: --dense-from .* needs --dense-gain above 1\n$/);
+    const absurd = ['train', '--phantoms', '8', '--dense-gain', '2', '--dense-from', '5000'];
+    const far = await run([...absurd, '--out', dir]);
+    expect(far.code).toBe(2);
+    expect(far.err).toBe('phaselens train: --dense-from must be a number of HU from 100 to 1500\n');
   }, 400_000);
 
   it('train stops early only as --patience says, and says so; --patience 0 runs every epoch', async () => {

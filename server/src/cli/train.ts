@@ -44,6 +44,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       'phantom-without',
       'patience',
       'dense-gain',
+      'dense-from',
     ],
     booleans: ['no-augment'],
   });
@@ -81,6 +82,14 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
     throw new UsageError(
       '--dense-gain is part of the augmentation: it needs --augment other than none',
     );
+  const denseFromFlag = stringFlag(args, 'dense-from');
+  const denseFrom = denseFromFlag === undefined ? undefined : Number(denseFromFlag);
+  if (denseFrom !== undefined && !(denseFrom >= 100 && denseFrom <= 1500))
+    throw new UsageError('--dense-from must be a number of HU from 100 to 1500');
+  if (denseFrom !== undefined && denseGain <= 1)
+    throw new UsageError(
+      '--dense-from says where --dense-gain applies: it needs --dense-gain above 1',
+    );
   const without = [
     ...new Set((stringFlag(args, 'phantom-without') ?? '').split(',').filter((w) => w)),
   ];
@@ -105,6 +114,7 @@ export async function train(argv: string[], out: NodeJS.WritableStream): Promise
       validationFraction,
       augment,
       ...(denseGain > 1 ? { denseGain } : {}),
+      ...(denseFrom !== undefined ? { denseFrom } : {}),
       schedule,
       patience,
       phantomWithout: without.filter(isPhantomLever),

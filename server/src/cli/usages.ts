@@ -17,7 +17,7 @@ export const serveUsage =
 export const studyUsage =
   'phaselens study --out REPORT_DIR [--data DIR] [--phantoms 40] [--slices 6] [--seed 2] [--protocol 2] [--model DIR] [--report-only]';
 export const trainUsage =
-  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule constant|cosine] [--patience 3] [--augment all|shape|scanner|none] [--no-augment] [--phantom-without gains,confounders,table,lumen,vascular-gains] [--dense-gain G] [--cache DIR]';
+  'phaselens train (--data DIR | --phantoms N) --out MODEL_DIR [--epochs 8] [--seed 1] [--per-series 16] [--validation 0.1] [--schedule constant|cosine] [--patience 3] [--augment all|shape|scanner|none] [--no-augment] [--phantom-without gains,confounders,table,lumen,vascular-gains] [--dense-gain G] [--dense-from HU] [--cache DIR]';
 export const watchUsage =
   'phaselens watch [--cursor FILE] | --qido [--state FILE] [--days 2]   (PHASELENS_PACS_URL, PHASELENS_ORTHANC_URL, PACS credentials, PHASELENS_WATCH_MAPS)';
 export const workerUsage =

@@ -56,10 +56,14 @@ export function describeAugmentation(a: AugmentOptions | null | undefined): stri
       `HU offset of at most ${a.maxOffsetHu} HU, ${a.kernel === false ? 'no kernel change' : 'blur or sharpening (reconstruction kernel)'}, added noise up to ${a.maxNoiseHu} HU`,
     );
   else parts.push('no scanner augmentation');
-  if (a.maxDenseGain !== undefined && a.maxDenseGain > 1)
+  if (a.maxDenseGain !== undefined && a.maxDenseGain > 1) {
+    const from = a.denseFromHu ?? DENSE_FROM_HU;
+    // Arterial aortas reach about 490 HU at 80 kVp: below that threshold they move too.
+    const what = `bone, oral contrast, lipiodol, calcium, excreted contrast${from < 500 ? ', and the brightest arterial blood' : ''}`;
     parts.push(
-      `everything above ${DENSE_FROM_HU} HU (bone, oral contrast, lipiodol, calcium, excreted contrast, and the brightest arterial blood) made denser or lighter by a gain of 1/${a.maxDenseGain} to ${a.maxDenseGain} per slice (\`--dense-gain ${a.maxDenseGain}\`)`,
+      `everything above ${from} HU (${what}) made denser or lighter by a gain of 1/${a.maxDenseGain} to ${a.maxDenseGain} per slice (\`--dense-gain ${a.maxDenseGain}${a.denseFromHu !== undefined ? ` --dense-from ${a.denseFromHu}` : ''}\`)`,
     );
+  }
   return `- Augmentation during training: ${parts.join('; ')}.`;
 }
 

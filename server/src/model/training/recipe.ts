@@ -36,6 +36,8 @@ export interface RecipeOptions {
   augment: AugmentParts;
   /** The augmentation's dense-material gain bound (`maxDenseGain`); absent or 1: off. */
   denseGain?: number;
+  /** HU above which that gain applies (`denseFromHu`); absent: the augmentation's default. */
+  denseFrom?: number;
   schedule: LearningRateSchedule;
   /** Epochs without a better validation loss before training stops; 0: never early. */
   patience?: number;
@@ -245,7 +247,11 @@ export async function trainModel(
   const parts = augmentFor(options.augment);
   const augment =
     parts && options.denseGain !== undefined && options.denseGain > 1
-      ? { ...parts, maxDenseGain: options.denseGain }
+      ? {
+          ...parts,
+          maxDenseGain: options.denseGain,
+          ...(options.denseFrom !== undefined ? { denseFromHu: options.denseFrom } : {}),
+        }
       : parts;
   const patience = options.patience ?? DEFAULT_TRAIN.patience;
   const result = await trainPhaseNetwork(trainSet, validationSet, {
