@@ -67,24 +67,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   try {
     const xt = keep(run('Transpose', backend, { x }, { perm: [3, 1, 2, 0] }));
     const dyt = keep(run('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] }));
-    const full = keep(
-      run(
-        'Conv2D',
-        backend,
-        { x: xt, filter: dyt },
-        {
-          strides: [1, 1],
-          pad: [
-            [0, 0],
-            [top, bottom],
-            [left, right],
-            [0, 0],
-          ],
-          dataFormat: 'NHWC',
-          dilations: strides,
-        },
-      ),
-    );
+    const full = keep(paddedConv2D(backend, xt, dyt, [top, bottom, left, right], strides));
     const [ci, fh, fw, co] = full.shape;
     const cropped =
       fh === kh && fw === kw
@@ -95,6 +78,32 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     for (const t of disposable) b.disposeData(t.dataId);
   }
 };
+
+/** A stride-1 NHWC convolution with explicit padding (top, bottom, left, right) on the backend. */
+function paddedConv2D(
+  backend: Parameters<KernelFunc>[0]['backend'],
+  x: TensorInfo,
+  filter: TensorInfo,
+  [top, bottom, left, right]: [number, number, number, number],
+  dilations: [number, number],
+): TensorInfo {
+  return run(
+    'Conv2D',
+    backend,
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations,
+    },
+  );
+}
 
 interface BackpropInputAttrs {
   strides: [number, number] | number;
@@ -138,22 +147,7 @@ function conv2DBackpropInputVia(original: KernelFunc): KernelFunc {
     const flipped = run('Reverse', backend, { x: filter }, { dims: [0, 1] });
     const swapped = run('Transpose', backend, { x: flipped }, { perm: [0, 1, 3, 2] });
     try {
-      return run(
-        'Conv2D',
-        backend,
-        { x: dy, filter: swapped },
-        {
-          strides: [1, 1],
-          pad: [
-            [0, 0],
-            [top, bottom],
-            [left, right],
-            [0, 0],
-          ],
-          dataFormat: 'NHWC',
-          dilations: [1, 1],
-        },
-      );
+      return paddedConv2D(backend, dy, swapped, [top, bottom, left, right], [1, 1]);
     } finally {
       b.disposeData(flipped.dataId);
       b.disposeData(swapped.dataId);
