@@ -15,6 +15,9 @@ import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { jsonLogger } from '../server/src/service/log';
 import { watchQido } from '../server/src/service/qido-watcher';
+import { MAX_SERIES_TRIES } from '../server/src/service/watch-common';
+import type { RunAnalysis } from '../server/src/service/jobs';
+import { PacsError } from '../server/src/errors';
 import type { WatchEvent } from '../server/src/service/watcher';
 
 // The synthetic studies are dated 2026-01-01 (server/src/series/write-ct.ts).
@@ -175,5 +178,51 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     await watching;
     clearTimeout(deadline);
     expect(events.find((e) => e.seriesInstanceUid === uid)?.action).toBe('analysed');
+  }, 180_000);
+
+  it('never holds an archive that goes away mid-series against the series: more outages than tries, then tagged', async () => {
+    const uid = await storeCt(4);
+    const stateFile = path.join(work, 'state-outage.json');
+    let calls = 0;
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 150_000);
+    await watchQido(
+      {
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        stateFile,
+        maps: [],
+        pollMs: 100,
+        now: () => STUDY_DAY,
+        signal: stop.signal,
+        // The archive goes down while this series is analysed, more often than a series may
+        // fail on its own; it comes back a few seconds later. Other series are decided at once.
+        run: async (job) => {
+          if (job.request.seriesInstanceUid !== uid)
+            return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
+          calls++;
+          if (calls > MAX_SERIES_TRIES + 1)
+            return { phase: 'arterial' } as Awaited<ReturnType<RunAnalysis>>;
+          // Down for longer than the client's own retries (about 2 s) wait.
+          await orthanc.halt();
+          setTimeout(() => void orthanc.start(), 2500);
+          throw new PacsError('the PACS closed the connection while the series was read');
+        },
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === uid) stop.abort();
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(deadline);
+    expect(calls).toBe(MAX_SERIES_TRIES + 2);
+    expect(events.find((e) => e.seriesInstanceUid === uid)).toEqual({
+      seriesInstanceUid: uid,
+      action: 'analysed',
+      phase: 'arterial',
+    });
   }, 180_000);
 });

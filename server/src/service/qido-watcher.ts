@@ -130,10 +130,16 @@ export async function watchQido(
         event = await decide(study, uid);
         tries.decided(uid);
       } catch (error) {
-        // The archive answered this poll's query, so a series that keeps failing is poison:
-        // after MAX_SERIES_TRIES it is recorded as decided (failed) and passed over.
+        // A series that keeps failing while the archive answers is poison: after
+        // MAX_SERIES_TRIES it is recorded as decided (failed) and passed over. The archive is
+        // asked again, as the Orthanc watcher does: one that went away mid-series (which this
+        // poll's query could not know) is waited for, not held against the series.
         const message = (error as Error).message;
-        const outcome = tries.failed(uid, error, true);
+        const answers = await pacs
+          .searchForSeries({ SeriesInstanceUID: uid })
+          .then(() => true)
+          .catch(() => false);
+        const outcome = tries.failed(uid, error, answers);
         if (outcome === 'retry') {
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
           break;

@@ -84,8 +84,7 @@ export class SeriesTries {
   /**
    * Records a failure of `key`: 'retry', or the number of tries once it is to be passed over.
    * `pacsAnswers`: whether the PACS answered after the failure (false: it went away mid-series,
-   * not the series' fault). The caller decides how it knows: the Orthanc watcher asks it again,
-   * the QIDO watcher counts on the poll's query that found the series.
+   * not the series' fault). Both watchers know it by asking the PACS again after the failure.
    */
   failed(key: string, error: unknown, pacsAnswers: boolean): 'retry' | number {
     if (!pacsAnswers || installationFault(error)) return 'retry';
