@@ -1,10 +1,14 @@
 /**
- * The classifier against its goals, measured side by side in one run:
- * - inference ms per slice on wasm (goal: no slower than the PyTorch peer, one thread);
- * - a training step of 16 slices on wasm (goal: within 2x of the peer), and training throughput
- *   on wasm against the plain-JavaScript cpu backend;
- * - `classify` of a 100-slice 512x512 series from files (goal: at most 1.5 s).
- * The peer (bench/peer.py) runs where Debian's python3-torch is installed.
+ * The classifier against its goals and against the runtimes a user would pick instead, measured
+ * side by side in one run:
+ * - inference ms per slice on wasm, batches of 16 and 1, against ONNX Runtime for Node (one and
+ *   two threads) and PyTorch tuned (channels_last, batch norm folded), on the same weights and
+ *   slices (bench/peers.ts; the peers report how far their class scores are from PhaseLens's);
+ * - a training step of 16 slices on wasm (goal: within 2x of the tuned PyTorch peer), and
+ *   training throughput on wasm against the plain-JavaScript cpu backend;
+ * - `classify` of a 100-slice 512x512 series from files: in this process (goal: at most 1.5 s,
+ *   with its breakdown: read, choose and preprocess slices, inference and decision) and as one
+ *   `phaselens classify` process (goal: at most 0.6 s, with Node's start and module loading).
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -12,27 +16,30 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../server/src/model/inference/backend';
-import { classifyWithModel, graphOf } from '../server/src/model/inference/classify';
+import {
+  classifySlices,
+  classifyWithModel,
+  decisionSlices,
+  graphOf,
+} from '../server/src/model/inference/classify';
 import { buildPhaseNetwork } from '../server/src/model/inference/network';
 import { generateCase } from '../server/src/phantom/render';
 import { writePhantomCase } from '../server/src/phantom/write-case';
 import { readSeries } from '../server/src/series/read-series';
-import { PYTHON, timeMedian, writeResult } from './common';
+import { timeMedian, writeResult } from './common';
 import { benchModel } from './model-fixture';
+import { onnxRuntimePeer, peerNumber, pytorchPeer, writePeerNetwork } from './peers';
 
 const CLASSIFY_GOAL_MS = 1500;
+const CLASSIFY_CLI_GOAL_MS = 600;
+const ROOT = path.join(__dirname, '..');
 
-function peer(): Record<string, number | string> | undefined {
-  try {
-    const out = execFileSync(PYTHON, [path.join(__dirname, 'peer.py')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 600_000,
-    });
-    return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number | string>;
-  } catch {
-    return undefined;
-  }
+/** Wall time of a fresh Node process running `args`, median of `repeats`. */
+async function processMs(repeats: number, args: string[]): Promise<number> {
+  const { ms } = await timeMedian(repeats, async () => {
+    execFileSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+  });
+  return ms;
 }
 
 async function trainingStepMs(batch: number, repeats: number): Promise<number> {
@@ -53,19 +60,26 @@ async function trainingStepMs(batch: number, repeats: number): Promise<number> {
   return ms;
 }
 
-async function main(): Promise<void> {
-  const backend = await selectBackend();
-  const { model, shipped } = await benchModel();
+async function inferenceMs(model: Parameters<typeof graphOf>[0], batch: number): Promise<number> {
   // Inference as classification runs it: the folded graph (batch norm in fused convolutions).
   const graph = graphOf(model);
-  const x = tf.randomUniform([16, 128, 128, 3]) as tf.Tensor4D;
-  tf.tidy(() => graph.probabilities(x));
-  const inference = await timeMedian(9, async () => {
+  const x = tf.randomUniform([batch, 128, 128, 3]) as tf.Tensor4D;
+  for (let i = 0; i < 2; i++) tf.tidy(() => graph.probabilities(x)).dispose();
+  const { ms } = await timeMedian(batch === 1 ? 25 : 9, async () => {
     const p = tf.tidy(() => graph.probabilities(x));
     await p.data();
     p.dispose();
   });
   x.dispose();
+  return ms / batch;
+}
+
+async function main(): Promise<void> {
+  const backend = await selectBackend();
+  const { model, shipped } = await benchModel();
+  const members = model.members?.length ?? 1;
+  const inference16 = await inferenceMs(model, 16);
+  const inference1 = await inferenceMs(model, 1);
   const wasmStep = await trainingStepMs(16, 5);
   // The cpu backend is hundreds of times slower: one step of 4 slices is enough to compare.
   await tf.setBackend('cpu');
@@ -85,16 +99,45 @@ async function main(): Promise<void> {
   const classify = await timeMedian(5, async () =>
     classifyWithModel(model, await readSeries(seriesDir)),
   );
+  // Where the time goes, stage by stage, on the same series.
+  const series = await readSeries(seriesDir);
+  const slices = decisionSlices(series);
+  const breakdown = {
+    readMs: (await timeMedian(5, () => readSeries(seriesDir))).ms,
+    chooseAndPreprocessMs: (await timeMedian(5, async () => decisionSlices(series))).ms,
+    slicesUsed: slices.length,
+    inferenceAndDecisionMs: (await timeMedian(5, () => classifySlices(model, series, slices))).ms,
+    members,
+  };
+  const cli = path.join(ROOT, 'server', 'bin', 'phaselens.js');
+  const cliProcess = {
+    ms: await processMs(3, [cli, 'classify', seriesDir]),
+    nodeStartMs: await processMs(5, ['-e', '0']),
+    loadClassifyCommandMs: await processMs(5, [
+      '-e',
+      "require('./server/dist/model/inference/backend');require('./server/dist/cli/classify')",
+    ]),
+  };
+
+  const peerDir = path.join(dir, 'peers');
+  await writePeerNetwork(model, slices, peerDir);
+  const torch = pytorchPeer(peerDir);
+  const ort = onnxRuntimePeer(peerDir);
   await fs.rm(dir, { recursive: true, force: true });
 
-  const p = peer();
-  const inferenceMs = inference.ms / 16;
+  const ort1 = peerNumber(ort, 'threads1', 'batch16MsPerSlice');
+  const ort1b1 = peerNumber(ort, 'threads1', 'batch1MsPerSlice');
+  const torchInference = peerNumber(torch, 'inferenceMsPerSlice');
+  const torchStep = peerNumber(torch, 'trainingStepMs16');
+  const strongestInference = [ort1, torchInference].filter((v): v is number => v !== null);
+  const best = strongestInference.length ? Math.min(...strongestInference) : null;
+  const ratio = (a: number, b: number | null): number | null => (b === null ? null : a / b);
   const result = {
     backend,
     model: shipped
-      ? `${model.metadata.name} ${model.metadata.version}`
+      ? `${model.metadata.name} ${model.metadata.version} (${members} networks; per-slice times are one network's)`
       : 'untrained (no shipped model)',
-    inference: { msPerSlice: inferenceMs, batch: 16, runs: inference.runs },
+    inference: { batch16MsPerSlice: inference16, batch1MsPerSlice: inference1 },
     trainingStep: {
       wasmMs16: wasmStep,
       wasmSlicesPerSecond: 16000 / wasmStep,
@@ -102,20 +145,33 @@ async function main(): Promise<void> {
       cpuSlicesPerSecond: 4000 / cpuStep,
       wasmOverCpuThroughput: 16000 / wasmStep / (4000 / cpuStep),
     },
-    classify100x512FromFiles: { ms: classify.ms, runs: classify.runs, goalMs: CLASSIFY_GOAL_MS },
-    peer: p ?? 'python3-torch not installed: peer not measured',
+    classify100x512FromFiles: {
+      ms: classify.ms,
+      runs: classify.runs,
+      goalMs: CLASSIFY_GOAL_MS,
+      breakdown,
+    },
+    classifyCliProcess: { ...cliProcess, goalMs: CLASSIFY_CLI_GOAL_MS },
+    peers: { pytorch: torch, onnxRuntime: ort },
     goals: {
       classifyAtMost1500Ms: classify.ms <= CLASSIFY_GOAL_MS,
-      inferenceNoSlowerThanPeer: p ? inferenceMs <= Number(p.inferenceMsPerSlice) : null,
-      trainingStepWithin2xPeer: p ? wasmStep <= 2 * Number(p.trainingStepMs16) : null,
-      inferenceRatioToPeer: p ? inferenceMs / Number(p.inferenceMsPerSlice) : null,
-      trainingStepRatioToPeer: p ? wasmStep / Number(p.trainingStepMs16) : null,
+      classifyCliAtMost600Ms: cliProcess.ms <= CLASSIFY_CLI_GOAL_MS,
+      inferenceNoSlowerThanStrongestPeer: best === null ? null : inference16 <= best,
+      inferenceRatioToOnnxRuntime1Thread: ratio(inference16, ort1),
+      inferenceBatch1RatioToOnnxRuntime1Thread: ratio(inference1, ort1b1),
+      inferenceRatioToOnnxRuntime2Threads: ratio(
+        inference16,
+        peerNumber(ort, 'threads2', 'batch16MsPerSlice'),
+      ),
+      inferenceRatioToTunedPyTorch: ratio(inference16, torchInference),
+      trainingStepWithin2xTunedPyTorch: torchStep === null ? null : wasmStep <= 2 * torchStep,
+      trainingStepRatioToTunedPyTorch: ratio(wasmStep, torchStep),
     },
   };
   const file = await writeResult('classifier', result);
   console.log(
     JSON.stringify(result.goals),
-    `inference ${inferenceMs.toFixed(1)} ms/slice, step ${wasmStep.toFixed(0)} ms, classify ${classify.ms.toFixed(0)} ms -> ${file}`,
+    `inference ${inference16.toFixed(2)} ms/slice, step ${wasmStep.toFixed(0)} ms, classify ${classify.ms.toFixed(0)} ms (CLI ${cliProcess.ms.toFixed(0)} ms) -> ${file}`,
   );
 }
 

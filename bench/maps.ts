@@ -4,16 +4,15 @@
  *   backpropagation and SAM each at most 3x);
  * - all five paper maps for a 100-slice 512x512 series, from preprocessing to maps on the CT
  *   grid (goal: at most 10 s);
- * - saliency against the PyTorch peer (bench/peer.py; goal: on par), where python3-torch exists.
+ * - saliency against the PyTorch peer tuned (bench/peer.py; goal: on par), where python3-torch exists.
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS, PAPER_METHODS, PhaseGraph } from '../server/src/attribution/index';
 import { explainSeries } from '../server/src/attribution/explain-series';
 import { selectBackend } from '../server/src/model/inference/backend';
 import { generateCase } from '../server/src/phantom/render';
-import { PYTHON, timeMedian, writeResult } from './common';
+import { timeMedian, writeResult } from './common';
+import { peerNumber, pytorchPeer } from './peers';
 import { benchModel } from './model-fixture';
 
 const BATCH = 16;
@@ -53,17 +52,8 @@ async function main(): Promise<void> {
   const methods = PAPER_METHODS.map((m) => METHODS[m]);
   const series = await timeMedian(3, () => explainSeries(model, c.series, { methods }));
 
-  let peer: Record<string, number | string> | string;
-  try {
-    peer = JSON.parse(
-      execFileSync(PYTHON, [path.join(__dirname, 'peer.py')], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }).trim(),
-    ) as Record<string, number | string>;
-  } catch {
-    peer = 'python3-torch not installed: peer not measured';
-  }
+  // The peer's saliency is the strongest of its variants (channels_last or not), one thread.
+  const peer = pytorchPeer();
   const saliencyMs = perSlice.saliency.msPerSlice;
   const within3x = (m: string): boolean => perSlice[m].timesInference <= 3;
   const result = {
@@ -78,7 +68,9 @@ async function main(): Promise<void> {
       samWithin3xInference: within3x('sam'),
       paperMapsWithin10s: series.ms <= 10000,
       saliencyRatioToPeer:
-        typeof peer === 'string' ? null : saliencyMs / Number(peer.saliencyMsPerSlice),
+        peerNumber(peer, 'saliencyMsPerSlice') === null
+          ? null
+          : saliencyMs / (peerNumber(peer, 'saliencyMsPerSlice') as number),
     },
   };
   const file = await writeResult('maps', result);
