@@ -158,7 +158,7 @@ function assertInScope(series: CtSeries): void {
 export function decisionSlices(series: CtSeries): PreprocessedSlice[] {
   assertInScope(series);
   const bodies = Array.from({ length: series.slices }, (_, s) => sliceBody(series, s));
-  return informativeSlices(bodies).map((b) => preprocessSlice(series, b.slice));
+  return informativeSlices(bodies).map((b) => preprocessSlice(series, b.slice, b));
 }
 
 /** The call from slices already chosen by decisionSlices (or informativeSlices). */

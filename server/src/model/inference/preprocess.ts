@@ -54,6 +54,8 @@ function medianIndex(counts: Float64Array, total: number): number {
   return counts.length / 2;
 }
 
+let boxTable = new Float64Array(0);
+
 /** Means over axis-aligned boxes of one slice, from its summed-area table; outside is air. */
 class BoxMean {
   private readonly table: Float64Array;
@@ -67,7 +69,13 @@ class BoxMean {
     private readonly halfCols: number,
   ) {
     const stride = columns + 1;
-    const table = new Float64Array((rows + 1) * stride);
+    // One table reused slice after slice (preprocessing is synchronous): a new 2 MB array a
+    // slice cost as much as filling it. Row 0 and column 0 stay zero; the loop writes the rest.
+    const size = (rows + 1) * stride;
+    if (boxTable.length < size) boxTable = new Float64Array(size);
+    const table = boxTable;
+    table.fill(0, 0, stride);
+    for (let r = 1; r <= rows; r++) table[r * stride] = 0;
     for (let r = 0; r < rows; r++) {
       let run = 0;
       for (let c = 0; c < columns; c++) {
@@ -101,44 +109,65 @@ class BoxMean {
  * The body on one slice (pixels above -500 HU): its pixel count, the lung and gas it encloses
  * (counted every other row and column), and its pixels per row and column (for its centre).
  */
+/**
+ * One slice's body: its area and lung share (what slice choice needs) and its centre, the median
+ * row and column (robust to the table), where preprocessing centres the network's grid.
+ */
+export interface SliceBody {
+  slice: number;
+  bodyAreaMm2: number;
+  lungFraction: number;
+  centreRow: number;
+  centreColumn: number;
+}
+
 function bodyOf(
   hu: HuArray,
   rows: number,
   columns: number,
   colSpacing: number,
-): { body: number; lung: number; byRow: Float64Array; byCol: Float64Array } {
-  // Its centre is the median row and column (robust to the table).
+): { body: number; lung: number; centreRow: number; centreColumn: number } {
   const byRow = new Float64Array(rows);
   const byCol = new Float64Array(columns);
   let body = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) {
-      if (hu[r * columns + c] > BODY_HU) {
-        byRow[r]++;
+  for (let r = 0, i = 0; r < rows; r++) {
+    let inRow = 0;
+    for (let c = 0; c < columns; c++, i++) {
+      if (hu[i] > BODY_HU) {
+        inRow++;
         byCol[c]++;
-        body++;
       }
     }
+    byRow[r] = inRow;
+    body += inRow;
   }
   const step = 2;
   const widest = MAX_LUNG_WIDTH_MM / colSpacing;
   const lung = min(body, enclosedLowDensity(hu, rows, columns, step, widest) * step * step);
-  return { body, lung, byRow, byCol };
+  return {
+    body,
+    lung,
+    centreRow: body ? medianIndex(byRow, body) : rows / 2,
+    centreColumn: body ? medianIndex(byCol, body) : columns / 2,
+  };
 }
 
-/** Body area (mm^2) and lung share of one slice: what slice choice needs, without resampling. */
-export function sliceBody(
-  series: CtSeries,
-  slice: number,
-): { slice: number; bodyAreaMm2: number; lungFraction: number } {
+/** One slice's body (SliceBody), without resampling: slice choice looks at every slice. */
+export function sliceBody(series: CtSeries, slice: number): SliceBody {
   const { rows, columns } = series;
   const [rowSpacing, colSpacing] = series.geometry.pixelSpacing;
-  const hu = sliceView(series, slice);
-  const { body, lung } = bodyOf(hu, rows, columns, colSpacing);
+  const { body, lung, centreRow, centreColumn } = bodyOf(
+    sliceView(series, slice),
+    rows,
+    columns,
+    colSpacing,
+  );
   return {
     slice,
     bodyAreaMm2: body * rowSpacing * colSpacing,
     lungFraction: body ? lung / body : 0,
+    centreRow,
+    centreColumn,
   };
 }
 
@@ -147,7 +176,12 @@ export function sliceBody(
  * view whatever the stored orientation (input x toward patient left, y toward posterior), and
  * maps HU to window channels in [0, 1].
  */
-export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSlice {
+export function preprocessSlice(
+  series: CtSeries,
+  slice: number,
+  // Slice choice has measured it already for the slices it keeps: not measured twice.
+  body: SliceBody = sliceBody(series, slice),
+): PreprocessedSlice {
   const { rows, columns } = series;
   const o = series.geometry.orientation;
   const rowDir: Vec3 = [o[0], o[1], o[2]];
@@ -162,9 +196,9 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
   const origin = series.geometry.positions[slice];
   const hu = sliceView(series, slice);
 
-  const { body, lung, byRow, byCol } = bodyOf(hu, rows, columns, colSpacing);
-  const cr = body ? medianIndex(byRow, body) : rows / 2;
-  const cc = body ? medianIndex(byCol, body) : columns / 2;
+  if (body.slice !== slice) throw new Error(`body of slice ${body.slice} given for ${slice}`);
+  const cr = body.centreRow;
+  const cc = body.centreColumn;
   const centre: Vec3 = [0, 1, 2].map(
     (k) => origin[k] + cc * colSpacing * rowDir[k] + cr * rowSpacing * colDir[k],
   ) as Vec3;
@@ -217,8 +251,8 @@ export function preprocessSlice(series: CtSeries, slice: number): PreprocessedSl
     slice,
     centre,
     spacing,
-    bodyAreaMm2: body * rowSpacing * colSpacing,
-    lungFraction: body ? lung / body : 0,
+    bodyAreaMm2: body.bodyAreaMm2,
+    lungFraction: body.lungFraction,
   };
 }
 
