@@ -130,10 +130,12 @@ function bodyOf(
   const byRow = new Float64Array(rows);
   const byCol = new Float64Array(columns);
   let body = 0;
+  // A local copy: an imported binding read per pixel can be a getter call (tsx, jest).
+  const bodyHu = BODY_HU;
   for (let r = 0, i = 0; r < rows; r++) {
     let inRow = 0;
     for (let c = 0; c < columns; c++, i++) {
-      if (hu[i] > BODY_HU) {
+      if (hu[i] > bodyHu) {
         inRow++;
         byCol[c]++;
       }

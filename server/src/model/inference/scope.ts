@@ -34,6 +34,8 @@ export function checkScope(series: CtSeries): ScopeCheck {
   let bodyAll = 0;
   let softAll = 0;
   let abdominal = 0;
+  // A local copy: an imported binding read per pixel can be a getter call (tsx, jest).
+  const bodyHu = BODY_HU;
   for (let s = 0; s < slices; s++) {
     const hu = sliceView(series, s);
     let body = 0;
@@ -44,7 +46,7 @@ export function checkScope(series: CtSeries): ScopeCheck {
         const v = hu[r * columns + c];
         sampled++;
         if (v < -900) air++;
-        if (v > BODY_HU) {
+        if (v > bodyHu) {
           body++;
           if (v >= -190 && v <= -30) fat++;
           if (v >= -200 && v <= 300) soft++;
