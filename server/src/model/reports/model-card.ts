@@ -286,7 +286,7 @@ export async function writeModelCard(dir: string, metadata: ModelMetadata): Prom
     lines.push('## Levers, measured on the same series');
     lines.push('');
     lines.push(
-      'Every model and decision rule on the same held-out synthetic series and the nine real series (`scripts/evaluate-levers.ts`; rules fitted on synthetic validation series only: the newest candidate\'s, for every single network\'s "mean + indeterminate" row). "Generator G, seed N" is one network alone, trained on phantom generator G; "generator G without P" left part P of the generator out of its phantoms (`--phantom-without P`, a lever ablation); each ensemble and the 1.0.0 network are named with the generator they were trained on; ", dense gain G": trained with `--dense-gain G` (everything above 300 HU made denser or lighter at random, by up to G times). The parts: ' +
+      'Every model and decision rule on the same held-out synthetic series and the nine real series (`scripts/evaluate-levers.ts`; rules fitted on synthetic validation series only: the newest candidate\'s, for every single network\'s "mean + indeterminate" row). "Generator G, seed N" is one network alone, trained on phantom generator G; "generator G without P" left part P of the generator out of its phantoms (`--phantom-without P`, a lever ablation); each ensemble and the 1.0.0 network are named with the generator they were trained on; ", dense gain G": trained with `--dense-gain G` (everything above 300 HU made denser or lighter at random, by up to G times), "from H HU" with `--dense-from H` (above H HU instead). The parts: ' +
         Object.entries(LEFT_OUT)
           .map(([part, what]) => `\`${part}\`, ${what}`)
           .join('; ') +
