@@ -8,7 +8,9 @@
  *   training throughput on wasm against the plain-JavaScript cpu backend;
  * - `classify` of a 100-slice 512x512 series from files: in this process (goal: at most 1.5 s,
  *   with its breakdown: read, choose and preprocess slices, inference and decision) and as one
- *   `phaselens classify` process (goal: at most 0.6 s, with Node's start and module loading).
+ *   `phaselens classify` process (goal: at most 0.6 s), with the same stages timed in a fresh
+ *   process of the built code (bench/classify-stages.cjs: modules, backend, model, read, slices,
+ *   cold inference).
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -26,13 +28,28 @@ import { buildPhaseNetwork } from '../server/src/model/inference/network';
 import { generateCase } from '../server/src/phantom/render';
 import { writePhantomCase } from '../server/src/phantom/write-case';
 import { readSeries } from '../server/src/series/read-series';
-import { timeMedian, writeResult } from './common';
+import { median, timeMedian, writeResult } from './common';
 import { benchModel } from './model-fixture';
 import { onnxRuntimePeer, peerNumber, pytorchPeer, writePeerNetwork } from './peers';
 
 const CLASSIFY_GOAL_MS = 1500;
 const CLASSIFY_CLI_GOAL_MS = 600;
 const ROOT = path.join(__dirname, '..');
+
+/** bench/classify-stages.cjs run `repeats` times on a series: the median of each stage. */
+function processStages(repeats: number, seriesDir: string): Record<string, number> {
+  const runs = Array.from(
+    { length: repeats },
+    () =>
+      JSON.parse(
+        execFileSync(process.execPath, [path.join(__dirname, 'classify-stages.cjs'), seriesDir], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        }),
+      ) as Record<string, number>,
+  );
+  return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]));
+}
 
 /** Wall time of a fresh Node process running `args`, median of `repeats`. */
 async function processMs(repeats: number, args: string[]): Promise<number> {
@@ -113,10 +130,8 @@ async function main(): Promise<void> {
   const cliProcess = {
     ms: await processMs(3, [cli, 'classify', seriesDir]),
     nodeStartMs: await processMs(5, ['-e', '0']),
-    loadClassifyCommandMs: await processMs(5, [
-      '-e',
-      "require('./server/dist/model/inference/backend');require('./server/dist/cli/classify')",
-    ]),
+    // The same work in a fresh process of the built code, stage by stage (medians of three).
+    stages: processStages(3, seriesDir),
   };
 
   const peerDir = path.join(dir, 'peers');
