@@ -6,6 +6,7 @@ import {
   preprocessSlice,
 } from '../src/model/inference/preprocess';
 import { buildPhaseNetwork, CONV_LAYERS, LOGITS_LAYER } from '../src/model/inference/network';
+import { enclosedLowDensity } from '../src/model/inference/enclosed';
 import { selectBackend } from '../src/model/inference/backend';
 import { makeDemoSeries } from '../src/series/demo-series';
 import { mapToSourceSlice } from '../src/attribution/series-map';
@@ -79,6 +80,25 @@ describe('preprocessing: the same anatomy gives the same network input', () => {
     const slices = [0, 1, 2].map((s) => preprocessSlice(empty, s));
     expect(informativeSlices(slices).map((s) => s.slice)).toEqual([1, 2]);
     expect(informativeSlices([...slices, ...slices, ...slices], 2)).toHaveLength(2);
+  });
+});
+
+describe('lung or gas the body encloses', () => {
+  // 12 x 12: air around a body block (rows and columns 2-9) holding a 4 x 4 pocket of lung
+  // density; `channel` fills column 5 from the top edge into the pocket.
+  const grid = (channel: number): Float32Array => {
+    const hu = new Float32Array(144).fill(-1000);
+    for (let r = 2; r <= 9; r++) for (let c = 2; c <= 9; c++) hu[r * 12 + c] = 0;
+    for (let r = 4; r <= 7; r++) for (let c = 4; c <= 7; c++) hu[r * 12 + c] = -800;
+    for (let r = 0; r <= 3; r++) hu[r * 12 + 5] = channel;
+    return hu;
+  };
+
+  it('counts a sealed pocket, not one open to the outside air, whatever HU the opening holds', () => {
+    expect(enclosedLowDensity(grid(0), 12, 12, 1, 100)).toBe(16);
+    expect(enclosedLowDensity(grid(-1000), 12, 12, 1, 100)).toBe(0);
+    // A float volume can hold -Infinity: below body density, so outside air reaches through it.
+    expect(enclosedLowDensity(grid(-Infinity), 12, 12, 1, 100)).toBe(0);
   });
 });
 

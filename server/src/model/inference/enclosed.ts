@@ -41,11 +41,12 @@ export function enclosedLowDensity(
   for (let r = 0, g = 0; r < gr; r++)
     for (let c = 0, i = r * step * columns; c < gc; c++, g++, i += step) sampled[g] = hu[i];
   // Fills four-connected (the outside cannot slip through a body wall that touches only at
-  // corners) from the cells on the stack over cells whose HU is in (low, high]; returns how many
-  // cells it reached and, in `span`, the columns they cover.
+  // corners) from the cells on the stack over cells whose HU is in (low, high], or at most high
+  // where low is null (-Infinity HU, which float volumes can hold, is then inside); returns how
+  // many cells it reached and, in `span`, the columns they cover.
   let top = 0;
   const span = [0, 0];
-  const fill = (low: number, high: number): number => {
+  const fill = (low: number | null, high: number): number => {
     let count = 0;
     let c0 = gc;
     let c1 = -1;
@@ -71,7 +72,7 @@ export function enclosedLowDensity(
           m = g + gc;
         }
         const v = sampled[m];
-        if (reached[m] === 0 && v > low && v <= high) {
+        if (reached[m] === 0 && v <= high && (low === null || v > low)) {
           reached[m] = 1;
           stack[top++] = m;
         }
@@ -90,7 +91,7 @@ export function enclosedLowDensity(
       stack[top++] = g;
     }
   }
-  fill(-Infinity, BODY_HU);
+  fill(null, BODY_HU);
   // Each pocket of lung density left, measured across.
   const widest = maxWidthPx / step;
   let enclosed = 0;

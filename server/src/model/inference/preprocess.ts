@@ -55,6 +55,7 @@ function medianIndex(counts: Float64Array, total: number): number {
 }
 
 let boxTable = new Float64Array(0);
+const REUSED_TABLE_MAX = 1025 * 1025;
 
 /** Means over axis-aligned boxes of one slice, from its summed-area table; outside is air. */
 class BoxMean {
@@ -71,9 +72,10 @@ class BoxMean {
     const stride = columns + 1;
     // One table reused slice after slice (preprocessing is synchronous): a new 2 MB array a
     // slice cost as much as filling it. Row 0 and column 0 stay zero; the loop writes the rest.
+    // Only up to 1024 x 1024 pixels, so a rare huge slice does not hold its table for good.
     const size = (rows + 1) * stride;
-    if (boxTable.length < size) boxTable = new Float64Array(size);
-    const table = boxTable;
+    if (boxTable.length < size && size <= REUSED_TABLE_MAX) boxTable = new Float64Array(size);
+    const table = size <= REUSED_TABLE_MAX ? boxTable : new Float64Array(size);
     table.fill(0, 0, stride);
     for (let r = 1; r <= rows; r++) table[r * stride] = 0;
     for (let r = 0; r < rows; r++) {
@@ -106,10 +108,6 @@ class BoxMean {
 }
 
 /**
- * The body on one slice (pixels above -500 HU): its pixel count, the lung and gas it encloses
- * (counted every other row and column), and its pixels per row and column (for its centre).
- */
-/**
  * One slice's body: its area and lung share (what slice choice needs) and its centre, the median
  * row and column (robust to the table), where preprocessing centres the network's grid.
  */
@@ -121,6 +119,10 @@ export interface SliceBody {
   centreColumn: number;
 }
 
+/**
+ * The body on one slice (pixels above -500 HU): its pixel count, the lung and gas it encloses
+ * (counted every other row and column), and its centre.
+ */
 function bodyOf(
   hu: HuArray,
   rows: number,
