@@ -17,7 +17,7 @@ import { jsonLogger } from '../server/src/service/log';
 import { watchQido } from '../server/src/service/qido-watcher';
 import { MAX_SERIES_TRIES } from '../server/src/service/watch-common';
 import type { RunAnalysis } from '../server/src/service/jobs';
-import { PacsError } from '../server/src/errors';
+import { AnalysisCrashedError, PacsError } from '../server/src/errors';
 import type { WatchEvent } from '../server/src/service/watcher';
 
 // The synthetic studies are dated 2026-01-01 (server/src/series/write-ct.ts).
@@ -225,4 +225,44 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
       phase: 'arterial',
     });
   }, 180_000);
+
+  it('passes over a series whose analysis keeps failing while the archive answers, after five tries', async () => {
+    const uid = await storeCt(5);
+    const stateFile = path.join(work, 'state-poison.json');
+    let calls = 0;
+    const events: WatchEvent[] = [];
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 90_000);
+    await watchQido(
+      {
+        pacsUrl: orthanc.dicomWeb,
+        auth: { username: orthanc.username, password: orthanc.password },
+        stateFile,
+        maps: [],
+        pollMs: 100,
+        now: () => STUDY_DAY,
+        signal: stop.signal,
+        // The analysis process dies on this series only (out of memory, say); the archive is up.
+        run: async (job) => {
+          if (job.request.seriesInstanceUid !== uid)
+            return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
+          calls++;
+          throw new AnalysisCrashedError('the analysis process ended with signal SIGKILL');
+        },
+        onSeries: (e) => {
+          events.push(e);
+          if (e.seriesInstanceUid === uid) stop.abort();
+        },
+      },
+      model,
+      jsonLogger(() => undefined),
+    );
+    clearTimeout(deadline);
+    expect(calls).toBe(MAX_SERIES_TRIES);
+    expect(events.find((e) => e.seriesInstanceUid === uid)).toEqual({
+      seriesInstanceUid: uid,
+      action: 'skipped',
+      reason: `failed ${MAX_SERIES_TRIES} times, passed over: the analysis process ended with signal SIGKILL`,
+    });
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
+import { PacsError } from '../errors';
 import { analyseForWatcher, Outage, SeriesTries, sleep, writeJsonAtomically } from './watch-common';
 import type { WatchEvent } from './watcher';
 
@@ -133,12 +134,15 @@ export async function watchQido(
         // A series that keeps failing while the archive answers is poison: after
         // MAX_SERIES_TRIES it is recorded as decided (failed) and passed over. The archive is
         // asked again, as the Orthanc watcher does: one that went away mid-series (which this
-        // poll's query could not know) is waited for, not held against the series.
+        // poll's query could not know) is waited for, not held against the series. Any HTTP
+        // answer below 500 is an answer (a refusal too); no answer, a timeout or a 5xx is not.
         const message = (error as Error).message;
         const answers = await pacs
           .searchForSeries({ SeriesInstanceUID: uid })
           .then(() => true)
-          .catch(() => false);
+          .catch(
+            (e: unknown) => e instanceof PacsError && e.status !== undefined && e.status < 500,
+          );
         const outcome = tries.failed(uid, error, answers);
         if (outcome === 'retry') {
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });
