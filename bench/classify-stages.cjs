@@ -5,7 +5,30 @@
 'use strict';
 const t0 = process.hrtime.bigint();
 const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
-const dist = require('node:path').join(__dirname, '..', 'server', 'dist');
+const fs = require('node:fs');
+const path = require('node:path');
+const dist = path.join(__dirname, '..', 'server', 'dist');
+// The built code must be that of the sources: a stale build would time other code.
+const newest = (dir) =>
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce(
+      (t, e) =>
+        Math.max(
+          t,
+          e.isDirectory()
+            ? newest(path.join(dir, e.name))
+            : fs.statSync(path.join(dir, e.name)).mtimeMs,
+        ),
+      0,
+    );
+const built = fs.existsSync(path.join(dist, 'cli', 'main.js'))
+  ? fs.statSync(path.join(dist, 'cli', 'main.js')).mtimeMs
+  : 0;
+if (built < newest(path.join(__dirname, '..', 'server', 'src'))) {
+  process.stderr.write('server/dist is older than server/src: run npm run build first\n');
+  process.exit(1);
+}
 let t = process.hrtime.bigint();
 const { selectBackend } = require(`${dist}/model/inference/backend`);
 const { loadPhaseModel } = require(`${dist}/model/inference/phase-model`);

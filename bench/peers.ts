@@ -71,6 +71,16 @@ function bytesOf(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** A peer's failure in one line: its last line of stderr, else how the process ended. */
+function whyFailed(error: unknown, stderr: string): string {
+  const last = stderr.trim().split('\n').pop();
+  if (last) return last;
+  const { signal, status } = error as { signal?: string | null; status?: number | null };
+  if (signal) return `killed by ${signal} (timeout?)`;
+  if (typeof status === 'number') return `exited with status ${status} and no message`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 function lastJsonLine(out: string): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>;
 }
@@ -90,7 +100,7 @@ export function pytorchPeer(dir?: string): PeerResult {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
     return /No module named 'torch'|ENOENT/.test(stderr + String(error))
       ? 'python3-torch not installed: peer not measured'
-      : `PyTorch peer failed: ${stderr.trim().split('\n').pop() ?? String(error)}`;
+      : `PyTorch peer failed: ${whyFailed(error, stderr)}`;
   }
 }
 
@@ -110,7 +120,7 @@ export function onnxRuntimePeer(dir: string): PeerResult {
     );
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    return `ONNX Runtime peer failed: ${stderr.trim().split('\n').pop() ?? String(error)}`;
+    return `ONNX Runtime peer failed: ${whyFailed(error, stderr)}`;
   }
 }
 

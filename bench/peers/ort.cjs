@@ -57,7 +57,8 @@ async function main() {
       for (let b = 0; b < batch; b++)
         for (let c = 0; c < 4; c++)
           worst = Math.max(worst, Math.abs(logits.data[b * 4 + c] - expected[b][c]));
-      report.logitsMaxAbsDifferenceToPhaseLens = worst;
+      // A non-finite difference (NaN logits) is reported as such, not as JSON null.
+      report.logitsMaxAbsDifferenceToPhaseLens = Number.isFinite(worst) ? worst : String(worst);
     }
     report[`threads${threads}`] = {
       batch16MsPerSlice: await msPerSlice(session, input, 16),

@@ -155,6 +155,7 @@ describe('training augmentation', () => {
     };
     // An arterial aorta of 450 HU: moved by the default threshold (300), left alone at 500.
     let movedAt300 = 0;
+    let boneMoved = 0;
     for (let i = 0; i < 20; i++) {
       const seed = `from-${i}`;
       const aorta = disk(450, 40);
@@ -165,8 +166,11 @@ describe('training augmentation', () => {
       const g = (centre(augmentSlice(disk(900, 40), new Random(seed), from500)) - 500) / 400;
       expect(g).toBeGreaterThan(0.5 - 1e-3);
       expect(g).toBeLessThan(2 + 1e-3);
+      if (Math.abs(g - 1) > 0.01) boneMoved++;
     }
     expect(movedAt300).toBeGreaterThan(15);
+    // The gain is applied above the new threshold, not merely allowed.
+    expect(boneMoved).toBeGreaterThan(15);
   });
 
   it('leaves air outside the body black in every window', () => {
