@@ -57,12 +57,16 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     if (work) await fs.rm(work, { recursive: true, force: true });
   });
 
-  /** Runs the watcher until `enough` says stop (or the timeout), returning what it decided. */
+  /**
+   * Runs the watcher until `enough` says stop (or the timeout), returning what it decided; `run`
+   * replaces the analyses where given.
+   */
   async function runWatcher(
     stateFile: string,
     enough: (events: WatchEvent[]) => boolean,
     now = STUDY_DAY,
     timeoutMs = 60_000,
+    run?: RunAnalysis,
   ): Promise<WatchEvent[]> {
     const events: WatchEvent[] = [];
     const stop = new AbortController();
@@ -77,6 +81,7 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
         pollMs: 300,
         now: () => now,
         signal: stop.signal,
+        ...(run ? { run } : {}),
         onSeries: (e) => events.push(e),
       },
       model,
@@ -180,86 +185,63 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     expect(events.find((e) => e.seriesInstanceUid === uid)?.action).toBe('analysed');
   }, 180_000);
 
+  /**
+   * Runs the watcher until it decides `uid` (or the timeout) with `analyse` as the analysis of
+   * that series (every other series is decided at once); how often `analyse` ran, and its event.
+   */
+  async function decideWith(
+    uid: string,
+    stateFile: string,
+    analyse: (call: number) => Promise<Awaited<ReturnType<RunAnalysis>>>,
+    timeoutMs: number,
+  ): Promise<{ calls: number; event: WatchEvent | undefined }> {
+    let calls = 0;
+    const decided = (events: WatchEvent[]) => events.find((e) => e.seriesInstanceUid === uid);
+    const events = await runWatcher(
+      stateFile,
+      (e) => !!decided(e),
+      STUDY_DAY,
+      timeoutMs,
+      (job) =>
+        job.request.seriesInstanceUid === uid
+          ? analyse(++calls)
+          : Promise.resolve({ phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>),
+    );
+    return { calls, event: decided(events) };
+  }
+
   it('never holds an archive that goes away mid-series against the series: more outages than tries, then tagged', async () => {
     const uid = await storeCt(4);
-    const stateFile = path.join(work, 'state-outage.json');
-    let calls = 0;
-    const events: WatchEvent[] = [];
-    const stop = new AbortController();
-    const deadline = setTimeout(() => stop.abort(), 150_000);
-    await watchQido(
-      {
-        pacsUrl: orthanc.dicomWeb,
-        auth: { username: orthanc.username, password: orthanc.password },
-        stateFile,
-        maps: [],
-        pollMs: 100,
-        now: () => STUDY_DAY,
-        signal: stop.signal,
-        // The archive goes down while this series is analysed, more often than a series may
-        // fail on its own; it comes back a few seconds later. Other series are decided at once.
-        run: async (job) => {
-          if (job.request.seriesInstanceUid !== uid)
-            return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
-          calls++;
-          if (calls > MAX_SERIES_TRIES + 1)
-            return { phase: 'arterial' } as Awaited<ReturnType<RunAnalysis>>;
-          // Down for longer than the client's own retries (about 2 s) wait.
-          await orthanc.halt();
-          setTimeout(() => void orthanc.start(), 2500);
-          throw new PacsError('the PACS closed the connection while the series was read');
-        },
-        onSeries: (e) => {
-          events.push(e);
-          if (e.seriesInstanceUid === uid) stop.abort();
-        },
+    // The archive goes down while this series is analysed, more often than a series may fail
+    // on its own, for longer than the client's own retries (about 2 s) wait; then it is back.
+    const { calls, event } = await decideWith(
+      uid,
+      path.join(work, 'state-outage.json'),
+      async (call) => {
+        if (call > MAX_SERIES_TRIES + 1)
+          return { phase: 'arterial' } as Awaited<ReturnType<RunAnalysis>>;
+        await orthanc.halt();
+        setTimeout(() => void orthanc.start(), 2500);
+        throw new PacsError('the PACS closed the connection while the series was read');
       },
-      model,
-      jsonLogger(() => undefined),
+      150_000,
     );
-    clearTimeout(deadline);
     expect(calls).toBe(MAX_SERIES_TRIES + 2);
-    expect(events.find((e) => e.seriesInstanceUid === uid)).toEqual({
-      seriesInstanceUid: uid,
-      action: 'analysed',
-      phase: 'arterial',
-    });
+    expect(event).toEqual({ seriesInstanceUid: uid, action: 'analysed', phase: 'arterial' });
   }, 180_000);
 
   it('passes over a series whose analysis keeps failing while the archive answers, after five tries', async () => {
     const uid = await storeCt(5);
-    const stateFile = path.join(work, 'state-poison.json');
-    let calls = 0;
-    const events: WatchEvent[] = [];
-    const stop = new AbortController();
-    const deadline = setTimeout(() => stop.abort(), 90_000);
-    await watchQido(
-      {
-        pacsUrl: orthanc.dicomWeb,
-        auth: { username: orthanc.username, password: orthanc.password },
-        stateFile,
-        maps: [],
-        pollMs: 100,
-        now: () => STUDY_DAY,
-        signal: stop.signal,
-        // The analysis process dies on this series only (out of memory, say); the archive is up.
-        run: async (job) => {
-          if (job.request.seriesInstanceUid !== uid)
-            return { phase: 'portal-venous' } as Awaited<ReturnType<RunAnalysis>>;
-          calls++;
-          throw new AnalysisCrashedError('the analysis process ended with signal SIGKILL');
-        },
-        onSeries: (e) => {
-          events.push(e);
-          if (e.seriesInstanceUid === uid) stop.abort();
-        },
-      },
-      model,
-      jsonLogger(() => undefined),
+    // The analysis process dies on this series only (out of memory, say); the archive is up.
+    const { calls, event } = await decideWith(
+      uid,
+      path.join(work, 'state-poison.json'),
+      () =>
+        Promise.reject(new AnalysisCrashedError('the analysis process ended with signal SIGKILL')),
+      90_000,
     );
-    clearTimeout(deadline);
     expect(calls).toBe(MAX_SERIES_TRIES);
-    expect(events.find((e) => e.seriesInstanceUid === uid)).toEqual({
+    expect(event).toEqual({
       seriesInstanceUid: uid,
       action: 'skipped',
       reason: `failed ${MAX_SERIES_TRIES} times, passed over: the analysis process ended with signal SIGKILL`,
