@@ -3,7 +3,6 @@
 // reading the series, choosing and preprocessing slices, and the first (cold) inference.
 // Usage: node bench/classify-stages.cjs SERIES_DIR. Prints one JSON object (ms).
 'use strict';
-const t0 = process.hrtime.bigint();
 const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const fs = require('node:fs');
 const path = require('node:path');
@@ -29,7 +28,8 @@ if (built < newest(path.join(__dirname, '..', 'server', 'src'))) {
   process.stderr.write('server/dist is older than server/src: run npm run build first\n');
   process.exit(1);
 }
-let t = process.hrtime.bigint();
+const t0 = process.hrtime.bigint();
+let t = t0;
 const { selectBackend } = require(`${dist}/model/inference/backend`);
 const { loadPhaseModel } = require(`${dist}/model/inference/phase-model`);
 const { readSeries } = require(`${dist}/series/read-series`);

@@ -73,10 +73,10 @@ function bytesOf(a: Float32Array): Buffer {
 
 /** A peer's failure in one line: its last line of stderr, else how the process ended. */
 function whyFailed(error: unknown, stderr: string): string {
-  const last = stderr.trim().split('\n').pop();
-  if (last) return last;
   const { signal, status } = error as { signal?: string | null; status?: number | null };
   if (signal) return `killed by ${signal} (timeout?)`;
+  const last = stderr.trim().split('\n').pop();
+  if (last) return last;
   if (typeof status === 'number') return `exited with status ${status} and no message`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -210,7 +210,7 @@ describe('the QIDO-RS watcher (archives without a change feed) against a real Or
     return { calls, event: decided(events) };
   }
 
-  it('never holds an archive that goes away mid-series against the series: more outages than tries, then tagged', async () => {
+  it('does not pass a series over for an archive that goes away mid-series more often than a series may fail, and tags it once back', async () => {
     const uid = await storeCt(4);
     // The archive goes down while this series is analysed, more often than a series may fail
     // on its own, for longer than the client's own retries (about 2 s) wait; then it is back.

@@ -1,7 +1,27 @@
-import { InvalidInputError, ScratchSpaceError } from '../src/errors';
-import { MAX_SERIES_TRIES, SeriesTries, sleep } from '../src/service/watch-common';
+import {
+  InvalidInputError,
+  PacsAuthError,
+  PacsError,
+  PacsTimeoutError,
+  PacsUnreachableError,
+  ScratchSpaceError,
+  SeriesNotFoundError,
+} from '../src/errors';
+import { archiveAnswered, MAX_SERIES_TRIES, SeriesTries, sleep } from '../src/service/watch-common';
 
 describe("the watchers' rule for a failing series", () => {
+  it('counts a PACS as answering on an HTTP answer, not on silence, a 5xx, throttling or a refusal of its credentials', () => {
+    expect(archiveAnswered(new SeriesNotFoundError('not found', 404))).toBe(true);
+    expect(archiveAnswered(new PacsError('bad request', 400))).toBe(true);
+    for (const status of [401, 403])
+      expect(archiveAnswered(new PacsAuthError('refused', status))).toBe(false);
+    for (const status of [408, 429, 500, 502, 503])
+      expect(archiveAnswered(new PacsError('busy or broken', status))).toBe(false);
+    expect(archiveAnswered(new PacsUnreachableError('unreachable'))).toBe(false);
+    expect(archiveAnswered(new PacsTimeoutError('no answer within 30000 ms'))).toBe(false);
+    expect(archiveAnswered(new Error('not a PACS error'))).toBe(false);
+  });
+
   it('passes a series over after MAX_SERIES_TRIES failures of its own, counted per series', () => {
     const tries = new SeriesTries();
     const bad = new InvalidInputError('broken pixel data');

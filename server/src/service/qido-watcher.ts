@@ -7,8 +7,14 @@ import type { RunAnalysis } from './jobs';
 import { analysisRunner, phaseFromPacs } from './analysis';
 import type { Logger } from './log';
 import { screenSeries } from './screen';
-import { PacsError } from '../errors';
-import { analyseForWatcher, Outage, SeriesTries, sleep, writeJsonAtomically } from './watch-common';
+import {
+  analyseForWatcher,
+  archiveAnswered,
+  Outage,
+  SeriesTries,
+  sleep,
+  writeJsonAtomically,
+} from './watch-common';
 import type { WatchEvent } from './watcher';
 
 export interface QidoWatcherOptions {
@@ -133,16 +139,14 @@ export async function watchQido(
       } catch (error) {
         // A series that keeps failing while the archive answers is poison: after
         // MAX_SERIES_TRIES it is recorded as decided (failed) and passed over. The archive is
-        // asked again, as the Orthanc watcher does: one that went away mid-series (which this
-        // poll's query could not know) is waited for, not held against the series. Any HTTP
-        // answer below 500 is an answer (a refusal too); no answer, a timeout or a 5xx is not.
+        // asked again, as the Orthanc watcher does, with a query that does not name the series
+        // (a series the archive cannot serve must not look like an archive that is down): one
+        // that went away mid-series, which this poll's query could not know, is waited for.
         const message = (error as Error).message;
         const answers = await pacs
-          .searchForSeries({ SeriesInstanceUID: uid })
+          .searchForSeries({ Modality: 'CT', limit: '1' })
           .then(() => true)
-          .catch(
-            (e: unknown) => e instanceof PacsError && e.status !== undefined && e.status < 500,
-          );
+          .catch(archiveAnswered);
         const outcome = tries.failed(uid, error, answers);
         if (outcome === 'retry') {
           log.warn('series not decided; will retry', { seriesInstanceUid: uid, error: message });

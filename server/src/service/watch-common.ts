@@ -61,6 +61,17 @@ export async function analyseForWatcher(
   }
 }
 
+/**
+ * Whether a PACS whose request failed with `error` still answered, for counting a series'
+ * failure: an HTTP status below 500 is an answer, except where the PACS is busy or slow (408,
+ * 429) or refuses this installation's credentials (401, 403: a configuration fault, not the
+ * series'); no answer, a timeout or a 5xx is not.
+ */
+export function archiveAnswered(error: unknown): boolean {
+  if (!(error instanceof PacsError) || error.status === undefined) return false;
+  return error.status < 500 && ![401, 403, 408, 429].includes(error.status);
+}
+
 /** Tries of one series, while the PACS itself answers, before it is passed over as failed. */
 export const MAX_SERIES_TRIES = 5;
 
