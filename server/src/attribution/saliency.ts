@@ -1,4 +1,4 @@
-import * as tf from '../model/tf';
+import * as tf from '@tensorflow/tfjs';
 import type { AttributionMethod } from './types';
 
 /** Saliency (Simonyan 2014): |dy^c/dx|, the maximum over input channels. */

@@ -1,4 +1,4 @@
-import * as tf from '../model/tf';
+import * as tf from '@tensorflow/tfjs';
 import type { AttributionMethod } from './types';
 
 const SAMPLES = 16;

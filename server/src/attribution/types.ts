@@ -1,4 +1,4 @@
-import type * as tf from '../model/tf';
+import type * as tf from '@tensorflow/tfjs';
 import type { MapLayer, PhaseGraph } from '../model/inference/phase-graph';
 
 export interface ExplainOptions {

@@ -1,4 +1,4 @@
-import * as tf from '../model/tf';
+import * as tf from '@tensorflow/tfjs';
 import { INPUT_SIZE } from '../model/inference/preprocess';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '../model/tf';
+import * as tf from '@tensorflow/tfjs';
 import { graphOf, preprocessSeries } from '../model/inference/classify';
 import type { PhaseModel } from '../model/inference/phase-model';
 import { CHANNELS, INPUT_SIZE, informativeSlices } from '../model/inference/preprocess';

@@ -1,4 +1,4 @@
-import * as tf from '../model/tf';
+import * as tf from '@tensorflow/tfjs';
 import { METHODS } from '../attribution/index';
 import type { AttributionMethod } from '../attribution/types';
 import {

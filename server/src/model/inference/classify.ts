@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { PHASES, type Phase } from '../../domain/phase';
 import type { PhaseResult, SliceProbabilities } from '../../domain/phase-result';
 import { OutOfScopeError } from '../../errors';

@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { CHANNELS, INPUT_SIZE } from './preprocess';
 import { PHASES } from '../../domain/phase';
 import { batchNormalization } from '../kernels/batch-norm-layer';

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '../tf';
+import type * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../../errors';
 import type { DecisionRule } from './decision';
 import { FOV_MM, INPUT_SIZE, WINDOWS } from './preprocess';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 
 /**
  * Saves and loads a layers model as model.json + weights.bin in a folder, without tfjs-node

@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { batchNormKernelsApply, channelMoments, normalise, normaliseGradient } from './batch-norm';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_WASM_BASE64 } from './batch-norm-wasm';
 import {
   addressOf,

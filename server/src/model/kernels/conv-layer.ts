@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 
 /**
  * A Keras Conv2D layer whose convolution has a gradient per input, computed only where needed.

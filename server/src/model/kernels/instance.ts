@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 
 /**
  * Loading the compiled kernels of this folder into the tfjs wasm backend's memory: each module
@@ -23,7 +23,7 @@ export interface WasmBackendInternals {
     _free(pointer: number): void;
   };
   dataIdMap: { get(dataId: object): { memoryOffset: number }; has(dataId: object): boolean };
-  makeOutput(shape: number[], dtype: 'float32'): import('@tensorflow/tfjs-core').TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32'): import('@tensorflow/tfjs').TensorInfo;
   disposeData(dataId: object): void;
 }
 
@@ -88,7 +88,7 @@ export class KernelModule<Exports> {
 /** Where a tensor's values start in the backend's memory. */
 export function addressOf(
   backend: WasmBackendInternals,
-  t: import('@tensorflow/tfjs-core').TensorInfo,
+  t: import('@tensorflow/tfjs').TensorInfo,
 ): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
@@ -113,7 +113,7 @@ export function withScratch<T>(
  * Whether these tensors' values are in the current backend's wasm memory (a tensor made before a
  * switch of backend may still be elsewhere; tfjs moves it only when one of its own kernels runs).
  */
-export function inWasmMemory(...tensors: import('@tensorflow/tfjs-core').TensorInfo[]): boolean {
+export function inWasmMemory(...tensors: import('@tensorflow/tfjs').TensorInfo[]): boolean {
   const backend = tf.backend() as unknown as Partial<WasmBackendInternals>;
   return (
     tf.getBackend() === 'wasm' &&
@@ -126,14 +126,14 @@ export function inWasmMemory(...tensors: import('@tensorflow/tfjs-core').TensorI
 export function runWasmKernel(
   name: string,
   backend: unknown,
-  inputs: Record<string, import('@tensorflow/tfjs-core').TensorInfo>,
+  inputs: Record<string, import('@tensorflow/tfjs').TensorInfo>,
   attrs: object,
-): import('@tensorflow/tfjs-core').TensorInfo {
+): import('@tensorflow/tfjs').TensorInfo {
   const kernel = tf.getKernel(name, 'wasm');
   if (!kernel) throw new Error(`the wasm backend has no ${name} kernel`);
   return kernel.kernelFunc({
     inputs,
     backend: backend as never,
-    attrs: attrs as unknown as import('@tensorflow/tfjs-core').NamedAttrMap,
-  }) as import('@tensorflow/tfjs-core').TensorInfo;
+    attrs: attrs as unknown as import('@tensorflow/tfjs').NamedAttrMap,
+  }) as import('@tensorflow/tfjs').TensorInfo;
 }

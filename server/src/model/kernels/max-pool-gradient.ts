@@ -1,5 +1,5 @@
-import * as tf from '../tf';
-import type { KernelFunc, TensorInfo } from '../tf';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { addressOf, KernelModule, type WasmBackendInternals } from './instance';
 import { MAX_POOL_GRADIENT_WASM_BASE64 } from './max-pool-gradient-wasm';
 

@@ -1,5 +1,5 @@
-import * as tf from '../tf';
-import type { KernelConfig, KernelFunc, TensorInfo } from '../tf';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import {
   conv2DViaWinograd,
   fusedConv2DViaWinograd,

@@ -1,5 +1,5 @@
-import * as tf from '../tf';
-import type { KernelFunc, TensorInfo } from '../tf';
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import {
   addressOf,
   KernelModule,

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../../errors';
 import { removeWithPartials, writeFileDurably } from '../../util/atomic-file';
 

@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 
 /** How the learning rate moves over a training run. */
 export type LearningRateSchedule = 'constant' | 'cosine';

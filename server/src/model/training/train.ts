@@ -1,4 +1,4 @@
-import * as tf from '../tf';
+import * as tf from '@tensorflow/tfjs';
 import { PHASES } from '../../domain/phase';
 import { Random } from '../../phantom/random';
 import { augmentSlice, DEFAULT_AUGMENT, type AugmentOptions } from './augment';
