@@ -12,6 +12,7 @@ const benchmarks = [
   'scale-out.ts',
   'isolation.ts',
   'scratch.ts',
+  'service-analysis.ts',
   'extension-bundle.ts',
 ];
 for (const b of benchmarks) {
