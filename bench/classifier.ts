@@ -26,6 +26,7 @@ import {
 } from '../server/src/model/inference/classify';
 import { buildPhaseNetwork } from '../server/src/model/inference/network';
 import { generateCase } from '../server/src/phantom/render';
+import { BENCH_CASE } from './fixtures';
 import { writePhantomCase } from '../server/src/phantom/write-case';
 import { readSeries } from '../server/src/series/read-series';
 import { median, timeMedian, writeResult } from './common';
@@ -104,12 +105,7 @@ async function main(): Promise<void> {
   await tf.setBackend(backend);
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-classify-bench-'));
-  const c = await generateCase('bench-classify', 1, {
-    matrix: 512,
-    slices: 100,
-    sliceThickness: 2.5,
-    range: 'abdomen-pelvis',
-  });
+  const c = await generateCase('bench-classify', 1, BENCH_CASE);
   const written = await writePhantomCase(c, dir, false);
   const seriesDir = path.join(dir, written.path);
   await classifyWithModel(model, await readSeries(seriesDir));

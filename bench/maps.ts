@@ -11,6 +11,7 @@ import { METHODS, PAPER_METHODS, PhaseGraph } from '../server/src/attribution/in
 import { explainSeries } from '../server/src/attribution/explain-series';
 import { selectBackend } from '../server/src/model/inference/backend';
 import { generateCase } from '../server/src/phantom/render';
+import { BENCH_CASE } from './fixtures';
 import { timeMedian, writeResult } from './common';
 import { peerNumber, pytorchPeer } from './peers';
 import { benchModel } from './model-fixture';
@@ -43,12 +44,7 @@ async function main(): Promise<void> {
   x.dispose();
   graph.dispose();
 
-  const c = await generateCase('bench-maps', 2, {
-    matrix: 512,
-    slices: 100,
-    sliceThickness: 2.5,
-    range: 'abdomen-pelvis',
-  });
+  const c = await generateCase('bench-maps', 2, BENCH_CASE);
   const methods = PAPER_METHODS.map((m) => METHODS[m]);
   const series = await timeMedian(3, () => explainSeries(model, c.series, { methods }));
 

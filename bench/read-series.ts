@@ -13,6 +13,7 @@ import { readSeries } from '../server/src/series/read-series';
 import { makeDemoSeries } from '../server/src/series/demo-series';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { median, timeMedian, writeResult } from './common';
+import { curlSeriesFetch } from './fixtures';
 
 const SLICES = 100;
 const SIZE = 512;
@@ -51,30 +52,12 @@ async function main(): Promise<void> {
     await readSeries(seriesUrl, { auth }); // warm Orthanc's caches for both sides alike
 
     // The peer: the same requests with curl, kept-alive and as parallel.
-    // A config file: per-section Accept headers, as PhaseLens sends them.
-    const user = `user = "${auth.username}:${auth.password}"\n`;
-    const section = (accept: string, urls: string[]): string =>
-      `${user}header = "Accept: ${accept.replace(/"/g, '\\"')}"\n` +
-      urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join('');
-    const config = path.join(work, 'curl.cfg');
-    await fs.writeFile(
-      config,
-      section('application/dicom+json', [`${seriesUrl}/instances`, `${seriesUrl}/metadata`]) +
-        'next\n' +
-        section(
-          'multipart/related; type="application/octet-stream"',
-          series.instances.map((i) => `${seriesUrl}/instances/${i.sopInstanceUid}/frames/1`),
-        ),
+    const curlArgs = await curlSeriesFetch(
+      orthanc,
+      series,
+      path.join(work, 'curl.cfg'),
+      CONCURRENCY,
     );
-    const curlArgs = [
-      '-s',
-      '--fail',
-      '--parallel',
-      '--parallel-max',
-      String(CONCURRENCY),
-      '-K',
-      config,
-    ];
     // Interleaved, so both sides see the same background load; the ratio is of medians.
     const ours: number[] = [];
     const theirs: number[] = [];

@@ -11,13 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { buffersOf } from '../test/fixtures/files';
 import { startOrthanc } from '../test/fixtures/orthanc';
+import { startTestService } from '../test/fixtures/service';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
-import { loadConfig } from '../server/src/service/config';
-import { jsonLogger } from '../server/src/service/log';
-import { startService } from '../server/src/service/server';
 import { median, timeMedian, writeResult } from './common';
+import { BENCH_CASE, curlSeriesFetch } from './fixtures';
 
 const GOAL_RATIO = 1.5;
 const ROUNDS = 7;
@@ -29,29 +28,14 @@ async function main(): Promise<void> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'phaselens-analysis-bench-'));
   try {
     const auth = { username: orthanc.username, password: orthanc.password };
-    const c = await generateCase('bench-classify', 1, {
-      matrix: 512,
-      slices: 100,
-      sliceThickness: 2.5,
-      range: 'abdomen-pelvis',
-    });
+    const c = await generateCase('bench-classify', 1, BENCH_CASE);
     const series = c.series;
     const files = await writeCtSeries(series, path.join(work, 'series'));
     const pacs = new DicomWebClient({ url: orthanc.dicomWeb, auth });
     for (let i = 0; i < files.length; i += 20)
       await pacs.storeInstances(await buffersOf(files.slice(i, i + 20)));
 
-    const service = await startService(
-      loadConfig({
-        PHASELENS_PACS_URL: orthanc.dicomWeb,
-        PHASELENS_PACS_USER: auth.username,
-        PHASELENS_PACS_PASSWORD: auth.password,
-        PHASELENS_API_TOKEN: TOKEN,
-        PHASELENS_PORT: '0',
-        PHASELENS_HOST: '127.0.0.1',
-      }),
-      jsonLogger(() => undefined),
-    );
+    const service = await startTestService(orthanc, TOKEN);
     const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };
     const analyse = async (): Promise<string> => {
       const res = await fetch(`${service.url}/api/v1/analyses`, {
@@ -76,27 +60,14 @@ async function main(): Promise<void> {
     };
 
     // The peer: what the analysis reads, by curl, kept alive and as parallel.
-    const seriesUrl = `${orthanc.dicomWeb}/studies/${series.studyInstanceUid}/series/${series.seriesInstanceUid}`;
-    const user = `user = "${auth.username}:${auth.password}"\n`;
-    const section = (accept: string, urls: string[]): string =>
-      `${user}header = "Accept: ${accept.replace(/"/g, '\\"')}"\n` +
-      urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join('');
-    const config = path.join(work, 'curl.cfg');
-    await fs.writeFile(
-      config,
-      section('application/dicom+json', [`${seriesUrl}/instances`, `${seriesUrl}/metadata`]) +
-        'next\n' +
-        section(
-          'multipart/related; type="application/octet-stream"',
-          series.instances.map((i) => `${seriesUrl}/instances/${i.sopInstanceUid}/frames/1`),
-        ),
+    const curlArgs = await curlSeriesFetch(
+      orthanc,
+      series,
+      path.join(work, 'curl.cfg'),
+      CONCURRENCY,
     );
     const curl = (): void => {
-      execFileSync(
-        'curl',
-        ['-s', '--fail', '--parallel', '--parallel-max', String(CONCURRENCY), '-K', config],
-        { stdio: 'ignore' },
-      );
+      execFileSync('curl', curlArgs, { stdio: 'ignore' });
     };
 
     // Warm: the analysis process started, Orthanc's caches filled for both sides alike.

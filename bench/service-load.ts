@@ -14,11 +14,9 @@ import { loadPhaseModel } from '../server/src/model/inference/phase-model';
 import { generateCase } from '../server/src/phantom/render';
 import { writeCtSeries } from '../server/src/series/write-ct';
 import { analysisRunner } from '../server/src/service/analysis';
-import { loadConfig } from '../server/src/service/config';
 import type { Job } from '../server/src/service/jobs';
-import { jsonLogger } from '../server/src/service/log';
-import { startService } from '../server/src/service/server';
 import { startOrthanc } from '../test/fixtures/orthanc';
+import { startTestService } from '../test/fixtures/service';
 import { analysisProcessPeaksMiB, writeResult } from './common';
 
 const CLIENTS = 20;
@@ -57,19 +55,8 @@ async function main(): Promise<void> {
       writeBack: false,
     })),
   );
-  const config = loadConfig({
-    PHASELENS_PACS_URL: orthanc.dicomWeb,
-    PHASELENS_PACS_USER: auth.username,
-    PHASELENS_PACS_PASSWORD: auth.password,
-    PHASELENS_API_TOKEN: TOKEN,
-    PHASELENS_PORT: '0',
-    PHASELENS_HOST: '127.0.0.1',
-    PHASELENS_QUEUE_SIZE: '40',
-  });
-  const service = await startService(
-    config,
-    jsonLogger(() => undefined),
-  );
+
+  const service = await startTestService(orthanc, TOKEN, { PHASELENS_QUEUE_SIZE: '40' });
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const headers = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' };

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { deriveObjects, inWriteOrder, storeDerived } from '../server/src/derived/derive';
 import { DicomWebClient } from '../server/src/dicomweb/client';
 import { generateCase } from '../server/src/phantom/render';
+import { BENCH_CASE } from './fixtures';
 import { VolumeMap } from '../server/src/attribution/series-map';
 import { startOrthanc } from '../test/fixtures/orthanc';
 import { timeMedian, writeResult } from './common';
@@ -60,12 +61,7 @@ async function multipartFiles(objects: ReturnType<typeof deriveObjects>, dir: st
 const run = promisify(execFile);
 
 async function main(): Promise<void> {
-  const c = await generateCase('bench-write-back', 1, {
-    matrix: 512,
-    slices: 100,
-    sliceThickness: 2.5,
-    range: 'abdomen-pelvis',
-  });
+  const c = await generateCase('bench-write-back', 1, BENCH_CASE);
   const series = c.series;
   const result: PhaseResult = {
     phase: 'arterial',
